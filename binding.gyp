@@ -1,0 +1,32 @@
+{
+  "targets": [
+    {
+      "target_name": "edgeio",
+      "sources": [
+        "native/addon.cc",
+        "native/binding_selector.cc",
+        "native/binding_net.cc",
+        "native/loop.cc",
+        "native/selector_epoll.cc",
+        "native/sys_unix.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-fno-exceptions", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter", "-O2"],
+      "xcode_settings": {
+        "GCC_ENABLE_CPP_EXCEPTIONS": "NO",
+        "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+        "MACOSX_DEPLOYMENT_TARGET": "10.15",
+        "OTHER_CPLUSPLUSFLAGS": ["-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"]
+      },
+      "conditions": [
+        ["OS=='win'", {
+          "sources!": ["native/loop.cc", "native/selector_epoll.cc", "native/sys_unix.cc"],
+          "libraries": ["-lws2_32"]
+        }]
+      ]
+    }
+  ]
+}

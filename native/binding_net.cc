@@ -1,0 +1,351 @@
+// JavaScript bindings for the socket syscalls (sys.h).
+//
+// Every function returns its result or a negative error code; only bad
+// arguments throw (TypeError / RangeError), before any syscall is made.
+//
+//   socket(family: 4|6) -> fd
+//   bind(fd, ip, port) / connect(fd, ip, port) / listen(fd, backlog)
+//   accept(fd, out: Int32Array) -> count (fills out[0..count))
+//   read(fd, buf, offset, length) / write(fd, buf, offset, length) -> bytes
+//   readv(fd, bufs) / writev(fd, bufs, index, offset) -> bytes
+//   shutdown(fd, how) / close(fd)
+//   setOption(fd, option, value) / getOption(fd, option, out: Int32Array)
+//   localAddress(fd) / peerAddress(fd) -> { address, port, family } | -errno
+//   reserveFd() -> fd
+#include <errno.h>
+#include <string.h>
+
+#include "binding.h"
+#include "napi_args.h"
+#include "sys.h"
+
+namespace edgeio {
+
+namespace {
+
+// Room for the longest IPv6 literal with a zone ("ffff:...%interface").
+constexpr size_t kIpCap = 128;
+
+bool ArgPort(napi_env env, napi_value v, int* port) {
+  int32_t p;
+  if (!ArgInt32(env, v, 0, 65535, &p, "port must be an integer", "port must be an integer in [0, 65535]")) {
+    return false;
+  }
+  *port = p;
+  return true;
+}
+
+napi_value Socket(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!Args(env, info, argv)) return nullptr;
+  int32_t family;
+  if (!ArgInt32(env, argv[0], 4, 6, &family, "family must be 4 or 6", "family must be 4 or 6")) return nullptr;
+  if (family != 4 && family != 6) {
+    ThrowRange(env, "family must be 4 or 6");
+    return nullptr;
+  }
+  return Int(env, SysSocket(family));
+}
+
+// bind and connect share their argument shape: (fd, ip, port).
+napi_value AddressCall(napi_env env, napi_callback_info info, bool is_connect) {
+  napi_value argv[3];
+  if (!Args(env, info, argv)) return nullptr;
+  socket_t fd;
+  char ip[kIpCap];
+  int port;
+  if (!ArgSocket(env, argv[0], &fd)) return nullptr;
+  if (!ArgString(env, argv[1], ip, sizeof ip, "address must be a string")) return nullptr;
+  if (!ArgPort(env, argv[2], &port)) return nullptr;
+  SocketAddress addr;
+  int r = ParseAddress(ip, port, &addr);
+  if (r < 0) return Int(env, r);
+  return Int(env, is_connect ? SysConnect(fd, addr) : SysBind(fd, addr));
+}
+
+napi_value Bind(napi_env env, napi_callback_info info) { return AddressCall(env, info, false); }
+napi_value Connect(napi_env env, napi_callback_info info) { return AddressCall(env, info, true); }
+
+napi_value Listen(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!Args(env, info, argv)) return nullptr;
+  socket_t fd;
+  int32_t backlog;
+  if (!ArgSocket(env, argv[0], &fd)) return nullptr;
+  if (!ArgInt32(env, argv[1], 0, 2147483647, &backlog, "backlog must be an integer",
+                "backlog must be a non-negative integer"))
+    return nullptr;
+  return Int(env, SysListen(fd, backlog));
+}
+
+napi_value Accept(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!Args(env, info, argv)) return nullptr;
+  socket_t fd;
+  if (!ArgSocket(env, argv[0], &fd)) return nullptr;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* ptr = nullptr;
+  if (napi_get_typedarray_info(env, argv[1], &type, &length, &ptr, nullptr, nullptr) != napi_ok ||
+      type != napi_int32_array || ptr == nullptr || length == 0) {
+    ThrowType(env, "out must be a non-empty, attached Int32Array");
+    return nullptr;
+  }
+  // Accept in chunks through a stack array: sockets are int64 internally (a
+  // Windows SOCKET is pointer-sized) but the JS array holds int32s.
+  constexpr int kChunk = 64;
+  int64_t fds[kChunk];
+  int32_t* out = static_cast<int32_t*>(ptr);
+  int max = length > 1024 ? 1024 : static_cast<int>(length);
+  int total = 0;
+  while (total < max) {
+    int want = max - total < kChunk ? max - total : kChunk;
+    int n = SysAcceptMany(fd, fds, want);
+    if (n < 0) {
+      if (total > 0) break;  // the error repeats on the next call
+      return Int(env, n);
+    }
+    for (int i = 0; i < n; i++) out[total + i] = static_cast<int32_t>(fds[i]);
+    total += n;
+    if (n < want) break;  // backlog drained
+  }
+  return Int(env, total);
+}
+
+napi_value Read(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!Args(env, info, argv)) return nullptr;
+  socket_t fd;
+  uint8_t* data;
+  size_t size;
+  size_t off;
+  size_t len;
+  if (!ArgSocket(env, argv[0], &fd)) return nullptr;
+  if (!ArgBytes(env, argv[1], &data, &size, "buffer must be a Uint8Array")) return nullptr;
+  if (!ArgRange(env, argv[2], argv[3], size, &off, &len)) return nullptr;
+  return Int(env, SysRead(fd, data + off, len));
+}
+
+napi_value Write(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!Args(env, info, argv)) return nullptr;
+  socket_t fd;
+  uint8_t* data;
+  size_t size;
+  size_t off;
+  size_t len;
+  if (!ArgSocket(env, argv[0], &fd)) return nullptr;
+  if (!ArgBytes(env, argv[1], &data, &size, "buffer must be a Uint8Array")) return nullptr;
+  if (!ArgRange(env, argv[2], argv[3], size, &off, &len)) return nullptr;
+  return Int(env, SysWrite(fd, data + off, len));
+}
+
+// Collects bufs[index..] (the first one from `skip` bytes in) into iovec-style
+// arrays. Returns the number of buffers, or -1 after throwing.
+int CollectBuffers(napi_env env, napi_value list, uint32_t index, size_t skip, const uint8_t** bufs,
+                   size_t* lens) {
+  bool is_array = false;
+  if (napi_is_array(env, list, &is_array) != napi_ok || !is_array) {
+    ThrowType(env, "buffers must be an array of Uint8Array");
+    return -1;
+  }
+  uint32_t n = 0;
+  if (napi_get_array_length(env, list, &n) != napi_ok) {
+    ThrowType(env, "buffers must be an array of Uint8Array");
+    return -1;
+  }
+  if (index > n) {
+    ThrowRange(env, "index is past the end of the buffer list");
+    return -1;
+  }
+  int count = 0;
+  uint64_t total = 0;
+  for (uint32_t i = index; i < n && count < kMaxIov; i++) {
+    napi_value item;
+    if (napi_get_element(env, list, i, &item) != napi_ok) {
+      ThrowType(env, "buffers must be an array of Uint8Array");
+      return -1;
+    }
+    uint8_t* data;
+    size_t size;
+    if (!ArgBytes(env, item, &data, &size, "buffers must be an array of Uint8Array")) return -1;
+    if (i == index) {
+      if (skip > size) {
+        ThrowRange(env, "offset exceeds the first buffer");
+        return -1;
+      }
+      data += skip;
+      size -= skip;
+    }
+    // Keep the total within what one call can report (ssize_t, and an int32
+    // for the JS result); the caller writes the rest on its next call.
+    if (total + size > 0x7fffffff) {
+      if (count == 0) {
+        size = 0x7fffffff;
+      } else {
+        break;
+      }
+    }
+    total += size;
+    bufs[count] = data;
+    lens[count] = size;
+    count++;
+  }
+  return count;
+}
+
+napi_value Readv(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!Args(env, info, argv)) return nullptr;
+  socket_t fd;
+  if (!ArgSocket(env, argv[0], &fd)) return nullptr;
+  const uint8_t* bufs[kMaxIov];
+  size_t lens[kMaxIov];
+  int count = CollectBuffers(env, argv[1], 0, 0, bufs, lens);
+  if (count < 0) return nullptr;
+  if (count == 0) return Int(env, 0);
+  return Int(env, SysReadv(fd, bufs, lens, count));
+}
+
+napi_value Writev(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!Args(env, info, argv)) return nullptr;
+  socket_t fd;
+  int64_t index = 0;
+  int64_t skip = 0;
+  if (!ArgSocket(env, argv[0], &fd)) return nullptr;
+  napi_valuetype t;
+  if (napi_typeof(env, argv[2], &t) == napi_ok && t != napi_undefined &&
+      !ArgInteger(env, argv[2], 0, 4294967295.0, &index, "index must be a non-negative integer",
+                  "index must be a non-negative integer"))
+    return nullptr;
+  if (napi_typeof(env, argv[3], &t) == napi_ok && t != napi_undefined &&
+      !ArgInteger(env, argv[3], 0, kMaxSafeInteger, &skip, "offset must be a non-negative integer",
+                  "offset must be a non-negative integer"))
+    return nullptr;
+  const uint8_t* bufs[kMaxIov];
+  size_t lens[kMaxIov];
+  int count = CollectBuffers(env, argv[1], static_cast<uint32_t>(index), static_cast<size_t>(skip), bufs, lens);
+  if (count < 0) return nullptr;
+  if (count == 0) return Int(env, 0);
+  return Int(env, SysWritev(fd, bufs, lens, count));
+}
+
+napi_value Shutdown(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!Args(env, info, argv)) return nullptr;
+  socket_t fd;
+  int32_t how;
+  if (!ArgSocket(env, argv[0], &fd)) return nullptr;
+  if (!ArgInt32(env, argv[1], 0, 2, &how, "how must be 0 (read), 1 (write) or 2 (both)",
+                "how must be 0 (read), 1 (write) or 2 (both)"))
+    return nullptr;
+  return Int(env, SysShutdown(fd, how));
+}
+
+napi_value Close(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!Args(env, info, argv)) return nullptr;
+  socket_t fd;
+  if (!ArgSocket(env, argv[0], &fd)) return nullptr;
+  return Int(env, SysClose(fd));
+}
+
+napi_value SetOption(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!Args(env, info, argv)) return nullptr;
+  socket_t fd;
+  int32_t option;
+  int32_t value;
+  if (!ArgSocket(env, argv[0], &fd)) return nullptr;
+  if (!ArgInt32(env, argv[1], kOptNoDelay, kOptV6Only, &option, "option must be an integer",
+                "unknown socket option"))
+    return nullptr;
+  if (!ArgInt32(env, argv[2], -1, 2147483647, &value, "value must be an integer",
+                "value must be an integer >= -1"))
+    return nullptr;
+  return Int(env, SysSetOption(fd, option, value));
+}
+
+napi_value GetOption(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!Args(env, info, argv)) return nullptr;
+  socket_t fd;
+  int32_t option;
+  if (!ArgSocket(env, argv[0], &fd)) return nullptr;
+  if (!ArgInt32(env, argv[1], kOptNoDelay, kOptError, &option, "option must be an integer",
+                "unknown socket option"))
+    return nullptr;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* ptr = nullptr;
+  if (napi_get_typedarray_info(env, argv[2], &type, &length, &ptr, nullptr, nullptr) != napi_ok ||
+      type != napi_int32_array || ptr == nullptr || length == 0) {
+    ThrowType(env, "out must be a non-empty, attached Int32Array");
+    return nullptr;
+  }
+  int value = 0;
+  int r = SysGetOption(fd, option, &value);
+  if (r == 0) static_cast<int32_t*>(ptr)[0] = value;
+  return Int(env, r);
+}
+
+napi_value AddressObject(napi_env env, const SocketAddress& addr) {
+  char ip[kIpCap];
+  int port = 0;
+  int family = 0;
+  int r = FormatAddress(addr, ip, sizeof ip, &port, &family);
+  if (r < 0) return Int(env, r);
+  napi_value obj;
+  napi_value address;
+  napi_value port_v;
+  napi_value family_v;
+  if (napi_create_object(env, &obj) != napi_ok ||
+      napi_create_string_utf8(env, ip, NAPI_AUTO_LENGTH, &address) != napi_ok ||
+      napi_create_int32(env, port, &port_v) != napi_ok ||
+      napi_create_string_utf8(env, family == kFamilyIPv6 ? "IPv6" : "IPv4", NAPI_AUTO_LENGTH, &family_v) !=
+          napi_ok ||
+      napi_set_named_property(env, obj, "address", address) != napi_ok ||
+      napi_set_named_property(env, obj, "family", family_v) != napi_ok ||
+      napi_set_named_property(env, obj, "port", port_v) != napi_ok) {
+    return nullptr;  // an exception is pending
+  }
+  return obj;
+}
+
+napi_value AddressQuery(napi_env env, napi_callback_info info, bool peer) {
+  napi_value argv[1];
+  if (!Args(env, info, argv)) return nullptr;
+  socket_t fd;
+  if (!ArgSocket(env, argv[0], &fd)) return nullptr;
+  SocketAddress addr;
+  int r = peer ? SysPeerAddress(fd, &addr) : SysLocalAddress(fd, &addr);
+  if (r < 0) return Int(env, r);
+  return AddressObject(env, addr);
+}
+
+napi_value LocalAddress(napi_env env, napi_callback_info info) { return AddressQuery(env, info, false); }
+napi_value PeerAddress(napi_env env, napi_callback_info info) { return AddressQuery(env, info, true); }
+
+napi_value ReserveFd(napi_env env, napi_callback_info info) {
+  (void)info;
+  return Int(env, SysReserveFd());
+}
+
+}  // namespace
+
+bool DefineNetBindings(napi_env env, napi_value exports, AddonEnv* addon) {
+  const Export fns[] = {
+      {"socket", Socket},       {"bind", Bind},
+      {"connect", Connect},     {"listen", Listen},
+      {"accept", Accept},       {"read", Read},
+      {"write", Write},         {"readv", Readv},
+      {"writev", Writev},       {"shutdown", Shutdown},
+      {"close", Close},         {"setOption", SetOption},
+      {"getOption", GetOption}, {"localAddress", LocalAddress},
+      {"peerAddress", PeerAddress}, {"reserveFd", ReserveFd},
+  };
+  return DefineFunctions(env, exports, fns, sizeof fns / sizeof fns[0], addon);
+}
+
+}  // namespace edgeio

@@ -1,0 +1,50 @@
+// Per-environment state of the addon: the selectors one Node environment (the
+// main thread, or one worker_thread) has opened. There are no globals: two
+// workers each get their own AddonEnv through napi_set_instance_data, and the
+// env's async cleanup hook closes whatever JavaScript left open.
+#ifndef EDGEIO_ENV_H_
+#define EDGEIO_ENV_H_
+
+#include <node_api.h>
+
+#include <vector>
+
+#include "selector.h"
+
+namespace edgeio {
+
+class Bridge;
+
+struct SelectorEntry {
+  Selector* selector;
+  Bridge* bridge;  // null until bridgeStart
+};
+
+struct AddonEnv {
+  napi_env env;
+  // Indexed by the handle JavaScript holds. Closed entries stay null and are
+  // never reused, so a stale handle can never reach another selector.
+  std::vector<SelectorEntry> selectors;
+  napi_async_cleanup_hook_handle cleanup_handle;
+  int bridges_closing;
+  bool tearing_down;
+
+  // Returns the entry for `handle`, or null when it is not an open selector.
+  SelectorEntry* Find(int64_t handle) {
+    if (handle < 0 || handle >= static_cast<int64_t>(selectors.size())) return nullptr;
+    SelectorEntry* e = &selectors[static_cast<size_t>(handle)];
+    return e->selector != nullptr ? e : nullptr;
+  }
+};
+
+// Returns this environment's state, creating it (and its cleanup hook) on the
+// first call. Null only when out of memory or N-API failed; an exception is
+// then pending.
+AddonEnv* GetAddonEnv(napi_env env);
+
+// Called by a bridge when its uv handle has finished closing.
+void OnBridgeClosed(AddonEnv* addon);
+
+}  // namespace edgeio
+
+#endif  // EDGEIO_ENV_H_

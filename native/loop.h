@@ -1,0 +1,59 @@
+// The Node-loop bridge: how a selector is driven from Node's own event loop.
+//
+// On unix the selector's fd (epoll or kqueue) is itself watched by libuv with
+// one uv_poll_t. When it turns readable, the bridge runs Select(events, 0) and
+// then makes ONE JavaScript call, `callback(count)`, through
+// napi_make_callback, so promise jobs and process.nextTick callbacks run right
+// after it (design.md, "Pitfalls known in advance"). libuv's watch is
+// level-triggered, so events left behind by a full batch fire again on the
+// next loop iteration; the bridge never blocks.
+#ifndef EDGEIO_LOOP_H_
+#define EDGEIO_LOOP_H_
+
+#include <node_api.h>
+#include <uv.h>
+
+#include "env.h"
+#include "selector.h"
+
+namespace edgeio {
+
+class Bridge {
+ public:
+  // Starts watching `selector`. `events` is the Int32Array Select() fills,
+  // `callback` the JS turn function, `resource` the receiver object
+  // napi_make_callback requires (it returns napi_object_expected for
+  // undefined). Returns 0 or -errno; on an N-API failure an exception is
+  // pending and the return value is -EINVAL.
+  static int Start(AddonEnv* addon, Selector* selector, napi_value events, napi_value callback,
+                   napi_value resource, Bridge** out);
+
+  // Stops watching and frees the bridge once libuv has closed its handle.
+  // `env_teardown` skips the N-API calls that are not allowed at teardown.
+  void Stop(bool env_teardown);
+
+  // Keep or release the process, like a Node handle's ref()/unref().
+  void Ref();
+  void Unref();
+  bool has_ref() const { return refed_; }
+
+ private:
+  Bridge() = default;
+  static void OnPoll(uv_poll_t* handle, int status, int events);
+  static void OnClose(uv_handle_t* handle);
+  void Turn(int status);
+
+  AddonEnv* addon_ = nullptr;
+  Selector* selector_ = nullptr;
+  uv_poll_t poll_;
+  napi_ref events_ref_ = nullptr;
+  napi_ref callback_ref_ = nullptr;
+  napi_ref resource_ref_ = nullptr;
+  napi_async_context async_context_ = nullptr;
+  bool refed_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace edgeio
+
+#endif  // EDGEIO_LOOP_H_

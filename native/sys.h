@@ -1,0 +1,108 @@
+// Socket syscalls, one function each, returning a value or a negative error.
+//
+// Every function is nonblocking and reports failure as -errno (on Windows, the
+// libuv error code for the WSA error, which is what Node's own system errors
+// carry, so `util.getSystemErrorName()` names it on every platform). Nothing
+// here throws or allocates. Implemented in sys_unix.cc (Linux, macOS, BSD)
+// and sys_win.cc (Windows).
+#ifndef EDGEIO_SYS_H_
+#define EDGEIO_SYS_H_
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef _WIN32
+#include <winsock2.h>
+#include <ws2tcpip.h>
+namespace edgeio {
+// Sockets are SOCKET handles; they fit in 64 bits and are exchanged with
+// JavaScript as numbers (handle values stay far below 2^53).
+typedef SOCKET socket_t;
+}  // namespace edgeio
+#else
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+namespace edgeio {
+typedef int socket_t;
+}  // namespace edgeio
+#endif
+
+namespace edgeio {
+
+// The "connect in progress" result of SysConnect(). libuv has no UV_ code for
+// it, so on unix it is -EINPROGRESS and sys_win.cc defines its own value.
+#ifdef _WIN32
+constexpr int kErrInProgress = -4400;  // outside libuv's UV_E* range
+#else
+constexpr int kErrInProgress = -EINPROGRESS;
+#endif
+
+// Address families as the TypeScript side names them.
+enum Family : int32_t { kFamilyIPv4 = 4, kFamilyIPv6 = 6 };
+
+// Socket options settable through SetOption()/GetOption(). Mirrored in
+// src/sys/native.ts (SocketOption).
+enum SocketOption : int32_t {
+  kOptNoDelay = 1,       // TCP_NODELAY
+  kOptKeepAlive = 2,     // SO_KEEPALIVE; value > 1 also sets the idle delay (s)
+  kOptReuseAddr = 3,     // SO_REUSEADDR
+  kOptReusePort = 4,     // SO_REUSEPORT (SO_REUSEADDR semantics on Windows: refused)
+  kOptRecvBuffer = 5,    // SO_RCVBUF
+  kOptSendBuffer = 6,    // SO_SNDBUF
+  kOptLinger = 7,        // SO_LINGER: value < 0 disables, >= 0 enables with that many seconds
+  kOptV6Only = 8,        // IPV6_V6ONLY
+  kOptError = 9,         // SO_ERROR (get only): 0 or -errno
+};
+
+// A parsed socket address. Holds either sockaddr_in or sockaddr_in6.
+struct SocketAddress {
+  sockaddr_storage storage;
+  socklen_t length;
+};
+
+// Parses a numeric IPv4 or IPv6 address (an IPv6 one may carry a %scope) and
+// a port. Returns 0, or -EINVAL when `ip` is not a numeric address.
+int ParseAddress(const char* ip, int port, SocketAddress* out);
+// Writes the printable address into `ip` (at least 64 bytes), the port and the
+// family (4 or 6). Returns 0 or -EAFNOSUPPORT.
+int FormatAddress(const SocketAddress& addr, char* ip, size_t ip_len, int* port, int* family);
+
+// Returns a new nonblocking, close-on-exec TCP socket, or -errno.
+int64_t SysSocket(int family);
+int SysBind(socket_t fd, const SocketAddress& addr);
+int SysListen(socket_t fd, int backlog);
+// Accepts up to `max` pending connections (nonblocking, close-on-exec) into
+// `out`. Returns how many, or -errno if the first accept failed. An error after
+// at least one success is left for the next call to report.
+int SysAcceptMany(socket_t fd, int64_t* out, int max);
+// Starts a nonblocking connect: 0 when done at once, -EINPROGRESS when pending.
+int SysConnect(socket_t fd, const SocketAddress& addr);
+// Reads into buf; returns bytes read, 0 at EOF, or -errno (-EAGAIN included).
+int64_t SysRead(socket_t fd, uint8_t* buf, size_t len);
+// Scatter read over `count` buffers.
+int64_t SysReadv(socket_t fd, const uint8_t* const* bufs, const size_t* lens, int count);
+// Writes without raising SIGPIPE; returns bytes written or -errno.
+int64_t SysWrite(socket_t fd, const uint8_t* buf, size_t len);
+// Gather write over `count` buffers (sendmsg with MSG_NOSIGNAL on Linux).
+int64_t SysWritev(socket_t fd, const uint8_t* const* bufs, const size_t* lens, int count);
+// how: 0 = read, 1 = write, 2 = both.
+int SysShutdown(socket_t fd, int how);
+int SysClose(socket_t fd);
+int SysSetOption(socket_t fd, int option, int value);
+// Writes the option's value into *value; returns 0 or -errno.
+int SysGetOption(socket_t fd, int option, int* value);
+int SysLocalAddress(socket_t fd, SocketAddress* out);
+int SysPeerAddress(socket_t fd, SocketAddress* out);
+// Opens a spare descriptor held in reserve for the EMFILE trick (libuv
+// uv__emfile_trick): closing it frees one slot to accept-and-close with.
+int64_t SysReserveFd();
+
+// The largest number of buffers one readv/writev takes (IOV_MAX, 1024 on
+// Linux and macOS). Callers split longer lists.
+constexpr int kMaxIov = 1024;
+
+}  // namespace edgeio
+
+#endif  // EDGEIO_SYS_H_

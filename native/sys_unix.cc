@@ -1,0 +1,398 @@
+// Socket syscalls for Linux, macOS and the BSDs.
+//
+// Flags follow mio src/sys/unix/{net,tcp}.rs: SOCK_NONBLOCK|SOCK_CLOEXEC at
+// creation and accept4() where the OS has them, fcntl() where it does not
+// (macOS), MSG_NOSIGNAL on send, SO_NOSIGPIPE on Apple, which has no
+// MSG_NOSIGNAL (mio net.rs:39-50).
+#ifndef _WIN32
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "sys.h"
+
+#if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__) || \
+    defined(__DragonFly__)
+#define EDGEIO_HAVE_SOCK_FLAGS 1  // SOCK_NONBLOCK|SOCK_CLOEXEC and accept4()
+#endif
+
+#if defined(MSG_NOSIGNAL)
+#define EDGEIO_SEND_FLAGS MSG_NOSIGNAL
+#else
+// Apple: SIGPIPE is suppressed per socket with SO_NOSIGPIPE instead.
+#define EDGEIO_SEND_FLAGS 0
+#endif
+
+namespace edgeio {
+
+namespace {
+
+#if !defined(EDGEIO_HAVE_SOCK_FLAGS)
+// Makes `fd` nonblocking and close-on-exec where the creating call could not
+// (macOS has neither SOCK_NONBLOCK nor accept4).
+int SetNonblockCloexec(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -errno;
+  int fdfl = fcntl(fd, F_GETFD);
+  if (fdfl < 0 || fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) < 0) return -errno;
+  return 0;
+}
+#endif
+
+// Per-socket setup that every new socket (created or accepted) gets.
+int PrepareSocket(int fd) {
+#if !defined(EDGEIO_HAVE_SOCK_FLAGS)
+  int r = SetNonblockCloexec(fd);
+  if (r < 0) return r;
+#endif
+#if defined(SO_NOSIGPIPE)
+  int one = 1;
+  if (setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one) < 0) return -errno;
+#endif
+  return 0;
+}
+
+}  // namespace
+
+int ParseAddress(const char* ip, int port, SocketAddress* out) {
+  if (port < 0 || port > 65535) return -EINVAL;
+  memset(out, 0, sizeof *out);
+  sockaddr_in* v4 = reinterpret_cast<sockaddr_in*>(&out->storage);
+  if (inet_pton(AF_INET, ip, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(port));
+    out->length = sizeof(sockaddr_in);
+    return 0;
+  }
+  // IPv6, optionally with a zone: "fe80::1%eth0" or "fe80::1%2".
+  char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+  size_t n = strlen(ip);
+  if (n >= sizeof host) return -EINVAL;
+  memcpy(host, ip, n + 1);
+  uint32_t scope = 0;
+  char* pct = strchr(host, '%');
+  if (pct != nullptr) {
+    *pct = '\0';
+    const char* zone = pct + 1;
+    if (*zone == '\0') return -EINVAL;
+    char* end = nullptr;
+    unsigned long num = strtoul(zone, &end, 10);
+    if (end != nullptr && *end == '\0') {
+      scope = static_cast<uint32_t>(num);
+    } else {
+      scope = if_nametoindex(zone);
+      if (scope == 0) return -EINVAL;
+    }
+  }
+  sockaddr_in6* v6 = reinterpret_cast<sockaddr_in6*>(&out->storage);
+  if (inet_pton(AF_INET6, host, &v6->sin6_addr) != 1) return -EINVAL;
+  v6->sin6_family = AF_INET6;
+  v6->sin6_port = htons(static_cast<uint16_t>(port));
+  v6->sin6_scope_id = scope;
+  out->length = sizeof(sockaddr_in6);
+  return 0;
+}
+
+int FormatAddress(const SocketAddress& addr, char* ip, size_t ip_len, int* port, int* family) {
+  if (addr.storage.ss_family == AF_INET) {
+    const sockaddr_in* v4 = reinterpret_cast<const sockaddr_in*>(&addr.storage);
+    if (inet_ntop(AF_INET, &v4->sin_addr, ip, static_cast<socklen_t>(ip_len)) == nullptr) return -errno;
+    *port = ntohs(v4->sin_port);
+    *family = kFamilyIPv4;
+    return 0;
+  }
+  if (addr.storage.ss_family == AF_INET6) {
+    const sockaddr_in6* v6 = reinterpret_cast<const sockaddr_in6*>(&addr.storage);
+    if (inet_ntop(AF_INET6, &v6->sin6_addr, ip, static_cast<socklen_t>(ip_len)) == nullptr) return -errno;
+    *port = ntohs(v6->sin6_port);
+    *family = kFamilyIPv6;
+    return 0;
+  }
+  return -EAFNOSUPPORT;
+}
+
+int64_t SysSocket(int family) {
+  int domain;
+  if (family == kFamilyIPv4) {
+    domain = AF_INET;
+  } else if (family == kFamilyIPv6) {
+    domain = AF_INET6;
+  } else {
+    return -EAFNOSUPPORT;
+  }
+#if defined(EDGEIO_HAVE_SOCK_FLAGS)
+  int fd = socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+#else
+  int fd = socket(domain, SOCK_STREAM, 0);
+#endif
+  if (fd < 0) return -errno;
+  int r = PrepareSocket(fd);
+  if (r < 0) {
+    close(fd);
+    return r;
+  }
+  return fd;
+}
+
+int SysBind(socket_t fd, const SocketAddress& addr) {
+  if (bind(fd, reinterpret_cast<const sockaddr*>(&addr.storage), addr.length) < 0) return -errno;
+  return 0;
+}
+
+int SysListen(socket_t fd, int backlog) {
+  if (listen(fd, backlog) < 0) return -errno;
+  return 0;
+}
+
+int SysAcceptMany(socket_t fd, int64_t* out, int max) {
+  int count = 0;
+  while (count < max) {
+#if defined(EDGEIO_HAVE_SOCK_FLAGS)
+    int c = accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
+    int c = accept(fd, nullptr, nullptr);
+#endif
+    if (c < 0) {
+      int err = errno;
+      if (err == EINTR) continue;
+      // The peer reset the connection while it sat in the backlog: that one
+      // connection is gone, the listener is fine (accept(2), ERRORS:
+      // "ECONNABORTED A connection has been aborted"). Keep accepting.
+      if (err == ECONNABORTED) continue;
+      if (count > 0) return count;  // report the error on the next call
+      return -err;
+    }
+    int r = PrepareSocket(c);
+    if (r < 0) {
+      close(c);
+      if (count > 0) return count;
+      return r;
+    }
+    out[count++] = c;
+  }
+  return count;
+}
+
+int SysConnect(socket_t fd, const SocketAddress& addr) {
+  for (;;) {
+    if (connect(fd, reinterpret_cast<const sockaddr*>(&addr.storage), addr.length) == 0) return 0;
+    // EINTR on a nonblocking connect: the attempt continues asynchronously
+    // (connect(2) on Linux; POSIX says the same), so treat it as in progress.
+    if (errno == EINTR) return kErrInProgress;
+    return -errno;
+  }
+}
+
+int64_t SysRead(socket_t fd, uint8_t* buf, size_t len) {
+  for (;;) {
+    ssize_t n = read(fd, buf, len);
+    if (n >= 0) return n;
+    if (errno == EINTR) continue;
+    return -errno;
+  }
+}
+
+int64_t SysReadv(socket_t fd, const uint8_t* const* bufs, const size_t* lens, int count) {
+  if (count <= 0 || count > kMaxIov) return -EINVAL;
+  iovec iov[kMaxIov];
+  for (int i = 0; i < count; i++) {
+    // readv(2) takes void*; the buffers are writable JS memory.
+    iov[i].iov_base = const_cast<uint8_t*>(bufs[i]);
+    iov[i].iov_len = lens[i];
+  }
+  for (;;) {
+    ssize_t n = readv(fd, iov, count);
+    if (n >= 0) return n;
+    if (errno == EINTR) continue;
+    return -errno;
+  }
+}
+
+int64_t SysWrite(socket_t fd, const uint8_t* buf, size_t len) {
+  for (;;) {
+    ssize_t n = send(fd, buf, len, EDGEIO_SEND_FLAGS);
+    if (n >= 0) return n;
+    if (errno == EINTR) continue;
+    return -errno;
+  }
+}
+
+int64_t SysWritev(socket_t fd, const uint8_t* const* bufs, const size_t* lens, int count) {
+  if (count <= 0 || count > kMaxIov) return -EINVAL;
+  iovec iov[kMaxIov];
+  for (int i = 0; i < count; i++) {
+    // sendmsg(2) only reads through iov_base; the cast drops const for the API.
+    iov[i].iov_base = const_cast<uint8_t*>(bufs[i]);
+    iov[i].iov_len = lens[i];
+  }
+  msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = iov;
+  msg.msg_iovlen = count;
+  for (;;) {
+    ssize_t n = sendmsg(fd, &msg, EDGEIO_SEND_FLAGS);
+    if (n >= 0) return n;
+    if (errno == EINTR) continue;
+    return -errno;
+  }
+}
+
+int SysShutdown(socket_t fd, int how) {
+  int h;
+  if (how == 0) {
+    h = SHUT_RD;
+  } else if (how == 1) {
+    h = SHUT_WR;
+  } else if (how == 2) {
+    h = SHUT_RDWR;
+  } else {
+    return -EINVAL;
+  }
+  if (shutdown(fd, h) < 0) return -errno;
+  return 0;
+}
+
+int SysClose(socket_t fd) {
+  // Linux releases the descriptor even when close() fails with EINTR, so it
+  // must not be retried (close(2), "Dealing with error returns from close()").
+  if (close(fd) < 0 && errno != EINTR) return -errno;
+  return 0;
+}
+
+int SysSetOption(socket_t fd, int option, int value) {
+  int v = value;
+  int r;
+  switch (option) {
+    case kOptNoDelay:
+      r = setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v);
+      break;
+    case kOptKeepAlive: {
+      int on = value > 0 ? 1 : 0;
+      r = setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+      if (r == 0 && value > 1) {
+        // Idle seconds before the first probe. Linux names it TCP_KEEPIDLE,
+        // macOS TCP_KEEPALIVE (tcp(4) on Darwin).
+#if defined(TCP_KEEPIDLE)
+        r = setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof v);
+#elif defined(TCP_KEEPALIVE)
+        r = setsockopt(fd, IPPROTO_TCP, TCP_KEEPALIVE, &v, sizeof v);
+#endif
+      }
+      break;
+    }
+    case kOptReuseAddr:
+      r = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &v, sizeof v);
+      break;
+    case kOptReusePort:
+#if defined(SO_REUSEPORT)
+      r = setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &v, sizeof v);
+#else
+      return -ENOPROTOOPT;
+#endif
+      break;
+    case kOptRecvBuffer:
+      r = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
+      break;
+    case kOptSendBuffer:
+      r = setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
+      break;
+    case kOptLinger: {
+      linger l;
+      l.l_onoff = value >= 0 ? 1 : 0;
+      l.l_linger = value >= 0 ? value : 0;
+      r = setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+      break;
+    }
+    case kOptV6Only:
+      r = setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof v);
+      break;
+    default:
+      return -ENOPROTOOPT;
+  }
+  return r < 0 ? -errno : 0;
+}
+
+int SysGetOption(socket_t fd, int option, int* value) {
+  int v = 0;
+  socklen_t len = sizeof v;
+  int r;
+  switch (option) {
+    case kOptNoDelay:
+      r = getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len);
+      break;
+    case kOptKeepAlive:
+      r = getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &v, &len);
+      break;
+    case kOptReuseAddr:
+      r = getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &v, &len);
+      break;
+    case kOptReusePort:
+#if defined(SO_REUSEPORT)
+      r = getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &v, &len);
+#else
+      return -ENOPROTOOPT;
+#endif
+      break;
+    case kOptRecvBuffer:
+      r = getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &len);
+      break;
+    case kOptSendBuffer:
+      r = getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, &len);
+      break;
+    case kOptLinger: {
+      linger l;
+      socklen_t llen = sizeof l;
+      r = getsockopt(fd, SOL_SOCKET, SO_LINGER, &l, &llen);
+      v = l.l_onoff ? l.l_linger : -1;
+      break;
+    }
+    case kOptV6Only:
+      r = getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, &len);
+      break;
+    case kOptError:
+      r = getsockopt(fd, SOL_SOCKET, SO_ERROR, &v, &len);
+      v = -v;  // report the pending error as -errno like every other result
+      break;
+    default:
+      return -ENOPROTOOPT;
+  }
+  if (r < 0) return -errno;
+  *value = v;
+  return 0;
+}
+
+int SysLocalAddress(socket_t fd, SocketAddress* out) {
+  out->length = sizeof out->storage;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&out->storage), &out->length) < 0) return -errno;
+  return 0;
+}
+
+int SysPeerAddress(socket_t fd, SocketAddress* out) {
+  out->length = sizeof out->storage;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&out->storage), &out->length) < 0) return -errno;
+  return 0;
+}
+
+int64_t SysReserveFd() {
+  // libuv opens "/" read-only for its reserve (uv__emfile_trick); any cheap
+  // descriptor works.
+  int fd = open("/", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  return fd;
+}
+
+}  // namespace edgeio
+
+#endif  // !_WIN32

@@ -1,0 +1,100 @@
+/**
+ * Every exported native function, called with wrong types, negative fds or
+ * out-of-range offsets, throws a JS error and leaves the process working.
+ */
+import { native, ok, socketPair } from './util/native';
+import { expectThrow, thrown } from './util/expect';
+
+type Fn = (...args: unknown[]) => unknown;
+const fns = native as unknown as Record<string, Fn>;
+
+const u8 = Buffer.alloc(8);
+const detached = (() => {
+  const b = new Uint8Array(new ArrayBuffer(8));
+  structuredClone(b.buffer, { transfer: [b.buffer] });
+  return b;
+})();
+
+// [function, bad argument lists]
+const cases: Array<[string, unknown[][]]> = [
+  ['socket', [[], ['4'], [5], [4.5], [-4]]],
+  ['bind', [[-1, '127.0.0.1', 0], ['x', '127.0.0.1', 0], [3, 127, 0], [3, '127.0.0.1', 70000], [3, '127.0.0.1', -1], [3, 'a'.repeat(500), 0]]],
+  ['connect', [[-1, '127.0.0.1', 80], [3, null, 80], [3, '127.0.0.1', 1.5], [3, '127.0.0.1', '80']]],
+  ['listen', [[-1, 10], [3, -1], [3, 'x']]],
+  ['accept', [[-1, new Int32Array(4)], [3, new Uint8Array(4)], [3, new Int32Array(0)], [3, []]]],
+  ['read', [[-1, u8, 0, 1], [3, 'str', 0, 1], [3, u8, -1, 1], [3, u8, 0, 9], [3, u8, 8, 1], [3, u8, 0, -1], [3, u8, 0.5, 1], [3, new Int32Array(4), 0, 1], [3, detached, 0, 1], [2 ** 31, u8, 0, 1]]],
+  ['write', [[-1, u8, 0, 1], [3, {}, 0, 1], [3, u8, 4, 5], [3, u8, NaN, 1], [3, u8, 0, Infinity], [3, detached, 0, 1]]],
+  ['readv', [[-1, [u8]], [3, u8], [3, [u8, 'x']], [3, [detached]]]],
+  ['writev', [[-1, [u8]], [3, 'x'], [3, [1, 2]], [3, [u8], 2], [3, [u8], 0, 9], [3, [u8], -1]]],
+  ['shutdown', [[-1, 1], [3, 3], [3, 'w']]],
+  ['close', [[-1], ['3'], [undefined]]],
+  ['setOption', [[-1, 1, 1], [3, 0, 1], [3, 99, 1], [3, 1, -2], [3, 1, 'on']]],
+  ['getOption', [[-1, 1, new Int32Array(1)], [3, 1, new Uint8Array(4)], [3, 100, new Int32Array(1)], [3, 1, null]]],
+  ['localAddress', [[-1], ['x']]],
+  ['peerAddress', [[-1], [{}]]],
+  ['selectorOpen', []],
+  ['selectorClose', [[-1], ['x'], [1e9]]],
+  ['selectorRegister', [[-1, 3, 1, 1], [1e9, 3, 1, 1]]],
+  ['selectorDeregister', [[1e9, 3]]],
+  ['selectorSelect', [[1e9, new Int32Array(8), 0]]],
+  ['selectorWake', [[1e9], [null]]],
+  ['selectorWakerHandle', [[1e9]]],
+  ['wakeHandle', [[-1], ['x'], [1.5]]],
+  ['bridgeStart', [[1e9, new Int32Array(8), () => undefined, {}]]],
+  ['bridgeStop', [[1e9]]],
+  ['bridgeRef', [['x']]],
+  ['bridgeUnref', [[-1]]],
+  ['reserveFd', []],
+];
+
+describe('native: bad input never crashes', () => {
+  test('every exported function is covered by this table', () => {
+    const exported = Object.keys(native).filter((k) => typeof fns[k] === 'function').sort();
+    expect(cases.map(([name]) => name).sort()).toEqual(exported);
+  });
+
+  test.each(cases.filter(([, lists]) => lists.length > 0))('%s rejects bad arguments with a JS error', (name, lists) => {
+    for (const args of lists) {
+      const err = thrown(() => fns[name](...args));
+      expect(['TypeError', 'RangeError', 'Error']).toContain(err.name);
+      expect(typeof err.code).toBe('string');
+    }
+  });
+
+  test('selector calls with an argument-checked handle but bad other args', () => {
+    const sel = ok(native.selectorOpen());
+    try {
+      expectThrow(() => native.selectorRegister(sel, 3, 1, 0), "RangeError");
+      expectThrow(() => native.selectorRegister(sel, 3, 1, 8), "RangeError");
+      expectThrow(() => native.selectorSelect(sel, new Int32Array(1), 0), "RangeError");
+      expectThrow(() => native.selectorSelect(sel, new Uint32Array(8) as unknown as Int32Array, 0), "TypeError");
+      expectThrow(() => native.selectorSelect(sel, new Int32Array(8), NaN), "TypeError");
+      expectThrow(() => native.selectorSelect(sel, new Int32Array(8), 'soon' as unknown as number), "TypeError");
+      const ab = new ArrayBuffer(64);
+      const ev = new Int32Array(ab);
+      structuredClone(ab, { transfer: [ab] });
+      expectThrow(() => native.selectorSelect(sel, ev, 0), "TypeError");
+      // A syscall-level failure (not a socket) is a return code, not a throw.
+      expect(native.selectorRegister(sel, 0x7ffffff0, 1, 1)).toBe(native.errno.EBADF);
+    } finally {
+      native.selectorClose(sel);
+    }
+    // Use after close: a coded error.
+    expectThrow(() => native.selectorWake(sel), 'Error', 'ERR_EDGEIO_SELECTOR_CLOSED');
+  });
+
+  test('the process still works after all of the above', () => {
+    const p = socketPair();
+    try {
+      expect(native.write(p.client, Buffer.from('ok'), 0, 2)).toBe(2);
+      const b = Buffer.alloc(2);
+      let n = native.errno.EAGAIN;
+      const deadline = Date.now() + 1000;
+      while (n === native.errno.EAGAIN && Date.now() < deadline) n = native.read(p.server, b, 0, 2);
+      expect(n).toBe(2);
+      expect(b.toString()).toBe('ok');
+    } finally {
+      p.close();
+    }
+  });
+});

@@ -1,0 +1,107 @@
+/**
+ * Syscall failures come back as negative codes and become Node-shaped errors.
+ */
+import * as net from 'net';
+import { native, ok, listenLoopback, sleepSync } from './util/native';
+import { systemError } from '../src/sys/errors';
+
+describe('syscall errors', () => {
+  test('connect to a closed port: ECONNREFUSED, Node-shaped', () => {
+    // Find a port nobody listens on: bind, read the port, close.
+    const l = listenLoopback();
+    const port = l.port;
+    native.close(l.fd);
+    const fd = ok(native.socket(4));
+    try {
+      let r = native.connect(fd, '127.0.0.1', port);
+      if (r === native.errno.EINPROGRESS) {
+        // The refusal arrives asynchronously; SO_ERROR carries it.
+        const out = new Int32Array(1);
+        const deadline = Date.now() + 2000;
+        do {
+          sleepSync(2);
+          ok(native.getOption(fd, native.options.ERROR, out));
+        } while (out[0] === 0 && Date.now() < deadline);
+        r = out[0];
+      }
+      expect(r).toBe(native.errno.ECONNREFUSED);
+      const err = systemError(r, 'connect', { address: '127.0.0.1', port });
+      expect(err).toBeInstanceOf(Error);
+      expect(err.code).toBe('ECONNREFUSED');
+      expect(err.errno).toBe(native.errno.ECONNREFUSED);
+      expect(err.syscall).toBe('connect');
+      expect(err.address).toBe('127.0.0.1');
+      expect(err.port).toBe(port);
+      expect(err.message).toBe(`connect ECONNREFUSED 127.0.0.1:${port}`);
+    } finally {
+      native.close(fd);
+    }
+  });
+
+  test('our error matches the one Node\'s net raises for the same failure', async () => {
+    const l = listenLoopback();
+    const port = l.port;
+    native.close(l.fd);
+    const nodeErr = await new Promise<NodeJS.ErrnoException>((resolve) => {
+      net.connect(port, '127.0.0.1').on('error', resolve);
+    });
+    const ours = systemError(native.errno.ECONNREFUSED, 'connect', { address: '127.0.0.1', port });
+    expect({ code: ours.code, errno: ours.errno, syscall: ours.syscall, message: ours.message }).toEqual({
+      code: nodeErr.code,
+      errno: nodeErr.errno,
+      syscall: nodeErr.syscall,
+      message: nodeErr.message,
+    });
+  });
+
+  test('operations on a closed fd: EBADF', () => {
+    const fd = ok(native.socket(4));
+    ok(native.close(fd));
+    const r = native.read(fd, Buffer.alloc(4), 0, 4);
+    expect(r).toBe(native.errno.EBADF);
+    expect(native.close(fd)).toBe(native.errno.EBADF);
+    const err = systemError(r, 'read');
+    expect(err.code).toBe('EBADF');
+    expect(err.syscall).toBe('read');
+    expect(err.message).toBe('read EBADF');
+  });
+
+  test('double bind: EADDRINUSE', () => {
+    const a = listenLoopback();
+    const b = ok(native.socket(4));
+    try {
+      const r = native.bind(b, '127.0.0.1', a.port);
+      expect(r).toBe(native.errno.EADDRINUSE);
+      const err = systemError(r, 'bind', { address: '127.0.0.1', port: a.port });
+      expect(err.code).toBe('EADDRINUSE');
+      expect(err.message).toBe(`bind EADDRINUSE 127.0.0.1:${a.port}`);
+    } finally {
+      native.close(a.fd);
+      native.close(b);
+    }
+  });
+
+  test('an address that is not a numeric IP: EINVAL, no throw', () => {
+    const fd = ok(native.socket(4));
+    try {
+      expect(native.bind(fd, 'localhost', 0)).toBe(native.errno.EINVAL);
+      expect(native.connect(fd, '999.1.1.1', 80)).toBe(native.errno.EINVAL);
+    } finally {
+      native.close(fd);
+    }
+  });
+
+  test('IPv6 loopback sockets work and report their address', () => {
+    const fd = native.socket(6);
+    if (fd < 0) throw new Error(`socket(6) failed with ${fd}`);
+    try {
+      const r = native.bind(fd, '::1', 0);
+      // A machine without ::1 reports EADDRNOTAVAIL; this one has it (see README).
+      expect(r).toBe(0);
+      const addr = native.localAddress(fd);
+      expect(addr).toEqual({ address: '::1', family: 'IPv6', port: expect.any(Number) });
+    } finally {
+      native.close(fd);
+    }
+  });
+});
