@@ -4,5 +4,44 @@
  *
  * This module is the whole public API.
  */
+
+// ===== futures =====
+export { PENDING } from './future/poll';
+export type { Poll, Pending } from './future/poll';
+export { Context } from './future/context';
+export type { Waker } from './future/waker';
+export { noopWaker, wakerFn } from './future/waker';
+export { Future } from './future/future';
+export { PromiseFuture, fromPromise } from './future/promise-future';
+export {
+  andThen,
+  join,
+  joinAll,
+  lazy,
+  map,
+  pending,
+  pollFn,
+  race,
+  ready,
+  select,
+  toFuture,
+} from './future/combinators';
+export type { FutureLike, Selected } from './future/combinators';
+
+// ===== runtime =====
+export { Runtime, spawn } from './runtime/runtime';
+export type { Spawnable } from './runtime/runtime';
+export { JoinHandle } from './runtime/join-handle';
+export { yieldNow } from './runtime/yield-now';
+export { runUnconstrained as unconstrained } from './runtime/coop';
+
+// ===== time =====
+export { Sleep, sleep, sleepUntil } from './time/sleep';
+export { Timeout, timeout } from './time/timeout';
+export type { TimeoutError } from './time/timeout';
+export { Interval, interval } from './time/interval';
+export type { MissedTickBehavior } from './time/interval';
+
+// ===== errors =====
 export type { SystemError, CodedError } from './sys/errors';
 export type { AddressInfo } from './sys/native';

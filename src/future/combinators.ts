@@ -1,0 +1,339 @@
+/**
+ * Combinators over futures (futures-rs / tokio names).
+ *
+ * Each accepts edgeio futures and, where it makes sense, plain promises
+ * (wrapped with {@link fromPromise}). Futures that lose a `select`/`race`, or
+ * whose sibling failed in a `join`, are dropped: their timers and waker slots
+ * are released.
+ */
+import type { Context } from './context';
+import { Future } from './future';
+import { PENDING, Poll } from './poll';
+import { fromPromise } from './promise-future';
+
+/** Something a combinator accepts: a Future, or a promise-like. */
+export type FutureLike<T> = Future<T> | PromiseLike<T>;
+
+/** Value type of a {@link FutureLike}. */
+export type Output<F> = F extends FutureLike<infer T> ? T : never;
+
+/** Turns a FutureLike into a Future. */
+export function toFuture<T>(f: FutureLike<T>): Future<T> {
+  if (f instanceof Future) return f;
+  if (f !== null && typeof f === 'object' && typeof (f as PromiseLike<T>).then === 'function') return fromPromise(f);
+  throw new TypeError('expected a Future or a Promise');
+}
+
+// ===== ready / pending / pollFn / lazy =====
+
+class Ready<T> extends Future<T> {
+  constructor(private readonly value: T) {
+    super();
+  }
+  poll(): Poll<T> {
+    return this.value;
+  }
+}
+
+/**
+ * A future that is ready at once with `value`.
+ *
+ * @example
+ * ```ts
+ * await ready(5); // 5
+ * ```
+ */
+export function ready<T>(value: T): Future<T> {
+  return new Ready(value);
+}
+
+class Pending<T> extends Future<T> {
+  poll(): Poll<T> {
+    // Never ready and never wakes: the documented exception to the poll
+    // contract, for tests and for "wait until cancelled".
+    return PENDING;
+  }
+}
+
+/**
+ * A future that never completes (until dropped or its task aborted).
+ *
+ * @example
+ * ```ts
+ * const h = spawn(pending()); h.abort();
+ * ```
+ */
+export function pending<T = never>(): Future<T> {
+  return new Pending<T>();
+}
+
+class PollFn<T> extends Future<T> {
+  constructor(private readonly fn: (cx: Context) => Poll<T>) {
+    super();
+  }
+  poll(cx: Context): Poll<T> {
+    return this.fn(cx);
+  }
+}
+
+/**
+ * A future whose `poll` is `fn`. `fn` must follow the poll contract.
+ *
+ * @example
+ * ```ts
+ * const n = await pollFn((cx) => stream.pollRead(cx, buf));
+ * ```
+ */
+export function pollFn<T>(fn: (cx: Context) => Poll<T>): Future<T> {
+  if (typeof fn !== 'function') throw new TypeError('pollFn needs a function (cx) => value | PENDING');
+  return new PollFn(fn);
+}
+
+class Lazy<T> extends Future<T> {
+  private inner: Future<T> | null = null;
+  private done = false;
+  private value: T | undefined;
+  constructor(private readonly fn: () => T | FutureLike<T>) {
+    super();
+  }
+  poll(cx: Context): Poll<T> {
+    if (this.done) return this.value as T;
+    if (this.inner === null) {
+      const out = this.fn();
+      if (out instanceof Future || (out !== null && typeof out === 'object' && typeof (out as PromiseLike<T>).then === 'function')) {
+        this.inner = toFuture(out as FutureLike<T>);
+      } else {
+        this.done = true;
+        this.value = out as T;
+        return out as T;
+      }
+    }
+    return this.inner.poll(cx);
+  }
+  override drop(): void {
+    this.inner?.drop();
+  }
+}
+
+/**
+ * Runs `fn` on the first poll; its result (a value, a Future or a Promise)
+ * becomes the future's.
+ *
+ * @example
+ * ```ts
+ * const f = lazy(() => expensiveSetup()); // nothing runs yet
+ * await f;
+ * ```
+ */
+export function lazy<T>(fn: () => T | FutureLike<T>): Future<T> {
+  if (typeof fn !== 'function') throw new TypeError('lazy needs a function');
+  return new Lazy(fn);
+}
+
+// ===== map / andThen =====
+
+class MapFuture<T, U> extends Future<U> {
+  constructor(
+    private readonly inner: Future<T>,
+    private readonly fn: (value: T) => U,
+  ) {
+    super();
+  }
+  poll(cx: Context): Poll<U> {
+    const v = this.inner.poll(cx);
+    return v === PENDING ? PENDING : this.fn(v);
+  }
+  override drop(): void {
+    this.inner.drop();
+  }
+}
+
+/**
+ * Transforms the value of `future` with `fn`.
+ *
+ * @example
+ * ```ts
+ * const len = await map(stream.read(buf), (n) => n * 8);
+ * ```
+ */
+export function map<T, U>(future: FutureLike<T>, fn: (value: T) => U): Future<U> {
+  return new MapFuture(toFuture(future), fn);
+}
+
+class AndThen<T, U> extends Future<U> {
+  private second: Future<U> | null = null;
+  constructor(
+    private readonly first: Future<T>,
+    private readonly fn: (value: T) => FutureLike<U>,
+  ) {
+    super();
+  }
+  poll(cx: Context): Poll<U> {
+    if (this.second === null) {
+      const v = this.first.poll(cx);
+      if (v === PENDING) return PENDING;
+      // Moved to a new state: poll it now rather than returning PENDING
+      // without a stored waker (the guide's BadTask mistake).
+      this.second = toFuture(this.fn(v));
+    }
+    return this.second.poll(cx);
+  }
+  override drop(): void {
+    if (this.second !== null) this.second.drop();
+    else this.first.drop();
+  }
+}
+
+/**
+ * Runs `future`, then the future `fn` makes from its value.
+ *
+ * @example
+ * ```ts
+ * const body = await andThen(TcpStream.connect(addr), (s) => s.writeAll(req));
+ * ```
+ */
+export function andThen<T, U>(future: FutureLike<T>, fn: (value: T) => FutureLike<U>): Future<U> {
+  return new AndThen(toFuture(future), fn);
+}
+
+// ===== join / joinAll =====
+
+class JoinAll<T> extends Future<T[]> {
+  private readonly results: T[];
+  private readonly done: boolean[];
+  private remaining: number;
+
+  constructor(private readonly futures: Future<T>[]) {
+    super();
+    this.results = new Array<T>(futures.length);
+    this.done = new Array<boolean>(futures.length).fill(false);
+    this.remaining = futures.length;
+  }
+
+  poll(cx: Context): Poll<T[]> {
+    const fs = this.futures;
+    for (let i = 0; i < fs.length; i++) {
+      if (this.done[i]) continue;
+      let v: Poll<T>;
+      try {
+        v = fs[i].poll(cx);
+      } catch (err) {
+        this.done[i] = true;
+        this.drop();
+        throw err;
+      }
+      if (v !== PENDING) {
+        this.done[i] = true;
+        this.results[i] = v;
+        this.remaining--;
+      }
+    }
+    return this.remaining === 0 ? this.results : PENDING;
+  }
+
+  override drop(): void {
+    for (let i = 0; i < this.futures.length; i++) {
+      if (!this.done[i]) {
+        this.done[i] = true;
+        this.futures[i].drop();
+      }
+    }
+  }
+}
+
+/**
+ * Waits for every future; resolves with their values in order. If one fails,
+ * the others are dropped and the join fails with that error.
+ *
+ * @example
+ * ```ts
+ * const results = await joinAll(urls.map(fetchOne));
+ * ```
+ */
+export function joinAll<T>(futures: Iterable<FutureLike<T>>): Future<T[]> {
+  return new JoinAll(Array.from(futures, toFuture));
+}
+
+/**
+ * Waits for all of its arguments; resolves with a tuple of their values.
+ *
+ * @example
+ * ```ts
+ * const [n, _] = await join(stream.read(buf), sleep(10));
+ * ```
+ */
+export function join<const F extends readonly FutureLike<unknown>[]>(
+  ...futures: F
+): Future<{ -readonly [K in keyof F]: Output<F[K]> }> {
+  return new JoinAll(futures.map((f) => toFuture(f))) as unknown as Future<{ -readonly [K in keyof F]: Output<F[K]> }>;
+}
+
+// ===== select / race =====
+
+/** What {@link select} resolves with: which future won, and its value. */
+export interface Selected<T> {
+  index: number;
+  value: T;
+}
+
+class Select<T> extends Future<Selected<T>> {
+  private finished = false;
+  constructor(private readonly futures: Future<T>[]) {
+    super();
+    if (futures.length === 0) throw new RangeError('select needs at least one future');
+  }
+
+  poll(cx: Context): Poll<Selected<T>> {
+    const fs = this.futures;
+    for (let i = 0; i < fs.length; i++) {
+      let v: Poll<T>;
+      try {
+        v = fs[i].poll(cx);
+      } catch (err) {
+        this.finish(i);
+        throw err;
+      }
+      if (v !== PENDING) {
+        this.finish(i);
+        return { index: i, value: v };
+      }
+    }
+    return PENDING;
+  }
+
+  override drop(): void {
+    this.finish(-1);
+  }
+
+  private finish(winner: number): void {
+    if (this.finished) return;
+    this.finished = true;
+    for (let i = 0; i < this.futures.length; i++) if (i !== winner) this.futures[i].drop();
+  }
+}
+
+/**
+ * Waits for the first future to complete (or fail); the others are dropped.
+ * Polled in argument order, so an earlier future wins a tie.
+ *
+ * @example
+ * ```ts
+ * const { index, value } = await select(stream.read(buf), sleep(1000));
+ * if (index === 1) console.log('no data within 1 s');
+ * ```
+ */
+export function select<T>(...futures: FutureLike<T>[]): Future<Selected<T>> {
+  return new Select(futures.map((f) => toFuture(f)));
+}
+
+/**
+ * Like {@link select}, resolving with the winner's value only.
+ *
+ * @example
+ * ```ts
+ * const first = await race(fetchFromA(), fetchFromB());
+ * ```
+ */
+export function race<T>(...futures: FutureLike<T>[]): Future<T> {
+  return map(select(...futures), (s) => s.value);
+}

@@ -1,0 +1,60 @@
+import type { Context } from './context';
+import type { Poll } from './poll';
+import { driveFuture } from '../runtime/await';
+
+/**
+ * A value that will be ready later, polled by an executor (tokio's `Future`).
+ *
+ * ## The poll contract
+ * `poll(cx)` returns the value, throws the error, or returns {@link PENDING}.
+ * It may return `PENDING` **only after** something that will become ready has
+ * stored `cx.waker` (a socket's reader/writer slot, a timer, another future
+ * it polled). A future that returns `PENDING` without that is never polled
+ * again: the task hangs. A state machine that moves to a new state loops and
+ * polls the new state right away instead of returning `PENDING` (the tokio
+ * guide's `BadTask` and its fix). Polling after completion is not allowed
+ * unless a subclass says otherwise.
+ *
+ * Every future is `PromiseLike`: `await fut` works anywhere, inside a task or
+ * not; it drives the future on the current (or default) runtime.
+ *
+ * @example
+ * ```ts
+ * class Countdown extends Future<string> {
+ *   constructor(private n: number) { super(); }
+ *   poll(cx: Context): Poll<string> {
+ *     if (this.n-- > 0) { cx.waker.wake(); return PENDING; } // woke itself first
+ *     return 'liftoff';
+ *   }
+ * }
+ * console.log(await new Countdown(3)); // 'liftoff'
+ * ```
+ */
+export abstract class Future<T> implements PromiseLike<T> {
+  /** Polls once; see the class docs for the contract. */
+  abstract poll(cx: Context): Poll<T>;
+
+  /**
+   * Called when the future is abandoned before it completed (the task was
+   * aborted, a `select`/`race` was won by another future, a timeout fired).
+   * Releases what it holds: waker slots, timers, inner futures.
+   * The default does nothing.
+   */
+  drop(): void {}
+
+  /** Drives the future to completion and settles a native Promise with it. */
+  toPromise(): Promise<T> {
+    return driveFuture(this);
+  }
+
+  /**
+   * Makes the future awaitable. The future is first polled when `then` is
+   * called (futures are lazy), then whenever it is woken.
+   */
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return driveFuture(this).then(onfulfilled, onrejected);
+  }
+}

@@ -1,0 +1,89 @@
+import { Context } from './context';
+import { Future } from './future';
+import { PENDING, Poll } from './poll';
+import type { Waker } from './waker';
+import { blockingRuntimeOrNull } from '../runtime/context';
+
+const WAITING = 0;
+const FULFILLED = 1;
+const REJECTED = 2;
+
+/**
+ * A future over a Promise (or any thenable): ready when it settles.
+ *
+ * This is how `spawn(async () => ...)` runs an async function as a task, and
+ * how a promise joins `join`/`select` with edgeio futures.
+ *
+ * @example
+ * ```ts
+ * const [data, _] = await join(fromPromise(fs.promises.readFile(f)), sleep(10));
+ * ```
+ */
+export class PromiseFuture<T> extends Future<T> {
+  private state = WAITING;
+  private value: T | undefined;
+  private error: unknown;
+  private waker: Waker | null = null;
+  private subscribed = false;
+
+  constructor(private source: PromiseLike<T> | (() => PromiseLike<T>)) {
+    super();
+  }
+
+  poll(cx: Context): Poll<T> {
+    if (this.state === FULFILLED) return this.value as T;
+    if (this.state === REJECTED) throw this.error;
+    if (blockingRuntimeOrNull() !== null) {
+      // Promise jobs only run when JS returns to Node's loop, which a
+      // synchronous blockOn never does: this wait could never end.
+      throw new TypeError(
+        'blockOn cannot wait for a Promise or an async function: promise jobs do not run while it blocks. ' +
+          'Use `await` (or spawn) instead, or pass blockOn a poll-level Future.',
+      );
+    }
+    this.waker = cx.waker;
+    if (!this.subscribed) {
+      this.subscribed = true;
+      let promise: PromiseLike<T>;
+      try {
+        promise = typeof this.source === 'function' ? this.source() : this.source;
+      } catch (err) {
+        this.state = REJECTED;
+        this.error = err;
+        throw err;
+      }
+      this.source = promise;
+      Promise.resolve(promise).then(
+        (v) => this.settle(FULFILLED, v, undefined),
+        (e) => this.settle(REJECTED, undefined, e),
+      );
+    }
+    return PENDING;
+  }
+
+  override drop(): void {
+    this.waker = null;
+  }
+
+  private settle(state: number, value: T | undefined, error: unknown): void {
+    this.state = state;
+    this.value = value;
+    this.error = error;
+    const w = this.waker;
+    this.waker = null;
+    w?.wake();
+  }
+}
+
+/**
+ * Wraps a promise (or a function returning one, called on first poll) as a
+ * {@link Future}.
+ *
+ * @example
+ * ```ts
+ * const fut = fromPromise(() => fetchConfig());
+ * ```
+ */
+export function fromPromise<T>(source: PromiseLike<T> | (() => PromiseLike<T>)): Future<T> {
+  return new PromiseFuture(source);
+}

@@ -1,0 +1,167 @@
+/**
+ * The I/O driver: one selector, its registrations, and the reactor turn
+ * (tokio runtime/io/driver.rs).
+ *
+ * A turn is ONE native crossing: the selector fills a reused `Int32Array`
+ * with up to 1024 `[token, readiness]` pairs, and {@link IoDriver.dispatch}
+ * walks them: look the token up in the slab, drop it if the generation does
+ * not match (a stale event for a closed fd), OR the bits into the
+ * registration, bump its tick, and wake its reader and/or writer.
+ *
+ * Embedded in Node (the default), the native bridge runs the select when
+ * libuv reports the selector fd readable and calls the runtime's turn
+ * callback with the count. `blockOn` calls {@link IoDriver.select} itself.
+ *
+ * @internal
+ */
+import { codedError, systemError } from '../sys/errors';
+import { native } from '../sys/native';
+import { RegistrationSet } from './registration';
+import { ScheduledIo } from './scheduled-io';
+
+/** Events per turn: tokio's, libuv's and uSockets' number. */
+export const EVENTS_PER_TURN = native.limits.MAX_EVENTS;
+
+export class IoDriver {
+  /** The native selector handle. */
+  private handle: number;
+  /** Reused by every turn: `[token, readiness]` pairs. */
+  readonly events = new Int32Array(EVENTS_PER_TURN * 2);
+  readonly registrations = new RegistrationSet();
+  private refs = 0;
+  private bridged = false;
+  private closed = false;
+  /** Turns dispatched (diagnostics and tests). */
+  turns = 0;
+
+  /**
+   * Opens a selector. With `onTurn`, also starts the Node-loop bridge, which
+   * calls `onTurn(count)` once per batch of events (`count < 0` is an error).
+   */
+  constructor(onTurn: ((count: number) => void) | null) {
+    const h = native.selectorOpen();
+    if (h < 0) throw systemError(h, 'epoll_create1');
+    this.handle = h;
+    if (onTurn !== null) {
+      const r = native.bridgeStart(h, this.events, onTurn, this);
+      if (r < 0) {
+        native.selectorClose(h);
+        throw systemError(r, 'uv_poll_start');
+      }
+      this.bridged = true;
+    }
+  }
+
+  /** Number of live registrations. */
+  get registered(): number {
+    return this.registrations.count;
+  }
+
+  /** Number of registrations that keep Node's loop alive. */
+  get refCount(): number {
+    return this.refs;
+  }
+
+  /**
+   * Registers `io.fd` with the selector, edge-triggered, once. Throws a
+   * Node-shaped error if the kernel refuses.
+   */
+  register(io: ScheduledIo, interest: number): void {
+    if (this.closed) throw codedError('ERR_EDGEIO_RUNTIME_SHUTDOWN', 'the runtime has been shut down');
+    const token = this.registrations.allocate(io);
+    const r = native.selectorRegister(this.handle, io.fd, token, interest);
+    if (r < 0) {
+      this.registrations.release(io);
+      throw systemError(r, 'epoll_ctl');
+    }
+    if (io.refed) this.addRef();
+  }
+
+  /**
+   * Removes `io` from the selector (before its fd is closed: a dup()ed
+   * description would otherwise keep reporting) and frees its slot. Errors
+   * from the kernel are returned, not thrown: the caller is closing anyway.
+   */
+  deregister(io: ScheduledIo): number {
+    if (io.token === 0) return 0;
+    const r = this.closed ? 0 : native.selectorDeregister(this.handle, io.fd);
+    this.registrations.release(io);
+    if (io.refed) this.dropRef();
+    return r;
+  }
+
+  /** Lets (true) or stops (false) `io` keeping the process alive. */
+  setRef(io: ScheduledIo, refed: boolean): void {
+    if (io.refed === refed) return;
+    io.refed = refed;
+    if (io.token === 0) return;
+    if (refed) this.addRef();
+    else this.dropRef();
+  }
+
+  /** Dispatches `count` pairs from {@link events}. */
+  dispatch(count: number): void {
+    const ev = this.events;
+    const set = this.registrations;
+    const ios = set.ios;
+    set.dispatching = true;
+    try {
+      for (let i = 0; i < count; i++) {
+        const token = ev[2 * i] >>> 0;
+        // Token 0 is the waker: its only job was to end the wait.
+        const io = ios[token & 0xffffff];
+        if (io === undefined || io.token !== token) continue; // stale: closed (and maybe reused) meanwhile
+        io.setReadiness(ev[2 * i + 1]);
+      }
+    } finally {
+      set.dispatching = false;
+      set.releasePending();
+    }
+    this.turns++;
+  }
+
+  /**
+   * Waits up to `timeoutMs` (negative: forever) for events and dispatches
+   * them. Used by `blockOn`; the embedded runtime never blocks here.
+   */
+  select(timeoutMs: number): number {
+    const n = native.selectorSelect(this.handle, this.events, timeoutMs);
+    if (n < 0) throw systemError(n, 'epoll_wait');
+    if (n > 0) this.dispatch(n);
+    return n;
+  }
+
+  /** Interrupts a blocked {@link select} (or makes the next turn happen soon). */
+  wake(): void {
+    if (!this.closed) native.selectorWake(this.handle);
+  }
+
+  /**
+   * Shuts every registration down (its owner closes its fd and its waiters
+   * wake to an error), then closes the selector.
+   */
+  shutdown(): void {
+    if (this.closed) return;
+    for (const io of this.registrations.live()) {
+      const owner = io.onShutdown;
+      if (owner !== null) {
+        owner();
+      } else {
+        this.deregister(io);
+        io.shutdown();
+      }
+    }
+    this.closed = true;
+    if (this.bridged) native.bridgeStop(this.handle);
+    native.selectorClose(this.handle);
+    this.handle = -1;
+  }
+
+  private addRef(): void {
+    if (++this.refs === 1 && this.bridged) native.bridgeRef(this.handle);
+  }
+
+  private dropRef(): void {
+    if (--this.refs === 0 && this.bridged && !this.closed) native.bridgeUnref(this.handle);
+  }
+}

@@ -1,0 +1,52 @@
+import type { Context } from '../future/context';
+import { Future } from '../future/future';
+import { PENDING, Poll } from '../future/poll';
+import { Outcome, Task } from './task';
+
+/**
+ * The handle `spawn` returns: await it for the task's value (a task that
+ * threw rejects with its error; an aborted one with an `AbortError`).
+ *
+ * It can be awaited any number of times, from anywhere. Dropping the handle
+ * does not cancel the task (tokio semantics); {@link abort} does.
+ *
+ * @example
+ * ```ts
+ * const h = spawn(async () => 6 * 7);
+ * console.log(await h, h.isFinished()); // 42 true
+ * const stuck = spawn(pending());
+ * stuck.abort(); // stuck rejects with code 'ABORT_ERR'
+ * ```
+ */
+export class JoinHandle<T> extends Future<T> {
+  /** @internal */
+  constructor(private readonly task: Task<T>) {
+    super();
+  }
+
+  poll(cx: Context): Poll<T> {
+    const t = this.task;
+    if (!t.finished) {
+      t.joinWaker = cx.waker;
+      return PENDING;
+    }
+    t.observed = true;
+    if (t.outcome === Outcome.Value) return t.value as T;
+    throw t.error;
+  }
+
+  /** Stops waiting (a `select` loser); the task itself keeps running. */
+  override drop(): void {
+    this.task.joinWaker = null;
+  }
+
+  /** Cancels the task. Its future is dropped; awaiting the handle rejects with `AbortError`. */
+  abort(): void {
+    this.task.abort();
+  }
+
+  /** True once the task completed, failed or was aborted. */
+  isFinished(): boolean {
+    return this.task.finished;
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * A spawned task: a future the executor polls whenever its waker fires.
+ *
+ * The task is its own Context and Waker (one allocation per spawn, none per
+ * poll). Its outcome is read through a {@link JoinHandle}.
+ *
+ * @internal
+ */
+import { Context } from '../future/context';
+import type { Future } from '../future/future';
+import { PENDING } from '../future/poll';
+import type { Waker } from '../future/waker';
+import { abortError } from '../sys/errors';
+import { enterTask, exitTask } from './coop';
+import type { Executor, Runnable } from './executor';
+
+const IDLE = 0;
+const RUNNING = 1;
+const DONE = 2;
+
+/** How a task ended. */
+export const enum Outcome {
+  Pending = 0,
+  Value = 1,
+  Error = 2,
+  Aborted = 3,
+}
+
+export class Task<T> extends Context implements Waker, Runnable {
+  queued = false;
+  private state = IDLE;
+  outcome = Outcome.Pending;
+  value: T | undefined;
+  error: unknown;
+  /** The waker of whoever awaits the JoinHandle. */
+  joinWaker: Waker | null = null;
+  /** Set once the outcome has been read (so a failure is not reported as unhandled). */
+  observed = false;
+  private abortRequested = false;
+  /** Aborted with the task, for async functions that accept a signal. */
+  controller: AbortController | null = null;
+
+  constructor(
+    private future: Future<T> | null,
+    private readonly executor: Executor,
+    private readonly onDone: (task: Task<unknown>) => void,
+  ) {
+    super();
+  }
+
+  get finished(): boolean {
+    return this.state === DONE;
+  }
+
+  wake(): void {
+    if (this.state !== DONE) this.executor.schedule(this);
+  }
+
+  willWake(other: Waker): boolean {
+    return other === this;
+  }
+
+  run(): void {
+    if (this.state !== IDLE) return;
+    const future = this.future as Future<T>;
+    this.state = RUNNING;
+    const saved = enterTask();
+    let value;
+    try {
+      value = future.poll(this);
+    } catch (err) {
+      exitTask(saved);
+      this.state = IDLE;
+      this.finish(Outcome.Error, undefined, err);
+      return;
+    }
+    exitTask(saved);
+    this.state = IDLE;
+    if (value !== PENDING) {
+      this.finish(Outcome.Value, value, undefined);
+    } else if (this.abortRequested) {
+      this.abort();
+    }
+  }
+
+  /**
+   * Cancels the task: its future is dropped at once (or, when the task is
+   * aborting itself from inside its own poll, as soon as that poll returns).
+   */
+  abort(): void {
+    if (this.state === DONE) return;
+    if (this.state === RUNNING) {
+      this.abortRequested = true;
+      return;
+    }
+    const future = this.future;
+    this.future = null;
+    this.controller?.abort(abortError('The task was aborted'));
+    try {
+      future?.drop();
+    } finally {
+      this.finish(Outcome.Aborted, undefined, abortError('The task was aborted'));
+    }
+  }
+
+  private finish(outcome: Outcome, value: T | undefined, error: unknown): void {
+    if (this.state === DONE) return;
+    if (outcome !== Outcome.Aborted && this.future !== null) {
+      // A completed future is not dropped: it released what it held.
+      this.future = null;
+    }
+    this.state = DONE;
+    this.outcome = outcome;
+    this.value = value;
+    this.error = error;
+    const w = this.joinWaker;
+    this.joinWaker = null;
+    this.onDone(this as Task<unknown>);
+    w?.wake();
+  }
+}

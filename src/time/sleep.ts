@@ -1,0 +1,102 @@
+import { performance } from 'perf_hooks';
+import type { Context } from '../future/context';
+import { Future } from '../future/future';
+import { PENDING, Poll } from '../future/poll';
+import { currentOrDefault } from '../runtime/context';
+import { TimerEntry, TimerState } from './entry';
+import type { TimeDriver } from './driver';
+
+/** Checks a duration argument: a finite, non-negative number of milliseconds. */
+export function checkMs(ms: unknown, name = 'ms'): number {
+  if (typeof ms !== 'number') throw new TypeError(`${name} must be a number of milliseconds, got ${typeof ms}`);
+  if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`${name} must be a finite number >= 0, got ${ms}`);
+  return ms;
+}
+
+/**
+ * A future that completes at a deadline (tokio `Sleep`).
+ *
+ * The deadline is fixed when the sleep is created, on the
+ * `performance.now()` clock; the timer is armed on the first poll, in the
+ * runtime that polls it. Dropping it (a lost `select`, an aborted task)
+ * cancels the timer in O(1).
+ *
+ * @example
+ * ```ts
+ * await sleep(100);
+ * const s = sleep(50); s.reset(performance.now() + 500); await s;
+ * ```
+ */
+export class Sleep extends Future<void> {
+  private readonly entry = new TimerEntry();
+  private driver: TimeDriver | null = null;
+
+  /** @param deadline when to complete, on the `performance.now()` clock. */
+  constructor(private deadline: number) {
+    super();
+  }
+
+  /** The deadline, on the `performance.now()` clock. */
+  get deadlineMs(): number {
+    return this.deadline;
+  }
+
+  /** True once the deadline has been reached and observed by the wheel. */
+  isElapsed(): boolean {
+    return this.entry.state === TimerState.Fired;
+  }
+
+  poll(cx: Context): Poll<void> {
+    const e = this.entry;
+    if (e.state === TimerState.Fired) return undefined;
+    e.waker = cx.waker;
+    if (e.state === TimerState.Idle) {
+      const driver = this.driver ?? (this.driver = currentOrDefault().time);
+      driver.insert(e, driver.tickFor(this.deadline));
+      if ((e.state as TimerState) === TimerState.Fired) return undefined;
+    }
+    return PENDING;
+  }
+
+  /** Moves the deadline (tokio `Sleep::reset`); a fired sleep waits again. */
+  reset(deadline: number): void {
+    this.deadline = deadline;
+    if (this.driver !== null && this.entry.state === TimerState.Registered) {
+      this.driver.insert(this.entry, this.driver.tickFor(deadline));
+    } else {
+      this.entry.state = TimerState.Idle;
+    }
+  }
+
+  override drop(): void {
+    this.driver?.cancel(this.entry);
+  }
+}
+
+/**
+ * Completes after `ms` milliseconds (rounded up to whole ms; never early).
+ *
+ * @example
+ * ```ts
+ * await sleep(10);
+ * ```
+ */
+export function sleep(ms: number): Sleep {
+  return new Sleep(performance.now() + checkMs(ms));
+}
+
+/**
+ * Completes at `deadline`, a time on the `performance.now()` clock.
+ *
+ * @example
+ * ```ts
+ * const start = performance.now();
+ * await sleepUntil(start + 250);
+ * ```
+ */
+export function sleepUntil(deadline: number): Sleep {
+  if (typeof deadline !== 'number' || Number.isNaN(deadline)) {
+    throw new TypeError('deadline must be a number on the performance.now() clock');
+  }
+  return new Sleep(deadline);
+}

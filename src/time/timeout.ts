@@ -1,0 +1,82 @@
+import { performance } from 'perf_hooks';
+import type { Context } from '../future/context';
+import { Future } from '../future/future';
+import { PENDING, Poll } from '../future/poll';
+import { fromPromise } from '../future/promise-future';
+import { codedError, CodedError } from '../sys/errors';
+import { native } from '../sys/native';
+import { checkMs, Sleep } from './sleep';
+
+/** The error a timeout rejects with: `code: 'ETIMEDOUT'`, like Node's. */
+export interface TimeoutError extends CodedError {
+  code: 'ETIMEDOUT';
+  errno: number;
+}
+
+/** Builds the error {@link timeout} rejects with. */
+export function timeoutError(ms: number): TimeoutError {
+  const err = codedError('ETIMEDOUT', `operation timed out after ${ms} ms`, 'TimeoutError') as TimeoutError;
+  err.errno = native.errno.ETIMEDOUT;
+  return err;
+}
+
+/**
+ * A future that completes with its inner future's value, or fails with
+ * `ETIMEDOUT` if the deadline comes first; the inner future is then dropped
+ * (tokio `Timeout`).
+ */
+export class Timeout<T> extends Future<T> {
+  private readonly sleep: Sleep;
+
+  constructor(
+    private readonly inner: Future<T>,
+    private readonly ms: number,
+  ) {
+    super();
+    this.sleep = new Sleep(performance.now() + ms);
+  }
+
+  poll(cx: Context): Poll<T> {
+    // The inner future first: a value that is ready at the deadline wins.
+    let v: Poll<T>;
+    try {
+      v = this.inner.poll(cx);
+    } catch (err) {
+      this.sleep.drop();
+      throw err;
+    }
+    if (v !== PENDING) {
+      this.sleep.drop();
+      return v;
+    }
+    if (this.sleep.poll(cx) === PENDING) return PENDING;
+    this.inner.drop();
+    throw timeoutError(this.ms);
+  }
+
+  override drop(): void {
+    this.sleep.drop();
+    this.inner.drop();
+  }
+}
+
+/**
+ * Runs `future` with a time limit of `ms` milliseconds. On expiry it rejects
+ * with an error whose `code` is `'ETIMEDOUT'`, and the future is dropped
+ * (its timers and waker slots released; an edgeio I/O operation is
+ * cancelled). A plain Promise is accepted too, but cannot be cancelled.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   const n = await timeout(1000, stream.read(buf));
+ * } catch (e) {
+ *   if (e.code === 'ETIMEDOUT') console.log('peer too slow');
+ * }
+ * ```
+ */
+export function timeout<T>(ms: number, future: Future<T> | PromiseLike<T>): Timeout<T> {
+  checkMs(ms);
+  const inner = future instanceof Future ? future : fromPromise(future);
+  return new Timeout(inner, ms);
+}
