@@ -322,8 +322,8 @@ class Select<T> extends Future<Selected<T>> {
  * if (index === 1) console.log('no data within 1 s');
  * ```
  */
-export function select<T>(...futures: FutureLike<T>[]): Future<Selected<T>> {
-  return new Select(futures.map((f) => toFuture(f)));
+export function select<const F extends readonly FutureLike<unknown>[]>(...futures: F): Future<Selected<Output<F[number]>>> {
+  return new Select(futures.map((f) => toFuture(f))) as Future<Selected<Output<F[number]>>>;
 }
 
 /**
@@ -334,6 +334,6 @@ export function select<T>(...futures: FutureLike<T>[]): Future<Selected<T>> {
  * const first = await race(fetchFromA(), fetchFromB());
  * ```
  */
-export function race<T>(...futures: FutureLike<T>[]): Future<T> {
+export function race<const F extends readonly FutureLike<unknown>[]>(...futures: F): Future<Output<F[number]>> {
   return map(select(...futures), (s) => s.value);
 }

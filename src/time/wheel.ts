@@ -54,6 +54,9 @@ class Level {
   lo = 0;
   hi = 0;
   readonly heads: Array<TimerEntry | null> = new Array<TimerEntry | null>(SLOTS).fill(null);
+  // Lists are FIFO (append at the tail), so equal deadlines fire in the
+  // order they were set, as Node's own timers do.
+  readonly tails: Array<TimerEntry | null> = new Array<TimerEntry | null>(SLOTS).fill(null);
   readonly slotRange: number;
   readonly levelRange: number;
 
@@ -70,10 +73,11 @@ class Level {
     const slot = this.slotFor(entry.when);
     entry.level = this.level;
     entry.slot = slot;
-    entry.prev = null;
-    entry.next = this.heads[slot];
-    if (entry.next !== null) entry.next.prev = entry;
-    this.heads[slot] = entry;
+    entry.next = null;
+    entry.prev = this.tails[slot];
+    if (entry.prev !== null) entry.prev.next = entry;
+    else this.heads[slot] = entry;
+    this.tails[slot] = entry;
     if (slot < 32) this.lo |= 1 << slot;
     else this.hi |= 1 << (slot - 32);
   }
@@ -83,6 +87,7 @@ class Level {
     if (entry.prev !== null) entry.prev.next = entry.next;
     else this.heads[slot] = entry.next;
     if (entry.next !== null) entry.next.prev = entry.prev;
+    else this.tails[slot] = entry.prev;
     entry.prev = entry.next = null;
     entry.level = entry.slot = -1;
     if (this.heads[slot] === null) this.clearBit(slot);
@@ -92,6 +97,7 @@ class Level {
   take(slot: number): TimerEntry | null {
     const head = this.heads[slot];
     this.heads[slot] = null;
+    this.tails[slot] = null;
     this.clearBit(slot);
     return head;
   }
@@ -124,6 +130,7 @@ export class Wheel {
   private readonly levels: Level[] = Array.from({ length: LEVELS }, (_, i) => new Level(i));
   /** Entries whose deadline has been reached, waiting to be fired. */
   private pendingHead: TimerEntry | null = null;
+  private pendingTail: TimerEntry | null = null;
   /** Entries in the wheel or its pending list. */
   size = 0;
   // The expiration found by the last nextExpiration() (kept in fields, not an object).
@@ -152,6 +159,7 @@ export class Wheel {
       if (entry.prev !== null) entry.prev.next = entry.next;
       else this.pendingHead = entry.next;
       if (entry.next !== null) entry.next.prev = entry.prev;
+      else this.pendingTail = entry.prev;
       entry.prev = entry.next = null;
     }
     entry.state = TimerState.Idle;
@@ -190,6 +198,7 @@ export class Wheel {
       if (head !== null) {
         this.pendingHead = head.next;
         if (head.next !== null) head.next.prev = null;
+        else this.pendingTail = null;
         head.next = head.prev = null;
         this.size--;
         return head;
@@ -212,10 +221,11 @@ export class Wheel {
       e.next = e.prev = null;
       e.level = e.slot = -1;
       if (e.when <= deadline) {
-        // Due: move to the pending list.
-        e.next = this.pendingHead;
-        if (e.next !== null) e.next.prev = e;
-        this.pendingHead = e;
+        // Due: append to the pending list.
+        e.prev = this.pendingTail;
+        if (e.prev !== null) e.prev.next = e;
+        else this.pendingHead = e;
+        this.pendingTail = e;
       } else {
         // Cascade to the level that now fits it.
         this.levels[levelFor(deadline, e.when)].add(e);

@@ -1,0 +1,162 @@
+/**
+ * Generation tokens: an event read before a registration was closed never
+ * reaches the resource that reuses its slot or its fd (design.md contract 2).
+ */
+import { IoDriver } from '../src/io/driver';
+import { INTEREST_READ, READABLE } from '../src/io/ready';
+import { ScheduledIo } from '../src/io/scheduled-io';
+import { wakerFn } from '../src';
+import { native, ok, socketPair, listenLoopback, connectLoopback, acceptOne, sleepSync } from './util/native';
+
+describe('stale events', () => {
+  test('close + re-register of the same fd inside one batch: the old event is dropped', () => {
+    const drv = new IoDriver(null);
+    const first = socketPair();
+    const other = socketPair();
+    try {
+      const a = new ScheduledIo(first.server);
+      const trigger = new ScheduledIo(other.server);
+      drv.register(trigger, INTEREST_READ);
+      drv.register(a, INTEREST_READ);
+      const oldToken = a.token;
+      const fdNumber = first.server;
+      let b: ScheduledIo | null = null;
+      let replacement = -1;
+      // Dispatching `trigger` closes `a` and opens a new socket that gets the
+      // same fd number (the lowest free one), registered as `b`.
+      trigger.reader = wakerFn(() => {
+        drv.deregister(a);
+        ok(native.close(first.server));
+        // The kernel hands out the lowest free number; hold lower holes open
+        // until the closed number comes back.
+        const holes: number[] = [];
+        for (let i = 0; i < 1000; i++) {
+          const fd = ok(native.socket(4));
+          if (fd === fdNumber) {
+            replacement = fd;
+            break;
+          }
+          holes.push(fd);
+        }
+        for (const h of holes) native.close(h);
+        b = new ScheduledIo(replacement);
+        drv.register(b, INTEREST_READ);
+      });
+      // The batch as the selector returned it: trigger first, then a's event.
+      drv.events[0] = trigger.token | 0;
+      drv.events[1] = READABLE;
+      drv.events[2] = oldToken | 0;
+      drv.events[3] = READABLE;
+      drv.dispatch(2);
+      expect(replacement).toBe(fdNumber); // the fd really was reused
+      expect(b).not.toBeNull();
+      const reused = b as unknown as ScheduledIo;
+      expect(reused.token).not.toBe(oldToken);
+      expect(reused.readiness).toBe(0); // the stale event did not reach it
+      expect(a.readiness).toBe(0);
+      drv.deregister(reused);
+      native.close(replacement);
+    } finally {
+      native.close(first.client);
+      other.close();
+      drv.shutdown();
+    }
+  });
+
+  test('a slot freed during a batch is not reused until the batch is done', () => {
+    const drv = new IoDriver(null);
+    const p = socketPair();
+    const q = socketPair();
+    try {
+      const a = new ScheduledIo(p.server);
+      const trigger = new ScheduledIo(q.server);
+      drv.register(trigger, INTEREST_READ);
+      drv.register(a, INTEREST_READ);
+      const slotOf = (io: ScheduledIo) => io.token & 0xffffff;
+      const slotOfA = slotOf(a);
+      let c: ScheduledIo | null = null;
+      trigger.reader = wakerFn(() => {
+        drv.deregister(a);
+        c = new ScheduledIo(p.client);
+        drv.register(c, INTEREST_READ);
+      });
+      drv.events[0] = trigger.token | 0;
+      drv.events[1] = READABLE;
+      drv.dispatch(1);
+      const cc = c as unknown as ScheduledIo;
+      expect(slotOf(cc)).not.toBe(slotOfA);
+      // After the batch the slot is free again, with a new generation.
+      const d = new ScheduledIo(q.client);
+      drv.register(d, INTEREST_READ);
+      expect(slotOf(d)).toBe(slotOfA);
+      expect(d.token >>> 24).toBe(1);
+      drv.deregister(cc);
+      drv.deregister(d);
+    } finally {
+      p.close();
+      q.close();
+      drv.shutdown();
+    }
+  });
+
+  test('randomized: close and reopen sockets while their events are in flight', () => {
+    const drv = new IoDriver(null);
+    const l = listenLoopback(1024);
+    type Conn = { io: ScheduledIo; peer: number; id: number; events: number };
+    const live: Conn[] = [];
+    let nextId = 0;
+    const misdelivered: string[] = [];
+    const open = (): Conn => {
+      const peer = connectLoopback(l.port);
+      const fd = acceptOne(l.fd);
+      const io = new ScheduledIo(fd);
+      const conn: Conn = { io, peer, id: nextId++, events: 0 };
+      drv.register(io, INTEREST_READ);
+      // Only data written for *this* connection may wake it.
+      io.reader = wakerFn(() => onReady(conn));
+      live.push(conn);
+      return conn;
+    };
+    const onReady = (conn: Conn) => {
+      if (!live.includes(conn)) misdelivered.push(`event for closed conn ${conn.id}`);
+      conn.events++;
+      const buf = Buffer.alloc(64);
+      const n = native.read(conn.io.fd, buf, 0, 64);
+      if (n > 0 && buf[0] !== (conn.id & 0xff)) misdelivered.push(`conn ${conn.id} got data for ${buf[0]}`);
+      conn.io.readiness = 0;
+      conn.io.reader = wakerFn(() => onReady(conn));
+      // Half the time, close a random *other* connection mid-batch and open a
+      // new one (likely reusing its fd and slot).
+      if (Math.random() < 0.5 && live.length > 1) {
+        const victim = live.splice(Math.floor(Math.random() * live.length), 1)[0];
+        if (victim !== conn) {
+          drv.deregister(victim.io);
+          native.close(victim.io.fd);
+          native.close(victim.peer);
+          open();
+        } else {
+          live.push(victim);
+        }
+      }
+    };
+    try {
+      for (let i = 0; i < 40; i++) open();
+      const deadline = Date.now() + 5000;
+      for (let round = 0; round < 200 && Date.now() < deadline; round++) {
+        for (const c of live) native.write(c.peer, Buffer.from([c.id & 0xff]), 0, 1);
+        sleepSync(1);
+        drv.select(0);
+      }
+      expect(misdelivered).toEqual([]);
+      expect(nextId).toBeGreaterThan(100); // plenty of closes and reuses happened
+    } finally {
+      for (const c of live) {
+        drv.deregister(c.io);
+        native.close(c.io.fd);
+        native.close(c.peer);
+      }
+      native.close(l.fd);
+      drv.shutdown();
+    }
+  });
+});
