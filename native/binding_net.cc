@@ -12,6 +12,7 @@
 //   setOption(fd, option, value) / getOption(fd, option, out: Int32Array)
 //   localAddress(fd) / peerAddress(fd) -> { address, port, family } | -errno
 //   reserveFd() -> fd
+//   setNonblocking(fd) -> 0 | -errno
 #include <errno.h>
 #include <string.h>
 
@@ -327,6 +328,14 @@ napi_value AddressQuery(napi_env env, napi_callback_info info, bool peer) {
 napi_value LocalAddress(napi_env env, napi_callback_info info) { return AddressQuery(env, info, false); }
 napi_value PeerAddress(napi_env env, napi_callback_info info) { return AddressQuery(env, info, true); }
 
+napi_value SetNonblocking(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!Args(env, info, argv)) return nullptr;
+  socket_t fd;
+  if (!ArgSocket(env, argv[0], &fd)) return nullptr;
+  return Int(env, SysSetNonblocking(fd));
+}
+
 napi_value ReserveFd(napi_env env, napi_callback_info info) {
   (void)info;
   return Int(env, SysReserveFd());
@@ -344,6 +353,7 @@ bool DefineNetBindings(napi_env env, napi_value exports, AddonEnv* addon) {
       {"close", Close},         {"setOption", SetOption},
       {"getOption", GetOption}, {"localAddress", LocalAddress},
       {"peerAddress", PeerAddress}, {"reserveFd", ReserveFd},
+      {"setNonblocking", SetNonblocking},
   };
   return DefineFunctions(env, exports, fns, sizeof fns / sizeof fns[0], addon);
 }

@@ -95,6 +95,8 @@ int SysSetOption(socket_t fd, int option, int value);
 int SysGetOption(socket_t fd, int option, int* value);
 int SysLocalAddress(socket_t fd, SocketAddress* out);
 int SysPeerAddress(socket_t fd, SocketAddress* out);
+// Puts an existing socket (adopted with fromFd) into nonblocking mode.
+int SysSetNonblocking(socket_t fd);
 // Opens a spare descriptor held in reserve for the EMFILE trick (libuv
 // uv__emfile_trick): closing it frees one slot to accept-and-close with.
 int64_t SysReserveFd();

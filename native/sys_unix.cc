@@ -385,6 +385,13 @@ int SysPeerAddress(socket_t fd, SocketAddress* out) {
   return 0;
 }
 
+int SysSetNonblocking(socket_t fd) {
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0) return -errno;
+  if ((fl & O_NONBLOCK) == 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -errno;
+  return 0;
+}
+
 int64_t SysReserveFd() {
   // libuv opens "/" read-only for its reserve (uv__emfile_trick); any cheap
   // descriptor works.

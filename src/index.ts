@@ -45,3 +45,14 @@ export type { MissedTickBehavior } from './time/interval';
 // ===== errors =====
 export type { SystemError, CodedError } from './sys/errors';
 export type { AddressInfo } from './sys/native';
+
+// ===== I/O =====
+export type { AsyncRead, AsyncWrite, AsyncDuplex } from './io/traits';
+export { ReadHalf, WriteHalf, split, reunite } from './io/split';
+export { copy, copyBidirectional } from './io/copy';
+
+// ===== TCP =====
+export { TcpListener, EMFILE_BACKOFF_MS } from './net/tcp/listener';
+export type { BindOptions, ListenAddr } from './net/tcp/listener';
+export { TcpStream } from './net/tcp/stream';
+export type { ConnectOptions } from './net/tcp/connect';

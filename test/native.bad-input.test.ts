@@ -45,6 +45,7 @@ const cases: Array<[string, unknown[][]]> = [
   ['bridgeRef', [['x']]],
   ['bridgeUnref', [[-1]]],
   ['reserveFd', []],
+  ['setNonblocking', [[-1], ['x'], [1.5]]],
 ];
 
 describe('native: bad input never crashes', () => {

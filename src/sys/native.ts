@@ -69,6 +69,8 @@ export interface NativeBinding {
   localAddress(fd: number): AddressInfo | number;
   peerAddress(fd: number): AddressInfo | number;
   reserveFd(): number;
+  /** Sets O_NONBLOCK on an adopted socket. */
+  setNonblocking(fd: number): number;
 
   // ===== constants =====
   readonly backend: 'epoll' | 'kqueue' | 'iocp';

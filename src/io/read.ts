@@ -1,0 +1,92 @@
+/**
+ * Futures for reading from an {@link AsyncRead} (tokio `AsyncReadExt`).
+ *
+ * @internal
+ */
+import type { Context } from '../future/context';
+import { Future } from '../future/future';
+import { PENDING, Poll } from '../future/poll';
+import type { Waker } from '../future/waker';
+import { codedError } from '../sys/errors';
+import type { AsyncRead } from './traits';
+
+/** Reads once: resolves with the byte count, 0 at end of stream. */
+export class ReadFuture extends Future<number> {
+  private waker: Waker | null = null;
+
+  constructor(
+    private readonly source: AsyncRead,
+    private readonly buf: Uint8Array,
+    private readonly offset: number,
+    private readonly length: number,
+  ) {
+    super();
+  }
+
+  poll(cx: Context): Poll<number> {
+    const n = this.source.pollRead(cx, this.buf, this.offset, this.length);
+    this.waker = n === PENDING ? cx.waker : null;
+    return n;
+  }
+
+  override drop(): void {
+    if (this.waker !== null) this.source.clearReader?.(this.waker);
+    this.waker = null;
+  }
+}
+
+/** The error for end of stream before a `readExact` buffer was full. */
+export function unexpectedEof(filled: number, wanted: number) {
+  return codedError('ERR_UNEXPECTED_EOF', `end of stream after ${filled} of ${wanted} bytes`);
+}
+
+/** Reads until `length` bytes are in, or fails with `ERR_UNEXPECTED_EOF`. */
+export class ReadExactFuture extends Future<number> {
+  private filled = 0;
+  private waker: Waker | null = null;
+
+  constructor(
+    private readonly source: AsyncRead,
+    private readonly buf: Uint8Array,
+    private readonly offset: number,
+    private readonly length: number,
+  ) {
+    super();
+  }
+
+  poll(cx: Context): Poll<number> {
+    while (this.filled < this.length) {
+      const n = this.source.pollRead(cx, this.buf, this.offset + this.filled, this.length - this.filled);
+      if (n === PENDING) {
+        this.waker = cx.waker;
+        return PENDING;
+      }
+      if (n === 0) throw unexpectedEof(this.filled, this.length);
+      this.filled += n;
+    }
+    this.waker = null;
+    return this.length;
+  }
+
+  override drop(): void {
+    if (this.waker !== null) this.source.clearReader?.(this.waker);
+    this.waker = null;
+  }
+}
+
+/** Size of the buffer behind `for await (const chunk of stream)`. */
+export const CHUNK_READ_SIZE = 64 * 1024;
+
+/**
+ * Yields what arrives, chunk by chunk, until end of stream. Each chunk is a
+ * fresh copy of exactly the bytes read (a shared 64 KiB read buffer is reused,
+ * so a small chunk never pins a large slab: deno#35779).
+ */
+export async function* readChunks(source: AsyncRead): AsyncGenerator<Uint8Array, void, undefined> {
+  const buf = Buffer.allocUnsafe(CHUNK_READ_SIZE);
+  for (;;) {
+    const n = await new ReadFuture(source, buf, 0, buf.length);
+    if (n === 0) return;
+    yield Buffer.from(buf.subarray(0, n));
+  }
+}

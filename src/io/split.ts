@@ -1,0 +1,208 @@
+/**
+ * Splitting a duplex into a read half and a write half that two tasks can
+ * use at once (tokio `io::split` / `TcpStream::into_split`).
+ *
+ * No copy, no lock: both halves drive the same resource, whose registration
+ * keeps separate reader and writer waker slots. An error on one half is a
+ * result of that operation only; it does not close or poison the other.
+ */
+import { Context } from '../future/context';
+import type { Future } from '../future/future';
+import type { Poll } from '../future/poll';
+import { noopWaker, Waker } from '../future/waker';
+import { codedError, destroyedError } from '../sys/errors';
+import { ReadExactFuture, ReadFuture, readChunks } from './read';
+import { AsyncDuplex, AsyncRead, AsyncWrite, checkRange } from './traits';
+import { ShutdownFuture, WriteAllFuture, WriteFuture, WritevAllFuture, WritevFuture } from './write';
+
+/** Polls with nobody to wake: for operations that never wait (a socket shutdown). */
+const NO_WAIT = new Context(noopWaker);
+
+class Shared<S extends AsyncDuplex> {
+  readOpen = true;
+  writeOpen = true;
+  reunited = false;
+  constructor(readonly stream: S) {}
+
+  /** Closes the stream once neither half is in use. */
+  release(): void {
+    if (!this.readOpen && !this.writeOpen && !this.reunited) this.stream.close();
+  }
+}
+
+/**
+ * The read half of a split duplex.
+ *
+ * @example
+ * ```ts
+ * const [rd, wr] = stream.split();
+ * spawn(async () => { for await (const chunk of rd) handle(chunk); });
+ * ```
+ */
+export class ReadHalf<S extends AsyncDuplex = AsyncDuplex> implements AsyncRead, AsyncIterable<Uint8Array> {
+  /** @internal */
+  constructor(readonly shared: Shared<S>) {}
+
+  /** The duplex this half belongs to (for addresses, options). */
+  get stream(): S {
+    return this.shared.stream;
+  }
+
+  pollRead(cx: Context, buf: Uint8Array, offset?: number, length?: number): Poll<number> {
+    if (!this.shared.readOpen) throw destroyedError('read');
+    return this.shared.stream.pollRead(cx, buf, offset, length);
+  }
+
+  clearReader(waker: Waker): void {
+    this.shared.stream.clearReader?.(waker);
+  }
+
+  /** Reads once into `buf`; resolves with the byte count, 0 at end of stream. */
+  read(buf: Uint8Array, offset = 0, length?: number): Future<number> {
+    const len = checkRange(buf, offset, length);
+    return new ReadFuture(this, buf, offset, len);
+  }
+
+  /** Fills `buf` completely, or fails with `ERR_UNEXPECTED_EOF`. */
+  readExact(buf: Uint8Array, offset = 0, length?: number): Future<number> {
+    const len = checkRange(buf, offset, length);
+    return new ReadExactFuture(this, buf, offset, len);
+  }
+
+  /** Stops using this half. The stream closes when both halves are closed. */
+  close(): void {
+    if (!this.shared.readOpen) return;
+    this.shared.readOpen = false;
+    this.shared.release();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return readChunks(this);
+  }
+}
+
+/**
+ * The write half of a split duplex.
+ *
+ * @example
+ * ```ts
+ * const [rd, wr] = stream.split();
+ * await wr.writeAll(Buffer.from('bye'));
+ * await wr.shutdown(); // FIN; rd keeps receiving
+ * ```
+ */
+export class WriteHalf<S extends AsyncDuplex = AsyncDuplex> implements AsyncWrite {
+  /** @internal */
+  constructor(readonly shared: Shared<S>) {}
+
+  /** The duplex this half belongs to. */
+  get stream(): S {
+    return this.shared.stream;
+  }
+
+  pollWrite(cx: Context, buf: Uint8Array, offset?: number, length?: number): Poll<number> {
+    if (!this.shared.writeOpen) throw destroyedError('write');
+    return this.shared.stream.pollWrite(cx, buf, offset, length);
+  }
+
+  pollWritev(cx: Context, bufs: readonly Uint8Array[], index?: number, offset?: number): Poll<number> {
+    if (!this.shared.writeOpen) throw destroyedError('writev');
+    return this.shared.stream.pollWritev(cx, bufs, index, offset);
+  }
+
+  pollShutdown(cx: Context): Poll<void> {
+    if (!this.shared.writeOpen) return undefined;
+    return this.shared.stream.pollShutdown(cx);
+  }
+
+  clearWriter(waker: Waker): void {
+    this.shared.stream.clearWriter?.(waker);
+  }
+
+  /** Writes once; resolves with how many bytes were taken. */
+  write(buf: Uint8Array, offset = 0, length?: number): Future<number> {
+    const len = checkRange(buf, offset, length);
+    return new WriteFuture(this, buf, offset, len);
+  }
+
+  /** Writes all of `buf`. */
+  writeAll(buf: Uint8Array, offset = 0, length?: number): Future<void> {
+    const len = checkRange(buf, offset, length);
+    return new WriteAllFuture(this, buf, offset, len);
+  }
+
+  /** One gather write of `bufs`. */
+  writev(bufs: readonly Uint8Array[]): Future<number> {
+    return new WritevFuture(this, bufs);
+  }
+
+  /** Gather-writes all of `bufs`. */
+  writevAll(bufs: readonly Uint8Array[]): Future<void> {
+    return new WritevAllFuture(this, bufs);
+  }
+
+  /** Ends the write side (FIN). The read half keeps working. */
+  shutdown(): Future<void> {
+    return new ShutdownFuture(this);
+  }
+
+  /**
+   * Ends the write side (FIN) if it was not yet, and stops using this half.
+   * The stream closes when both halves are closed.
+   */
+  close(): void {
+    if (!this.shared.writeOpen) return;
+    // Shutting down a socket's write side never waits; a failure means the
+    // connection is gone already, which is what close wants anyway.
+    try {
+      this.shared.stream.pollShutdown(NO_WAIT);
+    } catch {
+      // already reset or closed
+    }
+    this.shared.writeOpen = false;
+    this.shared.release();
+  }
+}
+
+/**
+ * Splits `stream` into halves usable from two tasks at the same time.
+ *
+ * @example
+ * ```ts
+ * const [rd, wr] = split(stream);
+ * spawn(copy(rd, process.stdout as any));
+ * ```
+ */
+export function split<S extends AsyncDuplex>(stream: S): [ReadHalf<S>, WriteHalf<S>] {
+  if (stream === null || typeof stream !== 'object' || typeof stream.pollRead !== 'function' || typeof stream.pollWrite !== 'function') {
+    throw new TypeError('split needs an edgeio duplex (with pollRead and pollWrite)');
+  }
+  const shared = new Shared(stream);
+  return [new ReadHalf(shared), new WriteHalf(shared)];
+}
+
+/**
+ * Puts two halves back together and returns the stream. Fails with
+ * `ERR_REUNITE` when they come from different splits, and with
+ * `ERR_STREAM_DESTROYED` when a half was closed already.
+ *
+ * @example
+ * ```ts
+ * const [rd, wr] = stream.split();
+ * const again = reunite(rd, wr);
+ * ```
+ */
+export function reunite<S extends AsyncDuplex>(read: ReadHalf<S>, write: WriteHalf<S>): S {
+  if (!(read instanceof ReadHalf) || !(write instanceof WriteHalf)) {
+    throw new TypeError('reunite needs a ReadHalf and a WriteHalf');
+  }
+  if (read.shared !== write.shared) {
+    throw codedError('ERR_REUNITE', 'tried to reunite halves that are not from the same split');
+  }
+  const shared = read.shared;
+  if (!shared.readOpen || !shared.writeOpen) throw destroyedError('reunite');
+  shared.readOpen = false;
+  shared.writeOpen = false;
+  shared.reunited = true;
+  return shared.stream;
+}

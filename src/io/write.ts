@@ -1,0 +1,164 @@
+/**
+ * Futures for writing to an {@link AsyncWrite} (tokio `AsyncWriteExt`).
+ *
+ * Nothing is buffered: the caller's buffer is the buffer. A write that the
+ * kernel cannot take now waits for writability, so memory under backpressure
+ * stays bounded by what the caller passed.
+ *
+ * @internal
+ */
+import type { Context } from '../future/context';
+import { Future } from '../future/future';
+import { PENDING, Poll } from '../future/poll';
+import type { Waker } from '../future/waker';
+import { codedError } from '../sys/errors';
+import type { AsyncWrite } from './traits';
+
+/** Writes once: resolves with how many bytes the kernel took. */
+export class WriteFuture extends Future<number> {
+  private waker: Waker | null = null;
+
+  constructor(
+    private readonly sink: AsyncWrite,
+    private readonly buf: Uint8Array,
+    private readonly offset: number,
+    private readonly length: number,
+  ) {
+    super();
+  }
+
+  poll(cx: Context): Poll<number> {
+    const n = this.sink.pollWrite(cx, this.buf, this.offset, this.length);
+    this.waker = n === PENDING ? cx.waker : null;
+    return n;
+  }
+
+  override drop(): void {
+    if (this.waker !== null) this.sink.clearWriter?.(this.waker);
+    this.waker = null;
+  }
+}
+
+/** A write that made no progress: the peer takes nothing more. */
+function writeZero() {
+  return codedError('ERR_WRITE_ZERO', 'write returned 0 bytes');
+}
+
+/** Writes every byte of the range, in as many writes as it takes. */
+export class WriteAllFuture extends Future<void> {
+  private written = 0;
+  private waker: Waker | null = null;
+
+  constructor(
+    private readonly sink: AsyncWrite,
+    private readonly buf: Uint8Array,
+    private readonly offset: number,
+    private readonly length: number,
+  ) {
+    super();
+  }
+
+  poll(cx: Context): Poll<void> {
+    while (this.written < this.length) {
+      const n = this.sink.pollWrite(cx, this.buf, this.offset + this.written, this.length - this.written);
+      if (n === PENDING) {
+        this.waker = cx.waker;
+        return PENDING;
+      }
+      if (n === 0) throw writeZero();
+      this.written += n;
+    }
+    this.waker = null;
+    return undefined;
+  }
+
+  override drop(): void {
+    if (this.waker !== null) this.sink.clearWriter?.(this.waker);
+    this.waker = null;
+  }
+}
+
+/** One gather write: resolves with bytes written (maybe fewer than all). */
+export class WritevFuture extends Future<number> {
+  private waker: Waker | null = null;
+
+  constructor(
+    private readonly sink: AsyncWrite,
+    private readonly bufs: readonly Uint8Array[],
+  ) {
+    super();
+  }
+
+  poll(cx: Context): Poll<number> {
+    const n = this.sink.pollWritev(cx, this.bufs, 0, 0);
+    this.waker = n === PENDING ? cx.waker : null;
+    return n;
+  }
+
+  override drop(): void {
+    if (this.waker !== null) this.sink.clearWriter?.(this.waker);
+    this.waker = null;
+  }
+}
+
+/** Gather-writes every byte of every buffer, resuming mid-buffer after partial writes. */
+export class WritevAllFuture extends Future<void> {
+  private index = 0;
+  private offset = 0;
+  private waker: Waker | null = null;
+
+  constructor(
+    private readonly sink: AsyncWrite,
+    private readonly bufs: readonly Uint8Array[],
+  ) {
+    super();
+  }
+
+  poll(cx: Context): Poll<void> {
+    const bufs = this.bufs;
+    for (;;) {
+      // Skip empty and finished buffers.
+      while (this.index < bufs.length && this.offset >= bufs[this.index].length) {
+        this.index++;
+        this.offset = 0;
+      }
+      if (this.index >= bufs.length) {
+        this.waker = null;
+        return undefined;
+      }
+      let n = this.sink.pollWritev(cx, bufs, this.index, this.offset);
+      if (n === PENDING) {
+        this.waker = cx.waker;
+        return PENDING;
+      }
+      if (n === 0) throw writeZero();
+      // Advance the cursor by n bytes.
+      while (n > 0) {
+        const left = bufs[this.index].length - this.offset;
+        if (n < left) {
+          this.offset += n;
+          n = 0;
+        } else {
+          n -= left;
+          this.index++;
+          this.offset = 0;
+        }
+      }
+    }
+  }
+
+  override drop(): void {
+    if (this.waker !== null) this.sink.clearWriter?.(this.waker);
+    this.waker = null;
+  }
+}
+
+/** Ends the write side. */
+export class ShutdownFuture extends Future<void> {
+  constructor(private readonly sink: AsyncWrite) {
+    super();
+  }
+  poll(cx: Context): Poll<void> {
+    return this.sink.pollShutdown(cx);
+  }
+}

@@ -1,0 +1,367 @@
+/**
+ * A listening TCP socket (tokio `TcpListener`).
+ *
+ * Accept drains the backlog in batches: one readiness edge, one native call
+ * that runs `accept4` until EAGAIN (or 64 connections), and the extra
+ * connections wait in a small queue for the next `accept()`.
+ *
+ * Out of descriptors (EMFILE/ENFILE), it does not spin: it closes a reserve
+ * descriptor, accepts and closes what is pending so the backlog drains (libuv
+ * `uv__emfile_trick`), reopens the reserve, reports the error, and waits
+ * {@link EMFILE_BACKOFF_MS} before accepting again (bun#32705, tokio#3529).
+ * How the error is reported: `accept()` rejects with it (code `'EMFILE'` or
+ * `'ENFILE'`) and the listener stays usable; `for await` does not stop on it
+ * but passes it to {@link TcpListener.onAcceptError}.
+ */
+import { Context } from '../../future/context';
+import { Future } from '../../future/future';
+import { PENDING, Poll } from '../../future/poll';
+import { fromPromise } from '../../future/promise-future';
+import { ready } from '../../future/combinators';
+import { Waker, wakerFn } from '../../future/waker';
+import type { IoDriver } from '../../io/driver';
+import { Direction, INTEREST_READ, READABLE, SHUTDOWN } from '../../io/ready';
+import { parkAfterEagain } from '../../io/registration';
+import { ScheduledIo } from '../../io/scheduled-io';
+import { currentOrDefault } from '../../runtime/context';
+import { destroyedError, systemError, SystemError } from '../../sys/errors';
+import { AddressInfo, EAGAIN, native } from '../../sys/native';
+import { sleep, Sleep } from '../../time/sleep';
+import { literal, parseAddr, resolve, ResolvedAddr } from '../addr';
+import { TcpStream } from './stream';
+
+const E = native.errno;
+const OPT = native.options;
+
+/** Connections taken per accept batch. */
+const ACCEPT_BATCH = 64;
+
+/** Pause after running out of descriptors before accepting again. */
+export const EMFILE_BACKOFF_MS = 100;
+
+/** Default backlog: Node's (`net.Server.listen`). */
+const DEFAULT_BACKLOG = 511;
+
+/** Errors after which accepting can go on (the listener itself is fine). */
+const RETRYABLE = new Set([E.EMFILE, E.ENFILE, E.ENOBUFS, E.ENOMEM, E.ECONNABORTED]);
+
+/** Options for {@link TcpListener.bind}. */
+export interface BindOptions {
+  /** Pending-connection queue length. Default 511. */
+  backlog?: number;
+  /** SO_REUSEADDR (rebind while old connections sit in TIME_WAIT). Default true, as Node. */
+  reuseAddress?: boolean;
+  /** SO_REUSEPORT (several listeners on one port). Default false (uWS.js#118). */
+  reusePort?: boolean;
+  /** IPV6_V6ONLY for IPv6 listeners. Default false (dual-stack on '::'). */
+  ipv6Only?: boolean;
+}
+
+/** What {@link TcpListener.bind} accepts as an address. */
+export type ListenAddr = string | ({ host?: string; port: number } & BindOptions);
+
+// ===== the reserve descriptor for the EMFILE trick =====
+
+let reserveFd = -1;
+
+function ensureReserve(): void {
+  if (reserveFd < 0) {
+    const fd = native.reserveFd();
+    if (fd >= 0) reserveFd = fd;
+  }
+}
+
+/** Accepts and closes what is pending, using the reserve's slot. */
+function emfileTrick(listenFd: number): void {
+  if (reserveFd < 0) return;
+  native.close(reserveFd);
+  reserveFd = -1;
+  const one = new Int32Array(16);
+  // Bounded: a flood cannot keep us here (the backoff handles the rest).
+  for (let i = 0; i < 64; i++) {
+    const n = native.accept(listenFd, one);
+    if (n <= 0) break;
+    for (let k = 0; k < n; k++) native.close(one[k]);
+  }
+  ensureReserve();
+}
+
+class AcceptFuture extends Future<TcpStream> {
+  private waker: Waker | null = null;
+  constructor(private readonly listener: TcpListener) {
+    super();
+  }
+  poll(cx: Context): Poll<TcpStream> {
+    const s = this.listener.pollAccept(cx);
+    this.waker = s === PENDING ? cx.waker : null;
+    return s;
+  }
+  override drop(): void {
+    if (this.waker !== null) this.listener.clearAcceptor(this.waker);
+    this.waker = null;
+  }
+}
+
+/**
+ * A TCP listener.
+ *
+ * @example
+ * ```ts
+ * const listener = await TcpListener.bind('127.0.0.1:8080');
+ * for await (const stream of listener) {
+ *   spawn(async () => {
+ *     const buf = Buffer.alloc(4096);
+ *     for (let n; (n = await stream.read(buf)) > 0; ) await stream.writeAll(buf, 0, n);
+ *     stream.close();
+ *   });
+ * }
+ * ```
+ */
+export class TcpListener implements AsyncIterable<TcpStream> {
+  /** @internal */
+  readonly io: ScheduledIo;
+  /** The context the listener polls its readiness with: it wakes every acceptor. */
+  private readonly acceptCx: Context;
+  private closed = false;
+  private readonly acceptBuf = new Int32Array(ACCEPT_BATCH);
+  /** Accepted fds not yet handed out. */
+  private readonly queue: number[] = [];
+  private backoff: Sleep | null = null;
+  /**
+   * Tasks waiting in accept. Unlike a stream (one reader task at a time), a
+   * listener may be accepted from by several tasks at once, so it keeps its
+   * own waiter list and parks one waker in the reader slot that wakes them
+   * all (tokio's `readiness()` waiter list plays this role).
+   */
+  private readonly acceptors: Waker[] = [];
+  private readonly wakeAcceptors: Waker = wakerFn(() => {
+    const ws = this.acceptors.splice(0);
+    for (const w of ws) w.wake();
+  });
+  /**
+   * Called with accept errors the listener survives (EMFILE, ENFILE, ...)
+   * while it is iterated with `for await`. The default emits a process
+   * warning. Direct `accept()` calls reject with the error instead.
+   */
+  onAcceptError: (err: SystemError) => void = (err) => {
+    process.emitWarning(`edgeio: accept failed (${err.code}); backing off ${EMFILE_BACKOFF_MS} ms`, {
+      code: 'EDGEIO_ACCEPT_ERROR',
+    });
+  };
+
+  /** @internal */
+  constructor(
+    fd: number,
+    private readonly driver: IoDriver,
+  ) {
+    this.io = new ScheduledIo(fd);
+    this.acceptCx = new Context(this.wakeAcceptors);
+    driver.register(this.io, INTEREST_READ);
+    this.io.onShutdown = () => this.close();
+    ensureReserve();
+  }
+
+  /**
+   * Binds and listens. Bad addresses or options throw at once
+   * (`TypeError`/`RangeError`); failures of the OS (`EADDRINUSE`, ...) reject.
+   *
+   * @example
+   * ```ts
+   * const l = await TcpListener.bind({ host: '::1', port: 0, backlog: 1024 });
+   * console.log(l.localAddr().port);
+   * ```
+   */
+  static bind(addr: ListenAddr, options: BindOptions = {}): Future<TcpListener> {
+    const parsed = parseAddr(addr, '0.0.0.0');
+    const opts = checkBindOptions({ ...(typeof addr === 'object' ? addr : {}), ...options });
+    const driver = currentOrDefault().io;
+    const lit = literal(parsed.host, parsed.port);
+    if (lit !== null) {
+      try {
+        return ready(listen(lit, opts, driver));
+      } catch (err) {
+        return fromPromise(Promise.reject(err));
+      }
+    }
+    return fromPromise(resolve(parsed).then((r) => listen(r, opts, driver)));
+  }
+
+  /**
+   * Adopts a socket that is already bound and listening (tokio `from_std`).
+   *
+   * @example
+   * ```ts
+   * const l = TcpListener.fromFd(inheritedFd);
+   * ```
+   */
+  static fromFd(fd: number): TcpListener {
+    if (!Number.isInteger(fd) || fd < 0) throw new TypeError('fd must be a non-negative integer');
+    const r = native.setNonblocking(fd);
+    if (r < 0) throw systemError(r, 'fcntl');
+    return new TcpListener(fd, currentOrDefault().io);
+  }
+
+  /** Waits for the next connection. */
+  accept(): Future<TcpStream> {
+    return new AcceptFuture(this);
+  }
+
+  /** Poll-level accept: a new stream, or `PENDING`. Throws on error. */
+  pollAccept(cx: Context): Poll<TcpStream> {
+    if (this.closed) throw destroyedError('accept');
+    if (this.queue.length > 0) return this.adopt(this.queue.shift() as number);
+    if (this.backoff !== null) {
+      if (this.backoff.poll(this.acceptCx) === PENDING) return this.park(cx);
+      this.backoff = null;
+    }
+    const io = this.io;
+    const readiness = io.pollReady(this.acceptCx, Direction.Read);
+    if (readiness === PENDING) return this.park(cx);
+    if ((readiness & SHUTDOWN) !== 0) throw destroyedError('accept');
+    const tick = io.tick;
+    const n = native.accept(io.fd, this.acceptBuf);
+    if (n > 0) {
+      // Fewer than asked: accept4 hit EAGAIN, the backlog is empty.
+      if (n < ACCEPT_BATCH) io.clearReadiness(tick, READABLE);
+      for (let i = 1; i < n; i++) this.queue.push(this.acceptBuf[i]);
+      return this.adopt(this.acceptBuf[0]);
+    }
+    if (n === EAGAIN) {
+      parkAfterEagain(this.acceptCx, io, Direction.Read, tick);
+      return this.park(cx);
+    }
+    if (n === E.EMFILE || n === E.ENFILE) {
+      emfileTrick(io.fd);
+      this.backoff = sleep(EMFILE_BACKOFF_MS);
+    }
+    throw systemError(n, 'accept');
+  }
+
+  /** Adds `cx.waker` to the acceptors (the reader slot holds wakeAcceptors). */
+  private park(cx: Context): typeof PENDING {
+    const w = cx.waker;
+    if (!this.acceptors.some((a) => a.willWake(w))) this.acceptors.push(w);
+    return PENDING;
+  }
+
+  /** @internal A dropped accept future leaves the waiter list. */
+  clearAcceptor(waker: Waker): void {
+    const i = this.acceptors.findIndex((a) => a.willWake(waker));
+    if (i >= 0) this.acceptors.splice(i, 1);
+  }
+
+  /**
+   * Accepts connections until the listener is closed. Errors the listener
+   * survives go to {@link onAcceptError}; others end the loop by throwing.
+   */
+  async *[Symbol.asyncIterator](): AsyncIterator<TcpStream> {
+    for (;;) {
+      let stream: TcpStream;
+      try {
+        stream = await this.accept();
+      } catch (err) {
+        if (this.closed) return;
+        const e = err as SystemError;
+        if (typeof e.errno === 'number' && RETRYABLE.has(e.errno)) {
+          this.onAcceptError(e);
+          continue;
+        }
+        throw err;
+      }
+      yield stream;
+    }
+  }
+
+  /** The bound address (read the port of a `:0` bind here). */
+  localAddr(): AddressInfo {
+    if (this.closed) throw destroyedError('localAddr');
+    const r = native.localAddress(this.io.fd);
+    if (typeof r === 'number') throw systemError(r, 'getsockname');
+    return r;
+  }
+
+  /** The listening descriptor (-1 once closed). */
+  get fd(): number {
+    return this.closed ? -1 : this.io.fd;
+  }
+
+  /**
+   * Closes the listening socket at once: the kernel stops queueing new
+   * connections (axum-server#111). A pending `accept()` rejects with
+   * `ERR_STREAM_DESTROYED`; `for await` loops end. Idempotent.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.backoff?.drop();
+    this.backoff = null;
+    this.driver.deregister(this.io);
+    native.close(this.io.fd);
+    for (const fd of this.queue.splice(0)) native.close(fd);
+    this.io.shutdown();
+  }
+
+  /** True once {@link close} ran. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Lets the process exit while the listener is open. */
+  unref(): this {
+    this.driver.setRef(this.io, false);
+    return this;
+  }
+
+  /** Undoes {@link unref}. */
+  ref(): this {
+    this.driver.setRef(this.io, true);
+    return this;
+  }
+
+  private adopt(fd: number): TcpStream {
+    try {
+      return new TcpStream(fd, this.driver);
+    } catch (err) {
+      native.close(fd);
+      throw err;
+    }
+  }
+}
+
+function checkBindOptions(o: BindOptions): Required<BindOptions> {
+  const backlog = o.backlog ?? DEFAULT_BACKLOG;
+  if (typeof backlog !== 'number') throw new TypeError('backlog must be a number');
+  if (!Number.isInteger(backlog) || backlog < 0 || backlog > 2 ** 31 - 1) {
+    throw new RangeError(`backlog must be a non-negative integer, got ${backlog}`);
+  }
+  for (const k of ['reuseAddress', 'reusePort', 'ipv6Only'] as const) {
+    if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new TypeError(`${k} must be a boolean`);
+  }
+  return {
+    backlog,
+    reuseAddress: o.reuseAddress ?? true,
+    reusePort: o.reusePort ?? false,
+    ipv6Only: o.ipv6Only ?? false,
+  };
+}
+
+function listen(addr: ResolvedAddr, o: Required<BindOptions>, driver: IoDriver): TcpListener {
+  const fd = native.socket(addr.family);
+  if (fd < 0) throw systemError(fd, 'socket');
+  const target = { address: addr.ip, port: addr.port };
+  try {
+    let r = 0;
+    if (o.reuseAddress) r = native.setOption(fd, OPT.REUSE_ADDR, 1);
+    if (r === 0 && o.reusePort) r = native.setOption(fd, OPT.REUSE_PORT, 1);
+    if (r === 0 && addr.family === 6) r = native.setOption(fd, OPT.V6_ONLY, o.ipv6Only ? 1 : 0);
+    if (r < 0) throw systemError(r, 'setsockopt', target);
+    r = native.bind(fd, addr.ip, addr.port);
+    if (r < 0) throw systemError(r, 'bind', target);
+    r = native.listen(fd, o.backlog);
+    if (r < 0) throw systemError(r, 'listen', target);
+    return new TcpListener(fd, driver);
+  } catch (err) {
+    native.close(fd);
+    throw err;
+  }
+}
