@@ -127,7 +127,7 @@ function summary(values) {
 function fmtNs(x) {
   if (!Number.isFinite(x)) return '—';
   const a = Math.abs(x);
-  if (a >= 100000) return Math.round(x).toLocaleString('en-US');
+  if (a >= 10000) return Math.round(x).toLocaleString('en-US');
   if (a >= 100) return Math.round(x).toString();
   if (a >= 10) return x.toFixed(1);
   return x.toFixed(2);

@@ -3,6 +3,7 @@
 //   node bench/servers/echo-poll.js PORT     (after npm run build)
 'use strict';
 const { Future, PENDING, TcpListener, spawn } = require('../../dist');
+require('./stats');
 
 const port = Number(process.argv[2]);
 if (!Number.isInteger(port)) throw new Error('usage: echo-poll.js PORT');

@@ -3,6 +3,7 @@
 //   node bench/servers/http.js PORT     (after npm run build)
 'use strict';
 const { TcpListener, spawn } = require('../../dist');
+require('./stats');
 
 const port = Number(process.argv[2]);
 if (!Number.isInteger(port)) throw new Error('usage: http.js PORT');

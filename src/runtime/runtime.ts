@@ -74,7 +74,9 @@ export class Runtime implements RuntimeCore {
   readonly time: TimeDriver;
   private state = RUNNING;
   private blockingNow = false;
-  private readonly tasks = new Set<Task<unknown>>();
+  /** Live tasks: an intrusive list through Task.prevLive/nextLive. */
+  private liveHead: Task<unknown> | null = null;
+  private liveCount = 0;
   private drainQueued = false;
   private immediateQueued = false;
 
@@ -128,7 +130,7 @@ export class Runtime implements RuntimeCore {
 
   /** Tasks spawned and not yet finished. */
   get tasksAlive(): number {
-    return this.tasks.size;
+    return this.liveCount;
   }
 
   /** True once {@link shutdown} ran. */
@@ -176,7 +178,7 @@ export class Runtime implements RuntimeCore {
     }
     const t = new Task<T>(future, this.executor, this.onTaskDone);
     t.controller = controller;
-    this.tasks.add(t as Task<unknown>);
+    this.link(t as Task<unknown>);
     this.executor.schedule(t);
     return new JoinHandle(t);
   }
@@ -210,7 +212,7 @@ export class Runtime implements RuntimeCore {
       throw new Error('blockOn cannot be called from inside a runtime context (it would block the running task)');
     }
     const task = new Task<T>(future, this.executor, this.onTaskDone);
-    this.tasks.add(task as Task<unknown>);
+    this.link(task as Task<unknown>);
     task.observed = true;
     this.executor.schedule(task);
     this.blockingNow = true;
@@ -274,7 +276,11 @@ export class Runtime implements RuntimeCore {
   shutdown(): void {
     if (this.state !== RUNNING) return;
     this.state = SHUT_DOWN;
-    for (const task of [...this.tasks]) task.abort();
+    for (let t = this.liveHead; t !== null; ) {
+      const next = t.nextLive; // abort() unlinks t
+      t.abort();
+      t = next;
+    }
     this.executor.clear();
     this.io.shutdown();
     this.time.shutdown();
@@ -350,8 +356,24 @@ export class Runtime implements RuntimeCore {
     }
   }
 
+  private link(t: Task<unknown>): void {
+    t.nextLive = this.liveHead;
+    if (this.liveHead !== null) this.liveHead.prevLive = t;
+    this.liveHead = t;
+    this.liveCount++;
+  }
+
+  private unlink(t: Task<unknown>): void {
+    if (t.prevLive !== null) t.prevLive.nextLive = t.nextLive;
+    else if (this.liveHead === t) this.liveHead = t.nextLive;
+    else return; // not linked
+    if (t.nextLive !== null) t.nextLive.prevLive = t.prevLive;
+    t.prevLive = t.nextLive = null;
+    this.liveCount--;
+  }
+
   private readonly onTaskDone = (task: Task<unknown>): void => {
-    this.tasks.delete(task);
+    this.unlink(task);
     if (task.outcome === Outcome.Error && !task.observed) {
       // Give awaiters woken by this failure a chance to observe it, then
       // report it the way Node reports a promise nobody handled.

@@ -21,6 +21,8 @@ export class TimeDriver {
   private nodeTimer: NodeJS.Timeout | null = null;
   /** Tick the Node timer is armed for (Infinity when none). */
   private armedFor = Infinity;
+  /** False while the armed Node timer is kept only to be reused (the wheel is empty). */
+  private timerRefed = true;
   private closed = false;
 
   /**
@@ -34,6 +36,7 @@ export class TimeDriver {
   private readonly onNodeTimer = (): void => {
     this.nodeTimer = null;
     this.armedFor = Infinity;
+    this.timerRefed = true;
     this.onTimer?.();
   };
 
@@ -65,7 +68,13 @@ export class TimeDriver {
       this.fire(entry);
       return;
     }
-    if (entry.when < this.armedFor) this.arm(entry.when);
+    if (entry.when < this.armedFor) {
+      this.arm(entry.when);
+    } else if (!this.timerRefed && this.nodeTimer !== null) {
+      // The timer kept from an emptied wheel fires early enough: reuse it.
+      this.nodeTimer.ref();
+      this.timerRefed = true;
+    }
   }
 
   /** Removes `entry` if it is waiting. O(1). */
@@ -73,8 +82,13 @@ export class TimeDriver {
     if (entry.state === TimerState.Registered) this.wheel.remove(entry);
     entry.waker = null;
     // The Node timer stays armed: when it fires with nothing due it re-arms
-    // for the next deadline (cheaper than clearTimeout per cancel).
-    if (this.wheel.size === 0) this.disarm();
+    // for the next deadline (cheaper than clearTimeout + setTimeout per
+    // cancel). With nothing left it must not keep the process alive, so it is
+    // unref'd, and ref'd again if a timer is inserted before it fires.
+    if (this.wheel.size === 0 && this.nodeTimer !== null && this.timerRefed) {
+      this.nodeTimer.unref();
+      this.timerRefed = false;
+    }
   }
 
   /** Fires every entry whose deadline has been reached. Returns how many. */
@@ -125,6 +139,7 @@ export class TimeDriver {
     if (this.onTimer === null || this.closed) return;
     if (this.nodeTimer !== null) clearTimeout(this.nodeTimer);
     this.armedFor = tick;
+    this.timerRefed = true;
     const delay = Math.max(0, tick - (performance.now() - this.origin));
     this.nodeTimer = setTimeout(this.onNodeTimer, Math.ceil(delay));
   }
@@ -135,5 +150,6 @@ export class TimeDriver {
       this.nodeTimer = null;
     }
     this.armedFor = Infinity;
+    this.timerRefed = true;
   }
 }
