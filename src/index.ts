@@ -30,7 +30,7 @@ export type { FutureLike, Selected } from './future/combinators';
 
 // ===== runtime =====
 export { Runtime, spawn } from './runtime/runtime';
-export type { Spawnable } from './runtime/runtime';
+export type { Spawnable, ShutdownOptions } from './runtime/runtime';
 export { JoinHandle } from './runtime/join-handle';
 export { yieldNow } from './runtime/yield-now';
 export { runUnconstrained as unconstrained } from './runtime/coop';

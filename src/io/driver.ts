@@ -136,6 +136,11 @@ export class IoDriver {
     if (!this.closed) native.selectorWake(this.handle);
   }
 
+  /** Graceful shutdown, step one: listeners stop accepting; connections stay. */
+  stopAccepting(): void {
+    for (const io of this.registrations.live()) io.onGracefulShutdown?.();
+  }
+
   /**
    * Shuts every registration down (its owner closes its fd and its waiters
    * wake to an error), then closes the selector.

@@ -32,6 +32,11 @@ export class ScheduledIo {
   refed = true;
   /** Called when the runtime shuts down while this is still registered. */
   onShutdown: (() => void) | null = null;
+  /**
+   * Called first by a graceful shutdown: a listener closes (stops accepting)
+   * while connections are left to finish.
+   */
+  onGracefulShutdown: (() => void) | null = null;
 
   constructor(
     /** The descriptor this state belongs to. */

@@ -46,7 +46,17 @@ export type Spawnable<T> =
   | ((signal: AbortSignal) => T | Future<T> | PromiseLike<T>);
 
 const RUNNING = 0;
-const SHUT_DOWN = 1;
+/** Graceful shutdown in progress: no new connections, tasks finishing. */
+const DRAINING = 1;
+const SHUT_DOWN = 2;
+
+/** Options for {@link Runtime.shutdown}. */
+export interface ShutdownOptions {
+  /** Stop accepting, let tasks finish, then abort what is left. */
+  graceful?: boolean;
+  /** How long a graceful shutdown waits for tasks before aborting them. Default 10,000. */
+  timeoutMs?: number;
+}
 
 let defaultRuntime: Runtime | null = null;
 
@@ -79,6 +89,9 @@ export class Runtime implements RuntimeCore {
   private liveCount = 0;
   private drainQueued = false;
   private immediateQueued = false;
+  private gracefulDone: Promise<void> | null = null;
+  /** Called when the last live task finishes (graceful shutdown waits on it). */
+  private onIdle: (() => void) | null = null;
 
   constructor() {
     this.io = new IoDriver(this.onTurn);
@@ -119,7 +132,7 @@ export class Runtime implements RuntimeCore {
    * (tokio guide `Handle::default`).
    */
   static default(): Runtime {
-    if (defaultRuntime === null || defaultRuntime.state !== RUNNING) defaultRuntime = new Runtime();
+    if (defaultRuntime === null || defaultRuntime.state === SHUT_DOWN) defaultRuntime = new Runtime();
     return defaultRuntime;
   }
 
@@ -135,12 +148,12 @@ export class Runtime implements RuntimeCore {
 
   /** True once {@link shutdown} ran. */
   get isShutdown(): boolean {
-    return this.state !== RUNNING;
+    return this.state === SHUT_DOWN;
   }
 
   /** @internal */
   assertRunning(): void {
-    if (this.state !== RUNNING) {
+    if (this.state === SHUT_DOWN) {
       throw codedError('ERR_EDGEIO_RUNTIME_SHUTDOWN', 'the runtime has been shut down');
     }
   }
@@ -269,12 +282,51 @@ export class Runtime implements RuntimeCore {
   }
 
   /**
-   * Aborts every task, shuts every registered resource down (their fds are
-   * closed and their waiters fail), stops the timers and closes the selector.
-   * Idempotent.
+   * Shuts the runtime down. Idempotent.
+   *
+   * Immediate (no options): aborts every task, shuts every registered
+   * resource down (fds closed, waiters fail with `ERR_STREAM_DESTROYED`),
+   * stops the timers and closes the selector.
+   *
+   * Graceful (`{ graceful: true, timeoutMs }`): first closes every listener
+   * (no new connections), then lets in-flight tasks finish; whatever is still
+   * running after `timeoutMs` (default 10 s) is aborted as above. Resolves
+   * once every fd is closed.
+   *
+   * @example
+   * ```ts
+   * process.once('SIGTERM', () => void Runtime.default().shutdown({ graceful: true, timeoutMs: 5000 }));
+   * ```
    */
-  shutdown(): void {
-    if (this.state !== RUNNING) return;
+  shutdown(): void;
+  shutdown(options: ShutdownOptions): Promise<void>;
+  shutdown(options?: ShutdownOptions): void | Promise<void> {
+    if (options === undefined) return this.shutdownNow();
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
+      throw new RangeError('timeoutMs must be a finite number >= 0');
+    }
+    if (!options.graceful) return Promise.resolve(this.shutdownNow());
+    if (this.state !== RUNNING) return this.gracefulDone ?? Promise.resolve(); // DRAINING or done
+    this.state = DRAINING;
+    this.io.stopAccepting();
+    this.gracefulDone = new Promise<void>((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.onIdle = null;
+        this.shutdownNow();
+        resolve();
+      };
+      const timer = setTimeout(finish, timeoutMs);
+      if (this.liveCount === 0) finish();
+      else this.onIdle = finish;
+    });
+    return this.gracefulDone;
+  }
+
+  private shutdownNow(): void {
+    if (this.state === SHUT_DOWN) return;
     this.state = SHUT_DOWN;
     for (let t = this.liveHead; t !== null; ) {
       const next = t.nextLive; // abort() unlinks t
@@ -305,7 +357,7 @@ export class Runtime implements RuntimeCore {
   };
 
   private readonly onTimer = (): void => {
-    if (this.state !== RUNNING) return;
+    if (this.state === SHUT_DOWN) return;
     resetTickBudget();
     enterRuntime(this);
     this.executor.hold();
@@ -327,7 +379,7 @@ export class Runtime implements RuntimeCore {
 
   private readonly microtaskDrain = (): void => {
     this.drainQueued = false;
-    if (this.state !== RUNNING) return;
+    if (this.state === SHUT_DOWN) return;
     enterRuntime(this);
     try {
       this.drainNow();
@@ -338,7 +390,7 @@ export class Runtime implements RuntimeCore {
 
   private readonly immediateDrain = (): void => {
     this.immediateQueued = false;
-    if (this.state !== RUNNING) return;
+    if (this.state === SHUT_DOWN) return;
     resetTickBudget();
     enterRuntime(this);
     try {
@@ -374,6 +426,7 @@ export class Runtime implements RuntimeCore {
 
   private readonly onTaskDone = (task: Task<unknown>): void => {
     this.unlink(task);
+    if (this.liveCount === 0 && this.onIdle !== null) queueMicrotask(this.onIdle);
     if (task.outcome === Outcome.Error && !task.observed) {
       // Give awaiters woken by this failure a chance to observe it, then
       // report it the way Node reports a promise nobody handled.

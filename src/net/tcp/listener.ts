@@ -158,6 +158,7 @@ export class TcpListener implements AsyncIterable<TcpStream> {
     this.acceptCx = new Context(this.wakeAcceptors);
     driver.register(this.io, INTEREST_READ);
     this.io.onShutdown = () => this.close();
+    this.io.onGracefulShutdown = () => this.close();
     ensureReserve();
   }
 
