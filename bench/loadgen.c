@@ -226,6 +226,7 @@ static uint64_t t_measure_start, t_measure_stop;
 static struct rusage ru_start, ru_stop;
 static uint64_t ops, bytes_rx;
 static int n_idle;     /* slots waiting for retry_at, so the scan can be skipped */
+static int n_open;     /* slots in C_OPEN */
 static int n_dead;     /* slots retired for good (echo, stream, http) */
 static bool probe_ok;  /* connect scenario: the setup probe got through */
 
@@ -305,6 +306,8 @@ static void conn_close(struct conn *c)
 	 * holds no other descriptor for it (epoll(7), Q6). */
 	if (c->fd >= 0 && close(c->fd) != 0 && errno != EINTR)
 		perror("loadgen: close");
+	if (c->st == C_OPEN)
+		n_open--; /* every caller changes c->st next */
 	c->fd = -1;
 	c->gen++;
 }
@@ -337,6 +340,9 @@ static void connect_failed(struct conn *c, int err);
 
 static int conn_start(struct conn *c)
 {
+	/* Leave C_OPEN/C_IDLE first, so a failure below (conn_close()) does
+	 * not touch the n_open count a second time. */
+	c->st = C_CONNECTING;
 	c->queued = c->done = c->tx_goal = c->tx = c->rx = 0;
 	c->rdhup = false;
 	c->hlen = 0;
@@ -360,7 +366,13 @@ static int conn_start(struct conn *c)
 	 * are recycled from TIME_WAIT only under net.ipv4.tcp_tw_reuse (default
 	 * 2 = loopback only, and only once the TIME_WAIT socket is >= 1 s old),
 	 * so with 28k ports a churn rate above ~28k/s can still run dry; the
-	 * resulting EADDRNOTAVAIL is counted as an error (see ip-sysctl docs). */
+	 * resulting EADDRNOTAVAIL is counted as an error (see ip-sysctl docs).
+	 * Measured cost: with tens of thousands of TIME_WAIT sockets, about a
+	 * third of the client's CPU goes to the kernel's ephemeral port search
+	 * (__inet_hash_connect / __inet_check_established), which caps this
+	 * scenario at ~11-14k connections/s on the reference VM whatever the
+	 * server. (SO_LINGER {1, 0} would avoid TIME_WAIT by sending RST, but
+	 * that is not a normal close, so it is deliberately not used.) */
 	if (cfg.kind == K_CONNECT && setsockopt(c->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) {
 		connect_failed(c, errno);
 		return -1;
@@ -370,7 +382,6 @@ static int conn_start(struct conn *c)
 		connect_failed(c, errno);
 		return -1;
 	}
-	c->st = C_CONNECTING;
 	if (connect(c->fd, (const struct sockaddr *)&cfg.addr, sizeof cfg.addr) != 0 && errno != EINPROGRESS) {
 		connect_failed(c, errno);
 		return -1;
@@ -653,6 +664,7 @@ static void handle_event(struct conn *c, uint32_t ev)
 			return;
 		}
 		c->st = C_OPEN;
+		n_open++;
 		if (phase == P_SETUP) {
 			if (cfg.kind == K_CONNECT) {
 				/* The probe proved the server is up; start_run()
@@ -713,19 +725,14 @@ static void setup_check(void)
 		if (t < t_setup_end)
 			return;
 	}
-	int open = 0, pending = 0;
-	for (int i = 0; i < cfg.conns; i++) {
-		if (conns[i].st == C_OPEN)
-			open++;
-		else if (conns[i].st == C_IDLE || conns[i].st == C_CONNECTING)
-			pending++;
-	}
+	int pending = cfg.conns - n_open - n_dead; /* C_IDLE or C_CONNECTING */
 	if (pending > 0 && t < t_setup_end)
 		return;
-	if (open == 0) {
+	if (n_open == 0) {
 		const struct conn *c = &conns[0];
 		fprintf(stderr, "loadgen: could not connect to %s:%d within %.0f s: %s\n", cfg.host, cfg.port,
-			(double)SETUP_TIMEOUT_NS / 1e9, c->st == C_IDLE ? strerror(c->last_err) : "no answer");
+			(double)SETUP_TIMEOUT_NS / 1e9,
+			c->st == C_IDLE && c->last_err ? strerror(c->last_err) : "no connection completed");
 		exit(3);
 	}
 	for (int i = 0; i < cfg.conns; i++) {
