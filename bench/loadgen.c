@@ -13,6 +13,7 @@
  *   stream     4 conns writing 64 KiB chunks, <= --window bytes unacknowledged
  *   http       100 keep-alive conns, 1 GET in flight
  *   httpp16    100 keep-alive conns, 16 pipelined GETs in flight
+ *   idle       10,000 conns opened and held silent; ops = conns still open
  *
  * Output: exactly one JSON line on stdout (see print_result()); errors in
  * human text on stderr. Exit 0 when it ran (even with errors counted), 2 on
@@ -149,7 +150,7 @@ static double hist_percentile_us(double pct)
 
 /* ---- configuration -------------------------------------------------------- */
 
-enum kind { K_ECHO, K_STREAM, K_CONNECT, K_HTTP };
+enum kind { K_ECHO, K_STREAM, K_CONNECT, K_HTTP, K_IDLE };
 
 struct scenario {
 	const char *name;
@@ -167,6 +168,9 @@ static const struct scenario scenarios[] = {
 	{ "stream", K_STREAM, 4, 65536, 0 },
 	{ "http", K_HTTP, 100, 0, 1 },
 	{ "httpp16", K_HTTP, 100, 0, 16 },
+	/* idle: open the connections and send nothing: the server's cost of
+	 * holding silent connections (CPU while idle, memory per connection). */
+	{ "idle", K_IDLE, 10000, 0, 1 },
 };
 
 static struct {
@@ -474,6 +478,8 @@ static int pump(struct conn *c, uint64_t t)
 		if (c->queued == 0)
 			enqueue(c, c->born); /* latency covers the whole connection */
 		break;
+	case K_IDLE:
+		return 0; /* silent by design */
 	}
 	return flush(c);
 }
@@ -611,6 +617,8 @@ static int on_readable(struct conn *c)
 {
 	for (;;) {
 		ssize_t n = recv(c->fd, rbuf, RBUF_SIZE, 0);
+		if (n > 0 && cfg.kind == K_IDLE)
+			return conn_fail(c, E_PROTOCOL, "unexpected data on an idle connection");
 		if (n > 0) {
 			uint64_t t = now_ns();
 			if (measuring())
@@ -892,9 +900,9 @@ static void parse_args(int argc, char **argv)
 	cfg.duration = dur_s ? parse_secs("--duration", dur_s, 0.001) : 5.0;
 	cfg.warmup = warm_s ? parse_secs("--warmup", warm_s, 0.0) : 1.0;
 
-	if (size_s && (cfg.kind == K_HTTP || cfg.kind == K_CONNECT))
+	if (size_s && (cfg.kind == K_HTTP || cfg.kind == K_CONNECT || cfg.kind == K_IDLE))
 		bad_arg("--size does not apply to scenario '%s'", cfg.sc->name);
-	if (depth_s && (cfg.kind == K_STREAM || cfg.kind == K_CONNECT))
+	if (depth_s && (cfg.kind == K_STREAM || cfg.kind == K_CONNECT || cfg.kind == K_IDLE))
 		bad_arg("--depth does not apply to scenario '%s' (stream: use --window)", cfg.sc->name);
 	if (window_s && cfg.kind != K_STREAM)
 		bad_arg("--window applies only to scenario 'stream', not '%s'", cfg.sc->name);
@@ -1062,6 +1070,8 @@ int main(int argc, char **argv)
 		t_measure_stop = t_measure_start = 0; /* never reached the measured window */
 	}
 	phase = P_DONE;
+	if (cfg.kind == K_IDLE)
+		ops = (uint64_t)n_open; /* idle: connections still open at the end */
 	print_result();
 	return 0;
 }

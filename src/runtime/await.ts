@@ -66,12 +66,34 @@ class AwaitDriver<T> extends Context implements Waker, Runnable {
   }
 }
 
+class ProbeWaker implements Waker {
+  wake(): void {}
+  willWake(other: Waker): boolean {
+    return other === this;
+  }
+}
+
+/**
+ * The context of the first, inline poll. Most awaited operations are ready
+ * at once (a socket with data, room to write), and then nothing else is
+ * allocated. If the future is not ready, it has parked this do-nothing waker;
+ * a real driver is created and polls again, which replaces it (the poll
+ * contract allows any number of polls).
+ */
+const PROBE = new Context(new ProbeWaker());
+
 /** Polls `future` now and, if needed, until it completes; settles a Promise with it. */
 export function driveFuture<T>(future: Future<T>): Promise<T> {
+  let value;
+  try {
+    // Inline, with the caller's budget (the per-macrotask one in promise jobs).
+    value = future.poll(PROBE);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  if (value !== PENDING) return Promise.resolve(value);
   const executor = currentOrDefault().executor;
   return new Promise<T>((resolve, reject) => {
-    // First poll inline: an already-ready future settles without a queue hop.
-    // It runs with the caller's budget (the per-macrotask one in promise jobs).
     new AwaitDriver(future, executor, resolve, reject).pollOnce();
   });
 }

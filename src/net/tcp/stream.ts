@@ -167,6 +167,65 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
     return split(this);
   }
 
+  /**
+   * Reads now if data is there, without waiting (tokio `try_read`): the byte
+   * count, 0 at end of stream, or `null` when the read would block (then
+   * `await read(...)` waits for data). Saves a promise per read in hot loops.
+   *
+   * @example
+   * ```ts
+   * let n = stream.tryRead(buf);
+   * if (n === null) n = await stream.read(buf);
+   * ```
+   */
+  tryRead(buf: Uint8Array, offset = 0, length?: number): number | null {
+    const len = checkRange(buf, offset, length);
+    if (this.closed) throw destroyedError('read');
+    if (len === 0) return 0;
+    const io = this.io;
+    const tick = io.tick;
+    const n = native.read(io.fd, buf, offset, len);
+    if (n > 0) {
+      if (n < len) io.clearReadiness(tick, READABLE);
+      return n;
+    }
+    if (n === 0) return 0;
+    if (n === EAGAIN) {
+      io.clearReadiness(tick, READABLE);
+      return null;
+    }
+    throw systemError(n, 'read');
+  }
+
+  /**
+   * Writes what the kernel takes now, without waiting (tokio `try_write`):
+   * the byte count (possibly fewer than asked), or `null` when nothing could
+   * be written. Finish a partial write with `await writeAll(...)`.
+   *
+   * @example
+   * ```ts
+   * const w = stream.tryWrite(reply) ?? 0;
+   * if (w < reply.length) await stream.writeAll(reply, w);
+   * ```
+   */
+  tryWrite(buf: Uint8Array, offset = 0, length?: number): number | null {
+    const len = checkRange(buf, offset, length);
+    if (this.closed) throw destroyedError('write');
+    if (len === 0) return 0;
+    const io = this.io;
+    const tick = io.tick;
+    const n = native.write(io.fd, buf, offset, len);
+    if (n >= 0) {
+      if (n < len) io.clearReadiness(tick, WRITABLE);
+      return n;
+    }
+    if (n === EAGAIN) {
+      io.clearReadiness(tick, WRITABLE);
+      return null;
+    }
+    throw systemError(n, 'write');
+  }
+
   // ===== poll-level API =====
 
   /** Reads into the range; see {@link AsyncDuplex}. */
