@@ -42,6 +42,11 @@ export interface AsyncDuplex extends AsyncRead, AsyncWrite {
 /** Checks `buf` is a Uint8Array and `offset`/`length` a range of it; returns the length. */
 export function checkRange(buf: Uint8Array, offset: number, length: number | undefined): number {
   if (!(buf instanceof Uint8Array)) throw new TypeError('buffer must be a Uint8Array or Buffer');
+  if (buf.length === 0 && isDetached(buf)) {
+    // A transferred buffer reads as length 0; without this check a read into
+    // it would return 0 and look like end of stream.
+    throw new TypeError('buffer is detached');
+  }
   const len = length === undefined ? buf.length - offset : length;
   if (!Number.isInteger(offset) || offset < 0 || offset > buf.length) {
     throw new RangeError(`offset must be an integer in [0, ${buf.length}], got ${offset}`);
@@ -50,4 +55,18 @@ export function checkRange(buf: Uint8Array, offset: number, length: number | und
     throw new RangeError(`length must be an integer in [0, ${buf.length - offset}], got ${len}`);
   }
   return len;
+}
+
+/** True when `buf`'s memory was transferred away (only called for empty views). */
+function isDetached(buf: Uint8Array): boolean {
+  const ab = buf.buffer as ArrayBuffer & { detached?: boolean };
+  if (typeof ab.detached === 'boolean') return ab.detached; // ES2024, Node >= 21
+  if (ab.byteLength !== 0) return false;
+  try {
+    // Creating a view over a detached buffer throws (ECMA-262, TypedArray ctor).
+    new Uint8Array(ab);
+    return false;
+  } catch {
+    return true;
+  }
 }
