@@ -7,7 +7,8 @@
 //    kevent is identified by the (ident, filter) pair"). epoll gives one
 //    event per fd, and the TypeScript reactor relies on that shape, so
 //    Select() merges the kevents of one token into a single
-//    [token, readiness] pair per batch (bits OR-ed), without allocating.
+//    [token, readiness] pair per batch (bits OR-ed), without allocating
+//    (token_merge.h).
 //  * The waker's EVFILT_USER ident is not 0 (see kWakerIdent) so that
 //    WakeHandle() can tell our waker apart from other kqueues.
 //  * Deregister() reports ENOENT only when neither filter was registered,
@@ -34,6 +35,7 @@
 #include <unistd.h>
 
 #include "selector.h"
+#include "token_merge.h"
 
 #if !defined(EVFILT_USER)
 // EVFILT_USER: macOS 10.6+, FreeBSD 8.1+, NetBSD 10+, DragonFly 2.9+,
@@ -55,12 +57,6 @@ namespace {
 // src/unix/internal.h:590, so neither is mistaken for ours). It spells
 // "edge" in ASCII.
 constexpr uintptr_t kWakerIdent = 0x65646765;
-
-// Size of the per-batch token merge table: a power of two at least twice
-// kMaxEvents, so the open-addressing table stays at most half full.
-constexpr uint32_t kMergeBits = 11;
-constexpr uint32_t kMergeSlots = 1u << kMergeBits;
-static_assert(kMergeSlots >= 2 * static_cast<uint32_t>(kMaxEvents), "merge table too small");
 
 // `struct kevent` differs across the BSDs: udata is `void*` on macOS, FreeBSD,
 // OpenBSD and NetBSD >= 10, but `intptr_t` on NetBSD < 10 (mio kqueue.rs
@@ -161,15 +157,8 @@ inline int32_t ToReadiness(const struct kevent& ev) {
 
 struct Selector::Impl {
   int kq;
-  // Bumped once per Select(); a merge slot is live only when its stamp equals
-  // the current one, so the table never needs clearing between batches.
-  uint32_t stamp;
-  struct MergeSlot {
-    uint32_t stamp;
-    uint32_t token;
-    int32_t index;  // pair index in the caller's array
-  };
-  MergeSlot merge[kMergeSlots];
+  // Read and write kevents of one token become one pair (token_merge.h).
+  TokenMerge merge;
   // Filled by kevent() in place and translated into the caller's array, so
   // Select() allocates nothing (mio reuses its Vec<kevent> the same way).
   struct kevent events[kMaxEvents];
@@ -205,8 +194,6 @@ int Selector::Open(Selector** out) {
     return -ENOMEM;
   }
   impl->kq = kq;
-  impl->stamp = 0;
-  memset(impl->merge, 0, sizeof impl->merge);
   *out = sel;
   return 0;
 }
@@ -288,40 +275,13 @@ int Selector::Select(int32_t* out, int capacity, int timeout_ms) {
     if (errno == EINTR) return 0;
     return -errno;
   }
-  Impl* impl = impl_;
-  if (++impl->stamp == 0) {
-    // Wrapped after 2^32 batches: stale slots could now match, clear them.
-    memset(impl->merge, 0, sizeof impl->merge);
-    impl->stamp = 1;
-  }
-  const uint32_t stamp = impl->stamp;
+  // Merge by token: the read and the write filter of one fd each produce a
+  // kevent, possibly far apart in the list.
+  impl_->merge.Begin();
   int pairs = 0;
   for (int i = 0; i < n; i++) {
-    const struct kevent& ev = impl->events[i];
-    const uint32_t token = GetUdata(ev.udata);
-    const int32_t bits = ToReadiness(ev);
-    // Merge by token: the read and the write filter of one fd each produce
-    // a kevent, possibly far apart in the list. Fibonacci hashing into an
-    // open-addressing table that is at most half full.
-    uint32_t h = (token * 2654435769u) >> (32 - kMergeBits);
-    for (;;) {
-      Impl::MergeSlot& slot = impl->merge[h];
-      if (slot.stamp != stamp) {
-        slot.stamp = stamp;
-        slot.token = token;
-        slot.index = pairs;
-        // Tokens travel as int32 bit patterns; the TS side reads them with >>> 0.
-        out[2 * pairs] = static_cast<int32_t>(token);
-        out[2 * pairs + 1] = bits;
-        pairs++;
-        break;
-      }
-      if (slot.token == token) {
-        out[2 * slot.index + 1] |= bits;
-        break;
-      }
-      h = (h + 1) & (kMergeSlots - 1);
-    }
+    const struct kevent& ev = impl_->events[i];
+    impl_->merge.Add(out, &pairs, GetUdata(ev.udata), ToReadiness(ev));
   }
   return pairs;
 }
