@@ -14,15 +14,15 @@
 // event per new arrival, none while unread data remains, a new one after the
 // reader hit EAGAIN and more data came. The emulation:
 //
-//  * Each registered socket has THREE independent polls outstanding (AFD
-//    accepts several polls per socket; libuv keeps two, src/win/poll.c
-//    poll_req_1/2; Exclusive=FALSE keeps them from cancelling each other):
-//      read  poll: AFD_POLL_RECEIVE | AFD_POLL_ACCEPT (| RECEIVE_EXPEDITED)
-//      write poll: AFD_POLL_SEND
-//      close poll: AFD_POLL_DISCONNECT | AFD_POLL_ABORT | AFD_POLL_CONNECT_FAIL
+//  * Each registered socket has TWO independent polls, one per direction
+//    (AFD accepts several polls per socket: libuv keeps two, src/win/poll.c
+//    poll_req_1/2; Exclusive=FALSE keeps them from completing each other):
+//      read  poll: AFD_POLL_RECEIVE | AFD_POLL_ACCEPT | AFD_POLL_DISCONNECT
+//                  (| RECEIVE_EXPEDITED) | AFD_POLL_ABORT | AFD_POLL_CONNECT_FAIL
+//      write poll: AFD_POLL_SEND | AFD_POLL_ABORT | AFD_POLL_CONNECT_FAIL
 //    each also with AFD_POLL_LOCAL_CLOSE (wepoll always watches it).
-//  * When the read or write poll completes, its readiness is reported once
-//    and that poll is NOT submitted again: the direction is "consumed".
+//  * When a poll completes, its readiness is reported once and that poll is
+//    NOT submitted again: the direction is "consumed".
 //  * sys_win.cc calls win::OnDrained(fd, direction) when a read, accept,
 //    write or connect observes WSAEWOULDBLOCK, or a short transfer (which
 //    design.md contract 3 counts as drained). Only then is that direction's
@@ -31,18 +31,27 @@
 //    drained, nothing is polled, so nothing repeats. This is mio's scheme
 //    (selector.rs feed_event: `user_evts &= !afd_events`; mod.rs do_io:
 //    reregister on WouldBlock), done per direction so that draining one
-//    direction never cancels or re-reports the other.
+//    direction never cancels or re-reports the other (one poll per socket,
+//    as in mio and wepoll, would have to be cancelled and resubmitted --
+//    an extra completion and loop turn -- whenever a drain re-adds a bit
+//    that the pending poll lacks, i.e. on nearly every message).
 //    One consequence, allowed by the edge-triggered contract: a completion
 //    that was already queued when the user drained is still reported after
 //    the drain (its poll was pending, so the drain re-armed nothing). The
 //    user's reaction to any event is to read until EAGAIN (mio poll.rs,
 //    "Draining readiness"); that read re-arms the poll. Nothing is lost as
 //    long as every event is followed by an attempt that reaches EAGAIN.
-//  * The close poll reports FIN/RST/connect failure once each (the bits it
-//    reported are dropped from its mask and it is resubmitted for the rest),
-//    so a peer's shutdown is seen even by a task that has stopped reading,
-//    as EPOLLRDHUP would be.
-// The three polls of one socket can complete in one batch; their bits are
+//  * FIN, reset and connect failure are level conditions in AFD. Once one
+//    was reported it is left out of every later poll of the socket
+//    (`terminal`), so a re-armed poll cannot report it again.
+//  * What this does not replicate: EPOLLRDHUP/EPOLLHUP arrive on epoll even
+//    while the reader sits on unread data. Here a FIN or reset is reported
+//    by the read poll (or a reset by an armed write poll), so a reader that
+//    stopped draining learns of it when it reads again -- which returns 0 or
+//    ECONNRESET. A third, close-only poll per socket would report it at
+//    once, at the price of one more outstanding IRP per socket (measured
+//    under wine: AFD cost grows with outstanding polls).
+// Both polls of one socket can complete in one batch; their bits are
 // merged into one [token, readiness] pair per Select (token_merge.h).
 //
 // Threads. Everything here runs on the thread that owns the selector (the
@@ -212,7 +221,7 @@ constexpr ULONG_PTR kKeyStop = 0x45444704;     // StopNotifier(); bytes = notifi
 // (POLL_GROUP_MAX_GROUP_SIZE, selector.rs:53) both use 32.
 constexpr int kSocketsPerAfd = 32;
 
-enum PollKind : uint8_t { kPollRead = 0, kPollWrite = 1, kPollClose = 2, kPollKinds = 3 };
+enum PollKind : uint8_t { kPollRead = 0, kPollWrite = 1, kPollKinds = 2 };
 enum PollStatus : uint8_t { kIdle = 0, kPending = 1, kCancelled = 2 };
 
 struct SockState;
@@ -241,6 +250,7 @@ struct SockState {
   uint32_t token;
   int32_t interest;
   AfdGroup* group = nullptr;
+  ULONG terminal;   // kAfdTerminal bits already reported: never polled again
   int outstanding;  // polls Pending or Cancelled: completions still to come
   bool delete_pending;
   bool in_update;
@@ -249,20 +259,19 @@ struct SockState {
   SockState* next_all;
 };
 
-// The full event mask of each poll for a given interest.
+// AFD conditions that never go away once they hold: reported once each.
+constexpr ULONG kAfdTerminal = kAfdDisconnect | kAfdAbort | kAfdConnectFail;
+
+// The full event mask of each poll for a given interest. ABORT and
+// CONNECT_FAIL are watched by both, like EPOLLERR/EPOLLHUP, which epoll
+// reports whatever the interest (wepoll sock_set_event, mio set_event).
 ULONG FullMask(int kind, int32_t interest) {
-  switch (kind) {
-    case kPollRead:
-      return ((interest & kInterestRead) ? (kAfdReceive | kAfdAccept) : 0) |
-             ((interest & kInterestPriority) ? kAfdReceiveExpedited : 0);
-    case kPollWrite:
-      return (interest & kInterestWrite) ? kAfdSend : 0;
-    default:
-      // ABORT and CONNECT_FAIL are always watched, like EPOLLERR/EPOLLHUP
-      // (wepoll sock_set_event, mio set_event); DISCONNECT is the read side's
-      // EPOLLRDHUP.
-      return ((interest & kInterestRead) ? kAfdDisconnect : 0) | kAfdAbort | kAfdConnectFail;
+  if (kind == kPollRead) {
+    ULONG m = ((interest & kInterestRead) ? (kAfdReceive | kAfdAccept | kAfdDisconnect) : 0) |
+              ((interest & kInterestPriority) ? kAfdReceiveExpedited : 0);
+    return m != 0 ? m | kAfdAbort | kAfdConnectFail : 0;
   }
+  return (interest & kInterestWrite) ? (kAfdSend | kAfdAbort | kAfdConnectFail) : 0;
 }
 
 // AFD events -> readiness bits, after mio's predicates (src/sys/windows/
@@ -516,12 +525,14 @@ void ProcessEntry(WinImpl* w, const OVERLAPPED_ENTRY& e, int32_t* out, int* pair
   }
   const NtStatus st = p->iosb.Status;
   ULONG events = 0;
+  bool failed = false;
   if (st == kStatusCancelled) {
     // Only MarkDelete cancels, and that case returned above; resubmit.
   } else if (st < 0) {
     // "The overlapped request itself failed in an unexpected way" (wepoll
     // sock_feed_event): report an error, like mio (POLL_CONNECT_FAIL).
     events = kAfdConnectFail;
+    failed = true;
   } else if (p->info.NumberOfHandles >= 1) {
     events = p->info.Handles[0].Events;
     if (events & kAfdLocalClose) {
@@ -531,20 +542,20 @@ void ProcessEntry(WinImpl* w, const OVERLAPPED_ENTRY& e, int32_t* out, int* pair
       return;
     }
   }
-  ULONG reported = events & (p->mask | kAfdConnectFail);
+  // The other direction's poll may already have reported a FIN/reset: drop
+  // what was reported before, so each is seen once.
+  ULONG reported = events & (p->mask | kAfdConnectFail) & ~s->terminal;
   if (reported == 0) {
-    // Completed without anything we asked for: poll again.
-    QueueUpdate(w, s);
+    // Nothing new: poll again for what is left (a failed IOCTL is not
+    // retried in a loop; the next drain re-arms it).
+    p->mask = failed ? 0 : (p->mask & ~s->terminal);
+    if (p->mask != 0) QueueUpdate(w, s);
     return;
   }
-  if (p->kind == kPollClose) {
-    // Report each of FIN/RST/connect failure once, keep watching the rest.
-    p->mask &= ~reported;
-    if (p->mask != 0) QueueUpdate(w, s);
-  } else {
-    // Consumed until win::OnDrained() re-arms this direction.
-    p->mask = 0;
-  }
+  // Consumed until win::OnDrained() re-arms this direction; FIN/reset/
+  // connect failure are never polled again once reported.
+  p->mask = 0;
+  s->terminal |= reported & kAfdTerminal;
   if (out != nullptr) w->merge.Add(out, pairs, s->token, ToReadiness(reported));
 }
 
@@ -927,7 +938,7 @@ void win::OnDrained(socket_t fd, int32_t direction) {
     if (it == w->sockets.end()) continue;
     SockState* s = it->second;
     Poll& p = s->polls[kind];
-    if (p.mask == 0) p.mask = FullMask(kind, s->interest);
+    if (p.mask == 0) p.mask = FullMask(kind, s->interest) & ~s->terminal;
     // Pending means armed and not reported since: nothing to do (no cancel,
     // no duplicate poll).
     if (p.status != kIdle || p.mask == 0) continue;
