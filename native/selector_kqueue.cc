@@ -309,13 +309,23 @@ int64_t Selector::waker_handle() const { return impl_->kq; }
 //    (bsd/kern/kern_event.c `kqueue_select`: readable while kq_count > 0) and
 //    EVFILT_READ on it from another kqueue (`kqueue_kqfilter` /
 //    `filt_kqueue`, nesting up to MAX_NESTED_KQ = 10 levels), which is what
-//    libuv's own kqueue backend uses for a uv_poll_t;
+//    libuv's own kqueue backend uses for a uv_poll_t. FreeBSD, NetBSD,
+//    OpenBSD and DragonFly have the same pair in sys/kern/kern_event.c
+//    (kqueue_kqfilter accepts EVFILT_READ only; filt_kqueue: kn_data =
+//    kq_count, ready when > 0) and a kqueue_poll for poll/select;
 //  * libuv accepts kqueue fds in uv_poll_init() since v1.10.0: ioctl(FIONBIO)
 //    fails with ENOTTY on them, so it falls back to fcntl (libuv c5c419f7c,
 //    "unix: allow nesting of kqueue fds in uv_poll_start", libuv#883;
 //    src/unix/poll.c), and uv__io_check_fd() tells a kqueue apart from a
 //    FIFO with F_GETPATH so it is let through (src/unix/kqueue.c, #4513);
 //  * libuv's own test-embed.c polls its kqueue backend fd with poll(2).
+// Counter-evidence, kept in view: libuv's docs for uv_backend_fd() say
+// "Embedding a kqueue fd in another kqueue pollset doesn't work on all
+// platforms. It's not an error to add the fd but it never generates events"
+// (docs/src/loop.rst, added in 2014 by 32e2e75f6 without naming a platform).
+// The kernel sources above say it works on current macOS and BSDs; it has
+// not been run here (no macOS machine), so the first macOS CI run must check
+// that the bridge fires (test/xplat/selector-smoke.js "bridge calls JS").
 // Caveat (bnoordhuis in libuv#883): the outer watch may report the kqueue
 // readable when kq_count counts a knote whose condition no longer holds.
 // That is only a spurious wake-up: the bridge's Select(events, 0) then

@@ -430,12 +430,12 @@ int AcquireGroup(WinImpl* w, AfdGroup** out) {
       // which is why STATUS_SUCCESS counts as pending below.
       !SetFileCompletionNotificationModes(afd, FILE_SKIP_SET_EVENT_ON_HANDLE)) {
     int err = win::TranslateError(static_cast<int>(GetLastError()));
-    CloseHandle(afd);
+    (void)CloseHandle(afd);  // error path: the original error matters
     return err;
   }
   AfdGroup* g = new (std::nothrow) AfdGroup{afd, 1};
   if (g == nullptr) {
-    CloseHandle(afd);
+    (void)CloseHandle(afd);
     return UV_ENOMEM;
   }
   w->groups.push_back(g);
@@ -670,7 +670,7 @@ int Selector::Open(Selector** out) {
   if (sel == nullptr || !RegistryAdd(iocp)) {
     delete sel;  // owns impl when non-null
     if (sel == nullptr) delete impl;
-    CloseHandle(iocp);
+    (void)CloseHandle(iocp);  // error path: the original error matters
     return UV_ENOMEM;
   }
   impl->w.iocp = iocp;
@@ -704,12 +704,14 @@ Selector::~Selector() {
     FlushUpdates(w);
   }
   // Closing an AFD helper handle cancels whatever is left on it (wepoll
-  // port_delete closes them before freeing socket state, too).
+  // port_delete closes them before freeing socket state, too). CloseHandle
+  // can only fail for an invalid handle, which these are not; a destructor
+  // has no one to report to either way.
   for (AfdGroup* g : w->groups) {
-    CloseHandle(g->afd);
+    (void)CloseHandle(g->afd);
     delete g;
   }
-  CloseHandle(w->iocp);
+  (void)CloseHandle(w->iocp);
   delete impl_;
 }
 
@@ -868,7 +870,7 @@ int Selector::StartNotifier(void (*notify)(void* arg), void* arg) {
   w->notifier = CreateThread(nullptr, 64 * 1024, NotifierMain, w, STACK_SIZE_PARAM_IS_A_RESERVATION, nullptr);
   if (w->notifier == nullptr) {
     int err = win::TranslateError(static_cast<int>(GetLastError()));
-    CloseHandle(w->resume);
+    (void)CloseHandle(w->resume);  // error path: the original error matters
     w->resume = nullptr;
     w->notify = nullptr;
     return err;
@@ -887,18 +889,20 @@ void Selector::StopNotifier() {
   // Wake it wherever it waits: in the port (stop packet, tagged with this
   // notifier's generation) or on `resume`.
   BOOL posted = PostQueuedCompletionStatus(w->iocp, w->generation, kKeyStop, nullptr);
-  SetEvent(w->resume);
-  if (posted) {
-    WaitForSingleObject(w->notifier, INFINITE);
+  BOOL signalled = SetEvent(w->resume);
+  DWORD waited;
+  if (posted && signalled) {
+    waited = WaitForSingleObject(w->notifier, INFINITE);
   } else {
-    // Cannot post (out of kernel memory): the thread may stay blocked in the
-    // port. Wait a little, then abandon it rather than hang the loop; it
-    // holds no locks and only touches `w` after a packet, and the port is
-    // not closed while the selector lives.
-    WaitForSingleObject(w->notifier, 1000);
+    // Could not reach it (out of kernel resources): the thread may stay
+    // blocked. Wait a little, then go on rather than hang the loop; it holds
+    // no locks, and a packet would only make it store entries and call
+    // notify, which is why callers keep the selector (and its port) alive.
+    waited = WaitForSingleObject(w->notifier, 1000);
   }
-  CloseHandle(w->notifier);
-  CloseHandle(w->resume);
+  (void)waited;  // WAIT_OBJECT_0, or the abandoned case above: nothing else to do
+  (void)CloseHandle(w->notifier);  // valid handles: cannot fail
+  (void)CloseHandle(w->resume);
   w->notifier = nullptr;
   w->resume = nullptr;
   w->notify = nullptr;

@@ -201,7 +201,7 @@ int64_t SysSocket(int family) {
   if (s == INVALID_SOCKET) return LastError();
   int r = PrepareSocket(s, set_inherit);
   if (r < 0) {
-    closesocket(s);
+    (void)closesocket(s);  // error path: the original error matters
     return r;
   }
   return static_cast<int64_t>(s);
@@ -245,7 +245,7 @@ int SysAcceptMany(socket_t fd, int64_t* out, int max) {
     // of every socket it adopts).
     int r = PrepareSocket(c, true);
     if (r < 0) {
-      closesocket(c);
+      (void)closesocket(c);  // error path: the original error matters
       if (count > 0) return count;
       return r;
     }
