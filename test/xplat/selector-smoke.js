@@ -297,6 +297,42 @@ function selectorChecks() {
   return wh;
 }
 
+// Syscall results are libuv error codes that Node can name on every platform.
+function syscallChecks() {
+  const { getSystemErrorName } = require('util');
+  const name = (r) => { try { return getSystemErrorName(r); } catch { return String(r); } };
+  const a = listen();
+  const b = must(n.socket(4), 'socket');
+  const r1 = n.bind(b, '127.0.0.1', a.port);
+  check('double bind: EADDRINUSE (named by util.getSystemErrorName)', r1 === E.EADDRINUSE && name(r1) === 'EADDRINUSE', name(r1));
+  check('non-numeric address: EINVAL', n.bind(b, 'localhost', 0) === E.EINVAL);
+  const out = new Int32Array(1);
+  check('NO_DELAY set/get round trip (0/1)', n.setOption(b, n.options.NO_DELAY, 1) === 0 &&
+    n.getOption(b, n.options.NO_DELAY, out) === 0 && out[0] === 1, out[0]);
+  check('KEEP_ALIVE with idle delay', n.setOption(b, n.options.KEEP_ALIVE, 30) === 0 &&
+    n.getOption(b, n.options.KEEP_ALIVE, out) === 0 && out[0] === 1, out[0]);
+  check('LINGER set/get', n.setOption(b, n.options.LINGER, 5) === 0 &&
+    n.getOption(b, n.options.LINGER, out) === 0 && out[0] === 5, out[0]);
+  n.close(b);
+  const rc = n.read(b, Buffer.alloc(4), 0, 4);
+  check('read on a closed socket: EBADF or ENOTSOCK', rc === E.EBADF || rc === E.ENOTSOCK, name(rc));
+  n.close(a.fd);
+  const v6 = n.socket(6);
+  if (v6 >= 0 && n.bind(v6, '::1', 0) === 0) {
+    const addr = n.localAddress(v6);
+    check('IPv6 ::1 bind and localAddress', addr.address === '::1' && addr.family === 'IPv6' && addr.port > 0,
+      JSON.stringify(addr));
+  } else {
+    console.log(`INFO no IPv6 loopback here (socket ${v6}): IPv6 check skipped`);
+  }
+  if (v6 >= 0) n.close(v6);
+  const c = n.socket(4);
+  const cr = n.connect(c, '127.0.0.1', 1);
+  check('nonblocking connect: 0, EINPROGRESS or ECONNREFUSED',
+    cr === 0 || cr === E.EINPROGRESS || cr === E.ECONNREFUSED, name(cr));
+  n.close(c);
+}
+
 // Many sockets (> 32: several AFD helper handles on Windows).
 function manySockets() {
   const sel = must(n.selectorOpen(), 'selectorOpen');
@@ -452,6 +488,7 @@ async function main() {
   console.log(`edgeio smoke: node ${process.version} ${process.platform}-${process.arch}${UNDER_WINE ? ' (wine)' : ''}, backend ${n.backend}`);
   try {
     selectorChecks();
+    syscallChecks();
     manySockets();
     await workerWake();
     await bridgeChecks();
