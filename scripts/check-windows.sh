@@ -112,11 +112,19 @@ if [ $build_ok -eq 1 ]; then
   else
     fail "libuv imports missing from node.exe:$missing"
   fi
-  # --no-insert-timestamp: the same sources give the same bytes, so a
-  # rebuild does not dirty the committed prebuild.
-  if "$DLLTOOL" -d "$B/node.def" -l "$B/libnode.a" &&
-     "$CXX" -shared -o "$B/edgeio.node" "$B"/*.o "$B/libnode.a" "${LIBS[@]}" -liphlpapi \
-       -static -static-libgcc -static-libstdc++ -s -Wl,--no-insert-timestamp 2> "$B/err.txt"; then
+  # --no-insert-timestamp and --disable-auto-image-base (ld otherwise hashes
+  # the output path into the preferred base): the same sources give the same
+  # bytes wherever they are built, so a rebuild does not dirty the committed
+  # prebuild. The DLL is relocatable (DYNAMIC_BASE), so the base is moot.
+  # dlltool runs inside $B with relative names and a fixed --temp-prefix:
+  # it otherwise names its members after its PID and its import-descriptor
+  # symbols after the library's path, and ld orders the DLL's import
+  # directory by those names -- so the DLL would differ per build directory.
+  # The link runs there too, for the same reason (ld keys the import
+  # sections on the archive's path).
+  if (cd "$B" && "$DLLTOOL" --temp-prefix edgeio -d node.def -l libnode.a &&
+      "$CXX" -shared -o edgeio.node ./*.o libnode.a "${LIBS[@]}" -liphlpapi \
+        -static -static-libgcc -static-libstdc++ -s -Wl,--no-insert-timestamp -Wl,--disable-auto-image-base) 2> "$B/err.txt"; then
     pe=$("$OBJDUMP" -p "$B/edgeio.node")
     dlls=$(awk '/DLL Name/{print $3}' <<< "$pe" | sort | paste -sd' ')
     if grep -q "napi_register_module_v1" <<< "$pe"; then
