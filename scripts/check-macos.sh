@@ -6,9 +6,11 @@
 #   1. every source a macOS build compiles (taken from binding.gyp's
 #      OS=='mac' condition) compiles with -Wall -Wextra -Werror against the
 #      macOS SDK headers bundled with zig, for x86_64-macos and aarch64-macos;
-#   2. the objects link into a Mach-O bundle (-shared with
+#   2. the objects link into a Mach-O image (-shared with
 #      -Wl,-undefined,dynamic_lookup: napi_* and uv_* come from the node
-#      binary at load time, as node-gyp's Xcode build does);
+#      binary at load time, as with node-gyp's Xcode build). zig's linker
+#      has no -bundle, so this is an MH_DYLIB where node-gyp makes an
+#      MH_BUNDLE; the check is that every symbol resolves the same way;
 #   3. native/selector_kqueue.cc's own logic passes a unit test on Linux
 #      against an in-memory kevent model (test/xplat/kqueue-mock).
 # The Mach-O output is never run or shipped.
