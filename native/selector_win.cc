@@ -249,7 +249,7 @@ struct SockState {
   SOCKET base;    // SIO_BASE_HANDLE: what AFD polls
   uint32_t token;
   int32_t interest;
-  AfdGroup* group = nullptr;
+  AfdGroup* group;
   ULONG terminal;   // kAfdTerminal bits already reported: never polled again
   int outstanding;  // polls Pending or Cancelled: completions still to come
   bool delete_pending;
