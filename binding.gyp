@@ -22,8 +22,14 @@
         "OTHER_CPLUSPLUSFLAGS": ["-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"]
       },
       "conditions": [
+        ["OS=='mac' or OS=='freebsd' or OS=='openbsd' or OS=='netbsd'", {
+          "sources!": ["native/selector_epoll.cc"],
+          "sources": ["native/selector_kqueue.cc"]
+        }],
         ["OS=='win'", {
           "sources!": ["native/loop.cc", "native/selector_epoll.cc", "native/sys_unix.cc"],
+          "sources": ["native/loop_win.cc", "native/selector_win.cc", "native/sys_win.cc"],
+          "defines": ["WIN32_LEAN_AND_MEAN", "NOMINMAX", "_WIN32_WINNT=0x0602"],
           "libraries": ["-lws2_32"]
         }]
       ]

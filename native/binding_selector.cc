@@ -195,7 +195,7 @@ napi_value BridgeStart(napi_env env, napi_callback_info info) {
     ThrowType(env, "resource must be an object");
     return nullptr;
   }
-  if (e->bridge != nullptr) return Int(env, -EBUSY);
+  if (e->bridge != nullptr) return Int(env, UV_EBUSY);  // == -EBUSY on unix; libuv's code on Windows
   Bridge* b = nullptr;
   int r = Bridge::Start(static_cast<AddonEnv*>(data), e->selector, argv[1], argv[2], argv[3], &b);
   if (r < 0) return Int(env, r);
@@ -209,7 +209,7 @@ napi_value BridgeStop(napi_env env, napi_callback_info info) {
   if (!Args(env, info, argv, &data)) return nullptr;
   SelectorEntry* e = ArgSelector(env, data, argv[0]);
   if (e == nullptr) return nullptr;
-  if (e->bridge == nullptr) return Int(env, -ENOENT);
+  if (e->bridge == nullptr) return Int(env, UV_ENOENT);
   e->bridge->Stop(false);
   e->bridge = nullptr;
   return Int(env, 0);
@@ -221,7 +221,7 @@ napi_value BridgeSetRef(napi_env env, napi_callback_info info, bool ref) {
   if (!Args(env, info, argv, &data)) return nullptr;
   SelectorEntry* e = ArgSelector(env, data, argv[0]);
   if (e == nullptr) return nullptr;
-  if (e->bridge == nullptr) return Int(env, -ENOENT);
+  if (e->bridge == nullptr) return Int(env, UV_ENOENT);
   if (ref) {
     e->bridge->Ref();
   } else {

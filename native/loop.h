@@ -7,6 +7,11 @@
 // after it (design.md, "Pitfalls known in advance"). libuv's watch is
 // level-triggered, so events left behind by a full batch fire again on the
 // next loop iteration; the bridge never blocks.
+//
+// On Windows an IOCP cannot be watched by libuv; loop_win.cc uses a
+// uv_async_t signalled by the selector's notifier thread instead (the design
+// is explained there and in selector_win.cc), with the same one-JS-call-per-
+// turn contract.
 #ifndef EDGEIO_LOOP_H_
 #define EDGEIO_LOOP_H_
 
@@ -39,13 +44,22 @@ class Bridge {
 
  private:
   Bridge() = default;
+#ifdef _WIN32
+  static void OnAsync(uv_async_t* handle);
+  static void Notify(void* arg);  // any thread: the selector's notifier
+#else
   static void OnPoll(uv_poll_t* handle, int status, int events);
+#endif
   static void OnClose(uv_handle_t* handle);
   void Turn(int status);
 
   AddonEnv* addon_ = nullptr;
   Selector* selector_ = nullptr;
+#ifdef _WIN32
+  uv_async_t async_;
+#else
   uv_poll_t poll_;
+#endif
   napi_ref events_ref_ = nullptr;
   napi_ref callback_ref_ = nullptr;
   napi_ref resource_ref_ = nullptr;

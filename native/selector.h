@@ -78,6 +78,16 @@ class Selector {
   // The fd the Node-loop bridge watches (unix only; -1 elsewhere).
   int poll_fd() const;
 
+#ifdef _WIN32
+  // Windows only (selector_win.cc; used by loop_win.cc, which explains why).
+  // An IOCP handle cannot be watched by libuv, so a notifier thread blocks
+  // on it and calls `notify(arg)` (from that thread) whenever Select() has
+  // something to return. Returns 0, or a negative libuv error.
+  int StartNotifier(void (*notify)(void* arg), void* arg);
+  // Stops and joins the notifier thread. Safe to call when none runs.
+  void StopNotifier();
+#endif
+
  private:
   struct Impl;
   explicit Selector(Impl* impl) : impl_(impl) {}

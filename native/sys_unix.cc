@@ -2,8 +2,8 @@
 //
 // Flags follow mio src/sys/unix/{net,tcp}.rs: SOCK_NONBLOCK|SOCK_CLOEXEC at
 // creation and accept4() where the OS has them, fcntl() where it does not
-// (macOS), MSG_NOSIGNAL on send, SO_NOSIGPIPE on Apple, which has no
-// MSG_NOSIGNAL (mio net.rs:39-50).
+// (macOS), MSG_NOSIGNAL on send where the kernel honours it, SO_NOSIGPIPE on
+// Apple (mio net.rs:39-56).
 #ifndef _WIN32
 
 #include <arpa/inet.h>
@@ -28,11 +28,39 @@
 #define EDGEIO_HAVE_SOCK_FLAGS 1  // SOCK_NONBLOCK|SOCK_CLOEXEC and accept4()
 #endif
 
-#if defined(MSG_NOSIGNAL)
+#if defined(__APPLE__)
+// Apple: SIGPIPE is suppressed per socket with SO_NOSIGPIPE (set in
+// PrepareSocket), as mio (net.rs:39-56), Rust's std and libuv
+// (src/unix/core.c, uv__socket) do. The macOS 11+ SDK headers do define
+// MSG_NOSIGNAL (sys/socket.h, `#if __DARWIN_C_LEVEL >= 200809L`), but the
+// kernel only honours it since xnu-7195 (macOS 11, bsd/kern/uipc_syscalls.c
+// `!(flags & MSG_NOSIGNAL)`); xnu-6153 (macOS 10.15, our
+// MACOSX_DEPLOYMENT_TARGET) has no such check. So do not pass it at all.
+#define EDGEIO_SEND_FLAGS 0
+#elif defined(MSG_NOSIGNAL)
 #define EDGEIO_SEND_FLAGS MSG_NOSIGNAL
 #else
-// Apple: SIGPIPE is suppressed per socket with SO_NOSIGPIPE instead.
 #define EDGEIO_SEND_FLAGS 0
+#endif
+
+#if defined(__APPLE__)
+// SO_LINGER counts clock ticks on Darwin; SO_LINGER_SEC counts seconds (xnu
+// bsd/sys/socket.h: "linger on close if data present (in ticks)", and
+// bsd/kern/uipc_socket.c sosetoptlock: SO_LINGER_SEC is multiplied by hz).
+// Rust's std uses SO_LINGER_SEC on Apple for the same reason.
+#define EDGEIO_SO_LINGER SO_LINGER_SEC
+#else
+#define EDGEIO_SO_LINGER SO_LINGER
+#endif
+
+#if defined(__APPLE__)
+// close() on macOS "fails with EINTR without closing the file descriptor when
+// a thread is in the cancel state. That's why libuv calls close$NOCANCEL()
+// instead" (libuv src/unix/core.c:591-611, uv__close_nocancel). The asm label
+// names the libSystem symbol without a `$` in a C++ identifier. Only the
+// LP64 name is declared: Node runs on x86_64 and arm64 macOS only.
+static_assert(sizeof(void*) == 8, "close$NOCANCEL$UNIX2003 is the 32-bit name");
+extern "C" int edgeio_close_nocancel(int fd) __asm__("_close$NOCANCEL");
 #endif
 
 namespace edgeio {
@@ -40,29 +68,75 @@ namespace edgeio {
 namespace {
 
 #if !defined(EDGEIO_HAVE_SOCK_FLAGS)
-// Makes `fd` nonblocking and close-on-exec where the creating call could not
-// (macOS has neither SOCK_NONBLOCK nor accept4).
-int SetNonblockCloexec(int fd) {
+// FD_CLOEXEC is the only descriptor flag (fcntl(2)), so it is set without
+// reading the old flags first (mio net.rs:76, tcp.rs:118).
+int SetCloexec(int fd) {
+  if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) return -errno;
+  return 0;
+}
+
+// Makes `fd` nonblocking where socket() could not (macOS has neither
+// SOCK_NONBLOCK nor SOCK_CLOEXEC; mio net.rs:58-80). Between socket() and
+// F_SETFD a fork()+exec() on another thread can inherit the fd: unavoidable
+// without SOCK_CLOEXEC.
+int SetNonblock(int fd) {
   int fl = fcntl(fd, F_GETFL);
-  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -errno;
-  int fdfl = fcntl(fd, F_GETFD);
-  if (fdfl < 0 || fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) < 0) return -errno;
+  if (fl < 0) return -errno;
+  if ((fl & O_NONBLOCK) == 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -errno;
   return 0;
 }
 #endif
 
-// Per-socket setup that every new socket (created or accepted) gets.
+#if defined(SO_NOSIGPIPE)
+int SetNoSigpipe(int fd) {
+  int one = 1;
+  if (setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one) < 0) return -errno;
+  return 0;
+}
+#endif
+
+// Setup for a socket fresh from socket().
 int PrepareSocket(int fd) {
 #if !defined(EDGEIO_HAVE_SOCK_FLAGS)
-  int r = SetNonblockCloexec(fd);
+  int r = SetNonblock(fd);
+  if (r == 0) r = SetCloexec(fd);
   if (r < 0) return r;
 #endif
 #if defined(SO_NOSIGPIPE)
-  int one = 1;
-  if (setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one) < 0) return -errno;
-#endif
+  return SetNoSigpipe(fd);
+#else
   return 0;
+#endif
 }
+
+// Setup for a socket fresh from accept()/accept4().
+int PrepareAccepted(int fd) {
+#if defined(__APPLE__)
+  // accept() on Darwin copies the listener's file flags (O_NONBLOCK) to the
+  // new socket (xnu bsd/kern/uipc_syscalls.c accept_nocancel: `fflag =
+  // fp->f_flag` ... `fp->f_flag = fflag`; mio tcp.rs:89-91 "BSD (derived)
+  // OSs inherit the non-blocking flag from the listener") and sonewconn()
+  // copies SOF_NOSIGPIPE (bsd/kern/uipc_socket2.c: `so->so_flags =
+  // head->so_flags & (SOF_NOSIGPIPE | ...)`). Our listeners come from
+  // SysSocket(), so both are set; only FD_CLOEXEC, a descriptor flag, is not
+  // inherited. One fcntl() per accept instead of four syscalls.
+  return SetCloexec(fd);
+#elif !defined(EDGEIO_HAVE_SOCK_FLAGS)
+  // Another system without accept4(): do everything explicitly.
+  return PrepareSocket(fd);
+#else
+  // accept4() set O_NONBLOCK|O_CLOEXEC, and every send here passes
+  // MSG_NOSIGNAL, so SO_NOSIGPIPE (FreeBSD has it too) is not needed.
+  (void)fd;
+  return 0;
+#endif
+}
+
+// Boolean options read back as the option's bit on the BSDs: XNU's
+// sogetoptlock returns `so->so_options & sopt->sopt_name` (so SO_KEEPALIVE
+// reads 8, SO_REUSEPORT 0x200) and tcp_ctloutput `tp->t_flags & TF_NODELAY`
+// (4). Linux returns 1. Normalise to 0/1 so every platform agrees.
+inline int Bool(int v) { return v != 0 ? 1 : 0; }
 
 }  // namespace
 
@@ -135,7 +209,7 @@ int64_t SysSocket(int family) {
 #if defined(EDGEIO_HAVE_SOCK_FLAGS)
   int fd = socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 #else
-  int fd = socket(domain, SOCK_STREAM, 0);
+  int fd = socket(domain, SOCK_STREAM, 0);  // flags set by PrepareSocket
 #endif
   if (fd < 0) return -errno;
   int r = PrepareSocket(fd);
@@ -174,7 +248,7 @@ int SysAcceptMany(socket_t fd, int64_t* out, int max) {
       if (count > 0) return count;  // report the error on the next call
       return -err;
     }
-    int r = PrepareSocket(c);
+    int r = PrepareAccepted(c);
     if (r < 0) {
       close(c);
       if (count > 0) return count;
@@ -265,9 +339,17 @@ int SysShutdown(socket_t fd, int how) {
 }
 
 int SysClose(socket_t fd) {
+#if defined(__APPLE__)
+  int r = edgeio_close_nocancel(fd);
+#else
+  int r = close(fd);
+#endif
   // Linux releases the descriptor even when close() fails with EINTR, so it
-  // must not be retried (close(2), "Dealing with error returns from close()").
-  if (close(fd) < 0 && errno != EINTR) return -errno;
+  // must not be retried (close(2), "Dealing with error returns from
+  // close()"). libuv treats EINTR and EINPROGRESS as closed on every unix
+  // (src/unix/core.c, uv__close_nocheckstdio); with close$NOCANCEL macOS no
+  // longer fails with EINTR for a cancelled thread.
+  if (r < 0 && errno != EINTR && errno != EINPROGRESS) return -errno;
   return 0;
 }
 
@@ -284,10 +366,18 @@ int SysSetOption(socket_t fd, int option, int value) {
       if (r == 0 && value > 1) {
         // Idle seconds before the first probe. Linux names it TCP_KEEPIDLE,
         // macOS TCP_KEEPALIVE (tcp(4) on Darwin).
+        // libuv does the same (src/unix/tcp.c, uv__tcp_keepalive: "Darwin/macOS
+        // uses TCP_KEEPALIVE in place of TCP_KEEPIDLE"); the macOS SDK has no
+        // TCP_KEEPIDLE (netinet/tcp.h), and xnu's TCP_KEEPALIVE takes seconds
+        // (bsd/netinet/tcp_usrreq.c: `t_keepidle = optval * TCP_RETRANSHZ`).
 #if defined(TCP_KEEPIDLE)
         r = setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof v);
 #elif defined(TCP_KEEPALIVE)
         r = setsockopt(fd, IPPROTO_TCP, TCP_KEEPALIVE, &v, sizeof v);
+#else
+        // Keep-alive is on, but its delay cannot be set here: say so rather
+        // than pretend (design.md contract 8, nothing lost silently).
+        return -ENOPROTOOPT;
 #endif
       }
       break;
@@ -312,7 +402,7 @@ int SysSetOption(socket_t fd, int option, int value) {
       linger l;
       l.l_onoff = value >= 0 ? 1 : 0;
       l.l_linger = value >= 0 ? value : 0;
-      r = setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+      r = setsockopt(fd, SOL_SOCKET, EDGEIO_SO_LINGER, &l, sizeof l);
       break;
     }
     case kOptV6Only:
@@ -354,7 +444,7 @@ int SysGetOption(socket_t fd, int option, int* value) {
     case kOptLinger: {
       linger l;
       socklen_t llen = sizeof l;
-      r = getsockopt(fd, SOL_SOCKET, SO_LINGER, &l, &llen);
+      r = getsockopt(fd, SOL_SOCKET, EDGEIO_SO_LINGER, &l, &llen);
       v = l.l_onoff ? l.l_linger : -1;
       break;
     }
@@ -369,6 +459,17 @@ int SysGetOption(socket_t fd, int option, int* value) {
       return -ENOPROTOOPT;
   }
   if (r < 0) return -errno;
+  switch (option) {
+    case kOptNoDelay:
+    case kOptKeepAlive:
+    case kOptReuseAddr:
+    case kOptReusePort:
+    case kOptV6Only:
+      v = Bool(v);
+      break;
+    default:
+      break;
+  }
   *value = v;
   return 0;
 }
