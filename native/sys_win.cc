@@ -485,6 +485,14 @@ int SysPeerAddress(socket_t fd, SocketAddress* out) {
   return 0;
 }
 
+int SysSetNonblocking(socket_t fd) {
+  // FIONBIO: ioctlsocket (MSDN). An adopted socket gets the same mode as the
+  // ones we create.
+  u_long on = 1;
+  if (ioctlsocket(fd, FIONBIO, &on) == SOCKET_ERROR) return LastError();
+  return 0;
+}
+
 int64_t SysReserveFd() {
   // Windows has no per-process descriptor limit to trip over (libuv has no
   // EMFILE trick on Windows), but callers expect a closable handle: an
