@@ -60,6 +60,16 @@ describe('the poll contract', () => {
     await expect(f.then(() => 1).then((x) => x + 1)).resolves.toBe(2);
   });
 
+  test('then() never calls its callbacks synchronously (Promises/A+ 2.2.4), ready or not', async () => {
+    const { ready } = await import('../src');
+    let called = 0;
+    const p = ready(1).then(() => called++);
+    const q = sleep(1).then(() => called++);
+    expect(called).toBe(0);
+    await Promise.all([p, q]);
+    expect(called).toBe(2);
+  });
+
   test('a future that throws rejects its await', async () => {
     class Boom extends Future<number> {
       poll(): Poll<number> {

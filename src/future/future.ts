@@ -1,6 +1,6 @@
 import type { Context } from './context';
 import type { Poll } from './poll';
-import { driveFuture } from '../runtime/await';
+import { awaitFuture, driveFuture } from '../runtime/await';
 
 /**
  * A value that will be ready later, polled by an executor (tokio's `Future`).
@@ -55,6 +55,6 @@ export abstract class Future<T> implements PromiseLike<T> {
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    return driveFuture(this).then(onfulfilled, onrejected);
+    return awaitFuture(this, onfulfilled, onrejected);
   }
 }
