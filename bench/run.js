@@ -379,9 +379,10 @@ async function runIdle(srv, pid, port, o, server) {
   const base = isNode ? await serverStats(srv) : null;
   const rss0 = currentRssMiB(pid);
   const hold = Math.max(2, o.duration);
-  const gen = loadgen(['--port', String(port), '--scenario', 'idle', '--conns', String(o.idleConns), '--duration', String(hold + 2), '--warmup', '0']);
-  // Let the connections open, then measure a quiet window.
-  await sleep(1500);
+  const settle = 3;
+  const gen = loadgen(['--port', String(port), '--scenario', 'idle', '--conns', String(o.idleConns), '--duration', String(hold + settle + 1), '--warmup', '0']);
+  // Let the connections open and the GC settle, then measure a quiet window.
+  await sleep(settle * 1000);
   const cpu0 = cpuSeconds(pid);
   const t0 = process.hrtime.bigint();
   await sleep(hold * 1000);
@@ -605,7 +606,7 @@ async function main() {
       }
     }
   }
-  const perCell = (c) => (c.scenario === 'idle' ? Math.max(2, o.duration) + 4 : o.duration + o.warmup + 0.6);
+  const perCell = (c) => (c.scenario === 'idle' ? Math.max(2, o.duration) + 6 : o.duration + o.warmup + 0.6);
   let left = plan.reduce((a, c) => a + perCell(c), 0);
   console.error(`bench: ${plan.length} runs, about ${Math.ceil(left)} s. ${m.cpu}, ${m.cores} cores, Node ${m.node}`);
 
