@@ -87,3 +87,78 @@ export class PromiseFuture<T> extends Future<T> {
 export function fromPromise<T>(source: PromiseLike<T> | (() => PromiseLike<T>)): Future<T> {
   return new PromiseFuture(source);
 }
+
+const NOT_CALLED = 0;
+const AWAITING = 1;
+const INNER = 2;
+const DONE = 3;
+
+/**
+ * The future of `spawn(fn)`: calls `fn` on the first poll (tasks start
+ * lazily, on the executor), then becomes its result: a plain value, an
+ * edgeio Future, or a promise it waits for. One object instead of a `lazy`
+ * wrapper around a `PromiseFuture` (spawning is on the accept path).
+ *
+ * @internal
+ */
+export class CallFuture<T> extends Future<T> {
+  private state = NOT_CALLED;
+  private inner: Future<T> | null = null;
+  private value: T | undefined;
+  private failed = false;
+  private error: unknown;
+  private waker: Waker | null = null;
+
+  constructor(
+    private fn: ((signal: AbortSignal) => T | Future<T> | PromiseLike<T>) | null,
+    private readonly signal: AbortSignal,
+  ) {
+    super();
+  }
+
+  poll(cx: Context): Poll<T> {
+    if (this.state === NOT_CALLED) {
+      const fn = this.fn as (signal: AbortSignal) => T | Future<T> | PromiseLike<T>;
+      this.fn = null;
+      const out = fn(this.signal);
+      if (out instanceof Future) {
+        this.inner = out;
+        this.state = INNER;
+      } else if (out !== null && typeof out === 'object' && typeof (out as PromiseLike<T>).then === 'function') {
+        if (blockingRuntimeOrNull() !== null) {
+          throw new TypeError('blockOn cannot wait for a Promise or an async function: promise jobs do not run while it blocks.');
+        }
+        this.state = AWAITING;
+        Promise.resolve(out as PromiseLike<T>).then(
+          (v) => this.settle(false, v, undefined),
+          (e) => this.settle(true, undefined, e),
+        );
+      } else {
+        this.state = DONE;
+        return out as T;
+      }
+    }
+    if (this.state === INNER) return (this.inner as Future<T>).poll(cx);
+    if (this.state === DONE) {
+      if (this.failed) throw this.error;
+      return this.value as T;
+    }
+    this.waker = cx.waker;
+    return PENDING;
+  }
+
+  override drop(): void {
+    this.waker = null;
+    this.inner?.drop();
+  }
+
+  private settle(failed: boolean, value: T | undefined, error: unknown): void {
+    this.state = DONE;
+    this.failed = failed;
+    this.value = value;
+    this.error = error;
+    const w = this.waker;
+    this.waker = null;
+    w?.wake();
+  }
+}

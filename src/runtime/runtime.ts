@@ -15,8 +15,7 @@
  * ref'd resource is registered or a timer is pending.
  */
 import { Future } from '../future/future';
-import { lazy } from '../future/combinators';
-import { fromPromise } from '../future/promise-future';
+import { CallFuture, fromPromise } from '../future/promise-future';
 import { IoDriver } from '../io/driver';
 import { codedError } from '../sys/errors';
 import { TimeDriver } from '../time/driver';
@@ -182,8 +181,7 @@ export class Runtime implements RuntimeCore {
       future = task;
     } else if (typeof task === 'function') {
       if (task.length > 0) controller = new AbortController();
-      const signal = controller?.signal as AbortSignal;
-      future = lazy(() => task(signal));
+      future = new CallFuture(task, controller?.signal as AbortSignal);
     } else if (task !== null && typeof task === 'object' && typeof (task as PromiseLike<T>).then === 'function') {
       future = fromPromise(task);
     } else {
