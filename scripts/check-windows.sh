@@ -198,8 +198,8 @@ for entry in "${NODE_WIN[@]}"; do
   # the process exiting by itself (tcp-smoke.js spawns itself as a child
   # node.exe; its stdout is the same file). It resolves the package as the
   # staging dir (two levels above the script) and must load the prebuild.
-  (cd "$S" && EDGEIO_EXPECT_PREBUILD=1 run_smoke "wine node.exe $version: tcp-smoke.js" "$CACHE/win-tcp-$major.txt" \
-     timeout 300 "$WINE" "$CACHE/node-win-$version/node.exe" test/xplat/tcp-smoke.js) || runs_ok=0
+  run_smoke "wine node.exe $version: tcp-smoke.js" "$CACHE/win-tcp-$major.txt" "$S" \
+    env EDGEIO_EXPECT_PREBUILD=1 timeout 300 "$WINE" "$CACHE/node-win-$version/node.exe" test/xplat/tcp-smoke.js || runs_ok=0
 done
 timeout 30 /usr/lib/wine/wineserver -k >/dev/null 2>&1 || true   # this prefix's wineserver only
 

@@ -70,13 +70,15 @@ ensure_dist() {
 }
 
 # Runs one smoke script that ends with "N passed, M failed" and turns it into
-# one PASS/FAIL line: run_smoke <label> <log file> <command...>. The
-# script's FAIL/INFO lines are echoed indented; the full log stays in <log>.
+# one PASS/FAIL line: run_smoke <label> <log file> <dir> <command...> runs the
+# command in <dir> (in a subshell; the PASS/FAIL count stays in this shell,
+# so never call run_smoke itself in a subshell). The script's FAIL/INFO lines
+# are echoed indented; the full log stays in <log>.
 run_smoke() {
-  local label=$1 out=$2; shift 2
+  local label=$1 out=$2 dir=$3; shift 3
   local t rc line
   t=$(date +%s)
-  "$@" > "$out" 2>&1
+  (cd "$dir" && "$@") > "$out" 2>&1
   rc=$?
   line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -1)
   grep -E '^(FAIL|INFO) ' "$out" | sed 's/^/    /'
