@@ -99,6 +99,10 @@ ln -s "$(command -v sh)" "$BIN/sh"
 # Nothing else: no /usr/bin, so no compiler, make or python can be found.
 CLEAN_ENV=(env -i "HOME=$HOME" "PATH=$NOCC:$BIN" "TMPDIR=${TMPDIR:-/tmp}"
   npm_config_fund=false npm_config_audit=false npm_config_update_notifier=false)
+# keep the caller's npm cache and registry settings, nothing else
+for v in npm_config_cache npm_config_registry; do
+  [ -n "${!v:-}" ] && CLEAN_ENV+=("$v=${!v}")
+done
 if "${CLEAN_ENV[@]}" sh -c 'command -v gcc g++ make python3 cc' | grep -qv "^$NOCC/"; then
   fail "compilers still reachable on the clean PATH"
 fi
