@@ -16,7 +16,8 @@
 #      tcp-smoke.js checks that the file it loaded is under prebuilds/.
 #
 # Idempotent; run from anywhere: scripts/check-linux-versions.sh
-# Cold: about 40 s (5 downloads, 230 MB). Warm: about 15 s.
+# Cold: about 45 s (5 downloads, 230 MB). Warm: about 25 s (the five
+# selector-smoke.js runs take 4-5 s each).
 # Prints PASS/FAIL lines and "N passed, M failed".
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib/xplat-common.sh"

@@ -21,8 +21,9 @@
 # Node 24+ cannot run under Debian 12's wine 8 (V8 aborts at start), hence
 # 20 and 22. stdout of wine programs must go to a file, never a pipe.
 #
-# Idempotent. Cold: about 60 s (apt ~16 s, npm ~10 s, wine prefix ~7 s).
-# Warm: about 25 s. Prints PASS/FAIL lines and "N passed, M failed".
+# Idempotent. Cold: about 40 s with wine64/mingw already installed (apt adds
+# ~16 s; npm ~10 s, wine prefix ~7 s).
+# Warm: about 30 s. Prints PASS/FAIL lines and "N passed, M failed".
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib/xplat-common.sh"
 cd "$ROOT"
