@@ -113,6 +113,18 @@ bool DefineConstantObject(napi_env env, napi_value exports, const char* name, co
          napi_set_named_property(env, exports, name, obj) == napi_ok;
 }
 
+// The hash of native/*.cc, native/*.h and binding.gyp this binary was built
+// from (native/source-hash.js, passed in by binding.gyp), exported as
+// `sourceHash`. The marker in front lets a test find it in a binary that
+// cannot be loaded here (the win32 DLL) with a plain byte search.
+#ifndef EDGEIO_SOURCE_HASH
+#define EDGEIO_SOURCE_HASH unknown
+#endif
+#define EDGEIO_STRINGIFY2(x) #x
+#define EDGEIO_STRINGIFY(x) EDGEIO_STRINGIFY2(x)
+constexpr char kSourceHashMarker[] = "edgeio-source-hash:" EDGEIO_STRINGIFY(EDGEIO_SOURCE_HASH);
+constexpr size_t kSourceHashOffset = sizeof "edgeio-source-hash:" - 1;
+
 const char* BackendName() {
 #if defined(_WIN32)
   return "iocp";
@@ -153,6 +165,7 @@ napi_value Init(napi_env env, napi_value exports) {
   const Constant limits[] = {
       {"MAX_EVENTS", kMaxEvents}, {"MAX_IOV", kMaxIov}, {"WAKER_TOKEN", kWakerToken}};
   napi_value backend;
+  napi_value source_hash;
   if (!DefineSelectorBindings(env, exports, addon) || !DefineNetBindings(env, exports, addon) ||
       !DefineConstantObject(env, exports, "readiness", readiness, sizeof readiness / sizeof readiness[0]) ||
       !DefineConstantObject(env, exports, "interest", interest, sizeof interest / sizeof interest[0]) ||
@@ -160,7 +173,9 @@ napi_value Init(napi_env env, napi_value exports) {
       !DefineConstantObject(env, exports, "errno", errnos, sizeof errnos / sizeof errnos[0]) ||
       !DefineConstantObject(env, exports, "limits", limits, sizeof limits / sizeof limits[0]) ||
       napi_create_string_utf8(env, BackendName(), NAPI_AUTO_LENGTH, &backend) != napi_ok ||
-      napi_set_named_property(env, exports, "backend", backend) != napi_ok) {
+      napi_set_named_property(env, exports, "backend", backend) != napi_ok ||
+      napi_create_string_utf8(env, kSourceHashMarker + kSourceHashOffset, NAPI_AUTO_LENGTH, &source_hash) != napi_ok ||
+      napi_set_named_property(env, exports, "sourceHash", source_hash) != napi_ok) {
     return nullptr;
   }
   return exports;

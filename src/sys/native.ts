@@ -74,6 +74,8 @@ export interface NativeBinding {
 
   // ===== constants =====
   readonly backend: 'epoll' | 'kqueue' | 'iocp';
+  /** sha256 of the native sources it was built from (native/source-hash.js). */
+  readonly sourceHash: string;
   readonly readiness: {
     readonly READABLE: number;
     readonly WRITABLE: number;
