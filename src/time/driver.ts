@@ -11,7 +11,6 @@
  *
  * @internal
  */
-import { performance } from 'perf_hooks';
 import { TimerEntry, TimerState } from './entry';
 import { MAX_DURATION, Wheel } from './wheel';
 

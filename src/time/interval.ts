@@ -1,4 +1,3 @@
-import { performance } from 'perf_hooks';
 import type { Context } from '../future/context';
 import { Future } from '../future/future';
 import { PENDING, Poll } from '../future/poll';
