@@ -8,7 +8,7 @@ import { Future } from '../future/future';
 import { PENDING, Poll } from '../future/poll';
 import type { Waker } from '../future/waker';
 import { codedError } from '../sys/errors';
-import type { AsyncRead } from './traits';
+import { AsyncRead, checkRange } from './traits';
 
 /** Reads once: resolves with the byte count, 0 at end of stream. */
 export class ReadFuture extends Future<number> {
@@ -89,4 +89,14 @@ export async function* readChunks(source: AsyncRead): AsyncGenerator<Uint8Array,
     if (n === 0) return;
     yield Buffer.from(buf.subarray(0, n));
   }
+}
+
+/** `source.read(buf, offset, length)`: checks the range, then a {@link ReadFuture}. */
+export function readFuture(source: AsyncRead, buf: Uint8Array, offset: number, length: number | undefined): ReadFuture {
+  return new ReadFuture(source, buf, offset, checkRange(buf, offset, length));
+}
+
+/** `source.readExact(buf, offset, length)`: checks the range, then a {@link ReadExactFuture}. */
+export function readExactFuture(source: AsyncRead, buf: Uint8Array, offset: number, length: number | undefined): ReadExactFuture {
+  return new ReadExactFuture(source, buf, offset, checkRange(buf, offset, length));
 }

@@ -11,9 +11,9 @@ import type { Future } from '../future/future';
 import type { Poll } from '../future/poll';
 import { noopWaker, Waker } from '../future/waker';
 import { codedError, destroyedError } from '../sys/errors';
-import { ReadExactFuture, ReadFuture, readChunks } from './read';
-import { AsyncDuplex, AsyncRead, AsyncWrite, checkRange } from './traits';
-import { ShutdownFuture, WriteAllFuture, WriteFuture, WritevAllFuture, WritevFuture } from './write';
+import { readChunks, readExactFuture, readFuture } from './read';
+import type { AsyncDuplex, AsyncRead, AsyncWrite } from './traits';
+import { ShutdownFuture, writeAllFuture, writeFuture, writevAllFuture, writevFuture } from './write';
 
 /** Polls with nobody to wake: for operations that never wait (a socket shutdown). */
 const NO_WAIT = new Context(noopWaker);
@@ -59,14 +59,12 @@ export class ReadHalf<S extends AsyncDuplex = AsyncDuplex> implements AsyncRead,
 
   /** Reads once into `buf`; resolves with the byte count, 0 at end of stream. */
   read(buf: Uint8Array, offset = 0, length?: number): Future<number> {
-    const len = checkRange(buf, offset, length);
-    return new ReadFuture(this, buf, offset, len);
+    return readFuture(this, buf, offset, length);
   }
 
   /** Fills `buf` completely, or fails with `ERR_UNEXPECTED_EOF`. */
   readExact(buf: Uint8Array, offset = 0, length?: number): Future<number> {
-    const len = checkRange(buf, offset, length);
-    return new ReadExactFuture(this, buf, offset, len);
+    return readExactFuture(this, buf, offset, length);
   }
 
   /** Stops using this half. The stream closes when both halves are closed. */
@@ -121,24 +119,22 @@ export class WriteHalf<S extends AsyncDuplex = AsyncDuplex> implements AsyncWrit
 
   /** Writes once; resolves with how many bytes were taken. */
   write(buf: Uint8Array, offset = 0, length?: number): Future<number> {
-    const len = checkRange(buf, offset, length);
-    return new WriteFuture(this, buf, offset, len);
+    return writeFuture(this, buf, offset, length);
   }
 
   /** Writes all of `buf`. */
   writeAll(buf: Uint8Array, offset = 0, length?: number): Future<void> {
-    const len = checkRange(buf, offset, length);
-    return new WriteAllFuture(this, buf, offset, len);
+    return writeAllFuture(this, buf, offset, length);
   }
 
   /** One gather write of `bufs`. */
   writev(bufs: readonly Uint8Array[]): Future<number> {
-    return new WritevFuture(this, bufs);
+    return writevFuture(this, bufs);
   }
 
   /** Gather-writes all of `bufs`. */
   writevAll(bufs: readonly Uint8Array[]): Future<void> {
-    return new WritevAllFuture(this, bufs);
+    return writevAllFuture(this, bufs);
   }
 
   /** Ends the write side (FIN). The read half keeps working. */

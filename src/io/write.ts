@@ -12,7 +12,7 @@ import { Future } from '../future/future';
 import { PENDING, Poll } from '../future/poll';
 import type { Waker } from '../future/waker';
 import { codedError } from '../sys/errors';
-import type { AsyncWrite } from './traits';
+import { AsyncWrite, checkRange } from './traits';
 
 /** Writes once: resolves with how many bytes the kernel took. */
 export class WriteFuture extends Future<number> {
@@ -161,4 +161,32 @@ export class ShutdownFuture extends Future<void> {
   poll(cx: Context): Poll<void> {
     return this.sink.pollShutdown(cx);
   }
+}
+
+/** Checks `bufs` is an array of Uint8Array. */
+export function checkBuffers(bufs: readonly Uint8Array[]): void {
+  if (!Array.isArray(bufs)) throw new TypeError('bufs must be an array of Uint8Array');
+  for (const b of bufs) if (!(b instanceof Uint8Array)) throw new TypeError('bufs must be an array of Uint8Array');
+}
+
+/** `sink.write(buf, offset, length)`: checks the range, then a {@link WriteFuture}. */
+export function writeFuture(sink: AsyncWrite, buf: Uint8Array, offset: number, length: number | undefined): WriteFuture {
+  return new WriteFuture(sink, buf, offset, checkRange(buf, offset, length));
+}
+
+/** `sink.writeAll(buf, offset, length)`: checks the range, then a {@link WriteAllFuture}. */
+export function writeAllFuture(sink: AsyncWrite, buf: Uint8Array, offset: number, length: number | undefined): WriteAllFuture {
+  return new WriteAllFuture(sink, buf, offset, checkRange(buf, offset, length));
+}
+
+/** `sink.writev(bufs)`: checks the list, then a {@link WritevFuture}. */
+export function writevFuture(sink: AsyncWrite, bufs: readonly Uint8Array[]): WritevFuture {
+  checkBuffers(bufs);
+  return new WritevFuture(sink, bufs);
+}
+
+/** `sink.writevAll(bufs)`: checks the list, then a {@link WritevAllFuture}. */
+export function writevAllFuture(sink: AsyncWrite, bufs: readonly Uint8Array[]): WritevAllFuture {
+  checkBuffers(bufs);
+  return new WritevAllFuture(sink, bufs);
 }

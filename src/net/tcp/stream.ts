@@ -12,13 +12,13 @@ import type { Future } from '../../future/future';
 import { PENDING, Poll } from '../../future/poll';
 import type { Waker } from '../../future/waker';
 import type { IoDriver } from '../../io/driver';
-import { ReadExactFuture, ReadFuture, readChunks } from '../../io/read';
+import { readChunks, readExactFuture, readFuture } from '../../io/read';
 import { Direction, INTEREST_BOTH, READABLE, SHUTDOWN, WRITABLE } from '../../io/ready';
 import { parkAfterEagain } from '../../io/registration';
 import { ScheduledIo } from '../../io/scheduled-io';
 import { ReadHalf, split, WriteHalf } from '../../io/split';
 import { AsyncDuplex, checkRange } from '../../io/traits';
-import { ShutdownFuture, WriteAllFuture, WriteFuture, WritevAllFuture, WritevFuture } from '../../io/write';
+import { ShutdownFuture, writeAllFuture, writeFuture, writevAllFuture, writevFuture } from '../../io/write';
 import { currentOrDefault } from '../../runtime/context';
 import { destroyedError, systemError } from '../../sys/errors';
 import { AddressInfo, EAGAIN, native } from '../../sys/native';
@@ -107,38 +107,32 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
    * the byte count, 0 at end of stream.
    */
   read(buf: Uint8Array, offset = 0, length?: number): Future<number> {
-    const len = checkRange(buf, offset, length);
-    return new ReadFuture(this, buf, offset, len);
+    return readFuture(this, buf, offset, length);
   }
 
   /** Fills the range completely, or fails with `ERR_UNEXPECTED_EOF`. */
   readExact(buf: Uint8Array, offset = 0, length?: number): Future<number> {
-    const len = checkRange(buf, offset, length);
-    return new ReadExactFuture(this, buf, offset, len);
+    return readExactFuture(this, buf, offset, length);
   }
 
   /** Writes once; resolves with how many bytes the kernel took. */
   write(buf: Uint8Array, offset = 0, length?: number): Future<number> {
-    const len = checkRange(buf, offset, length);
-    return new WriteFuture(this, buf, offset, len);
+    return writeFuture(this, buf, offset, length);
   }
 
   /** Writes the whole range, waiting for room as needed (backpressure). */
   writeAll(buf: Uint8Array, offset = 0, length?: number): Future<void> {
-    const len = checkRange(buf, offset, length);
-    return new WriteAllFuture(this, buf, offset, len);
+    return writeAllFuture(this, buf, offset, length);
   }
 
   /** One gather write (`sendmsg`); resolves with bytes written, maybe fewer than all. */
   writev(bufs: readonly Uint8Array[]): Future<number> {
-    checkBuffers(bufs);
-    return new WritevFuture(this, bufs);
+    return writevFuture(this, bufs);
   }
 
   /** Gather-writes every byte of `bufs`. */
   writevAll(bufs: readonly Uint8Array[]): Future<void> {
-    checkBuffers(bufs);
-    return new WritevAllFuture(this, bufs);
+    return writevAllFuture(this, bufs);
   }
 
   /** Sends FIN: the peer reads end of stream; this side can still read. */
@@ -380,7 +374,3 @@ function remaining(bufs: readonly Uint8Array[], index: number, offset: number): 
   return total;
 }
 
-function checkBuffers(bufs: readonly Uint8Array[]): void {
-  if (!Array.isArray(bufs)) throw new TypeError('bufs must be an array of Uint8Array');
-  for (const b of bufs) if (!(b instanceof Uint8Array)) throw new TypeError('bufs must be an array of Uint8Array');
-}
