@@ -442,10 +442,14 @@ int SysGetOption(socket_t fd, int option, int* value) {
       r = getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, &len);
       break;
     case kOptLinger: {
+      // getsockopt(2) leaves `l` untouched when it fails (EBADF, ENOTSOCK):
+      // read it only on success (valgrind: conditional jump on an
+      // uninitialised value, docs/native-checks.md).
       linger l;
+      memset(&l, 0, sizeof l);
       socklen_t llen = sizeof l;
       r = getsockopt(fd, SOL_SOCKET, EDGEIO_SO_LINGER, &l, &llen);
-      v = l.l_onoff ? l.l_linger : -1;
+      if (r == 0) v = l.l_onoff ? l.l_linger : -1;
       break;
     }
     case kOptV6Only:

@@ -449,10 +449,13 @@ int SysGetOption(socket_t fd, int option, int* value) {
       r = getsockopt(fd, SOL_SOCKET, SO_SNDBUF, reinterpret_cast<char*>(&v), &len);
       break;
     case kOptLinger: {
+      // getsockopt leaves `l` untouched when it fails: read it only on
+      // success (the unix twin was caught by valgrind, docs/native-checks.md).
       linger l;
+      memset(&l, 0, sizeof l);
       int llen = sizeof l;
       r = getsockopt(fd, SOL_SOCKET, SO_LINGER, reinterpret_cast<char*>(&l), &llen);
-      v = l.l_onoff ? l.l_linger : -1;
+      if (r == 0) v = l.l_onoff ? l.l_linger : -1;
       break;
     }
     case kOptV6Only:
