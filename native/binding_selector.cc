@@ -60,7 +60,7 @@ napi_value SelectorClose(napi_env env, napi_callback_info info) {
   // selector bridgeStart is starting: refused, see BridgeStart.
   if (e->starting) return Int(env, UV_EBUSY);
   if (e->bridge != nullptr) {
-    e->bridge->Stop(false);
+    e->bridge->Stop();
     e->bridge = nullptr;
   }
   delete e->selector;
@@ -230,7 +230,7 @@ napi_value BridgeStop(napi_env env, napi_callback_info info) {
   SelectorEntry* e = ArgSelector(env, data, argv[0]);
   if (e == nullptr) return nullptr;
   if (e->bridge == nullptr) return Int(env, UV_ENOENT);
-  e->bridge->Stop(false);
+  e->bridge->Stop();
   e->bridge = nullptr;
   return Int(env, 0);
 }
