@@ -285,6 +285,19 @@ napi_value SetOption(napi_env env, napi_callback_info info) {
   if (!ArgInt32(env, argv[2], -1, 2147483647, &value, "value must be an integer",
                 "value must be an integer >= -1"))
     return nullptr;
+  // SO_LINGER with a positive time makes close() wait, on a nonblocking
+  // socket too, until the unsent data is acknowledged or the time is up
+  // (socket(7), SO_LINGER: "a close(2) or shutdown(2) will not return until
+  // all queued messages for the socket have been successfully sent or the
+  // linger timeout has been reached"; Linux inet_release() applies
+  // sk_lingertime whatever O_NONBLOCK says). On Node's thread that is a hang
+  // of up to 2^31-1 s (found by scripts/fuzz-native.js: close() blocked in
+  // the kernel). tokio deprecated TcpStream::set_linger for the same reason.
+  // So only -1 (off) and 0 (close resets the connection, never waits).
+  if (option == kOptLinger && value > 0) {
+    ThrowRange(env, "linger must be -1 (off) or 0 (reset on close): a linger time would block close()");
+    return nullptr;
+  }
   return Int(env, SysSetOption(fd, option, value));
 }
 

@@ -52,6 +52,7 @@ enum SocketOption : int32_t {
   kOptRecvBuffer = 5,    // SO_RCVBUF
   kOptSendBuffer = 6,    // SO_SNDBUF
   kOptLinger = 7,        // SO_LINGER: value < 0 disables, >= 0 enables with that many seconds
+                         // (the binding accepts only -1 and 0: a time > 0 blocks close())
   kOptV6Only = 8,        // IPV6_V6ONLY
   kOptError = 9,         // SO_ERROR (get only): 0 or -errno
 };
