@@ -161,11 +161,8 @@ int ParseAddress(const char* ip, int port, SocketAddress* out) {
     *pct = '\0';
     const char* zone = pct + 1;
     if (*zone == '\0') return -EINVAL;
-    char* end = nullptr;
-    unsigned long num = strtoul(zone, &end, 10);
-    if (end != nullptr && *end == '\0') {
-      scope = static_cast<uint32_t>(num);
-    } else {
+    if (!ParseZoneIndex(zone, &scope)) {
+      // An interface name (if_nametoindex(3): 0 when there is none).
       scope = if_nametoindex(zone);
       if (scope == 0) return -EINVAL;
     }

@@ -139,10 +139,9 @@ int ParseAddress(const char* ip, int port, SocketAddress* out) {
     *pct = '\0';
     const char* zone = pct + 1;
     if (*zone == '\0') return UV_EINVAL;
-    char* end = nullptr;
-    unsigned long num = strtoul(zone, &end, 10);
-    if (end != nullptr && *end == '\0') {
-      scope = static_cast<ULONG>(num);
+    uint32_t index = 0;
+    if (ParseZoneIndex(zone, &index)) {
+      scope = static_cast<ULONG>(index);
     } else {
       // if_nametoindex (iphlpapi, Vista+) takes the adapter's name
       // (netioapi.h); 0 means unknown.
