@@ -188,7 +188,8 @@ function badCalls() {
       native.wakeHandle(fd),
     ];
     for (let opt = native.options.NO_DELAY; opt <= native.options.V6_ONLY; opt++) {
-      results.push(native.setOption(fd, opt, 1), native.getOption(fd, opt, i32));
+      // LINGER takes only -1 or 0 (a linger time would block close()).
+      results.push(native.setOption(fd, opt, opt === native.options.LINGER ? 0 : 1), native.getOption(fd, opt, i32));
     }
     results.push(native.getOption(fd, native.options.ERROR, i32));
     for (const r of results) {
