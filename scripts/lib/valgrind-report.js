@@ -6,8 +6,8 @@
 //
 // An error counts against the addon when some frame of its stack is in the
 // addon module (default edgeio.node) and every frame above that one is in a
-// system library (libc, ld.so, libstdc++, valgrind's preload) or in node's
-// N-API/V8 entry layer reached from the addon: an invalid access or an
+// system library (libc, ld.so, libstdc++, valgrind's preload), or the first
+// frame above it outside those is an N-API function: an invalid access or an
 // uninitialised value the addon made, or one it handed to a syscall or to
 // N-API. Definitely-lost leaks count when an addon frame allocated them.
 // Errors with no addon frame are node/V8 noise: summarised, never failing.
@@ -49,8 +49,13 @@ function classify(stack) {
   if (i < 0) return 'elsewhere';
   const above = stack.slice(0, i);
   if (above.every((f) => SYSTEM.test(f.obj))) return 'addon';
-  // Reached from the addon through node's N-API layer into V8.
-  if (above.some((f) => /^napi_|^node_api_/.test(f.fn))) return 'addon-via-napi';
+  // A value the addon handed to N-API, used by the N-API function itself
+  // (napi_create_string_utf8 -> strlen, say): the first frame that is not a
+  // system library is the N-API entry point. Deeper V8 frames (a GC that
+  // happened to run during the call, scanning the stack conservatively) are
+  // not the addon's doing.
+  const firstOther = above.find((f) => !SYSTEM.test(f.obj));
+  if (firstOther && /^napi_|^node_api_/.test(firstOther.fn)) return 'addon-via-napi';
   return 'elsewhere';
 }
 
