@@ -15,6 +15,7 @@
 //   setNonblocking(fd) -> 0 | -errno
 #include <errno.h>
 #include <string.h>
+#include <uv.h>
 
 #include "binding.h"
 #include "napi_args.h"
@@ -56,8 +57,13 @@ napi_value AddressCall(napi_env env, napi_callback_info info, bool is_connect) {
   char ip[kIpCap];
   int port;
   if (!ArgSocket(env, argv[0], &fd)) return nullptr;
-  if (!ArgString(env, argv[1], ip, sizeof ip, "address must be a string")) return nullptr;
+  size_t ip_len = 0;
+  if (!ArgString(env, argv[1], ip, sizeof ip, &ip_len, "address must be a string")) return nullptr;
   if (!ArgPort(env, argv[2], &port)) return nullptr;
+  // "127.0.0.1\0junk" is not an address, but inet_pton(3) reads a C string
+  // and would stop at the NUL and accept it: not numeric, like any other
+  // garbage (UV_EINVAL is -EINVAL on unix, libuv's code on Windows).
+  if (strlen(ip) != ip_len) return Int(env, UV_EINVAL);
   SocketAddress addr;
   int r = ParseAddress(ip, port, &addr);
   if (r < 0) return Int(env, r);

@@ -801,6 +801,9 @@ class Fuzzer {
       return undefined;
     }
     if (typeof r !== 'number' || !Number.isInteger(r)) return bad('not an integer');
+    if ((fn === 'bind' || fn === 'connect') && typeof args[1] === 'string' && args[1].includes('\0') && r >= 0) {
+      return bad('an address with a NUL in it was accepted (truncated at the NUL)');
+    }
     if (r < 0) {
       this.stat(fn, 'errno');
       return this.checkErrno(fn, r, args);
