@@ -3,7 +3,7 @@
  * its header lists the argument kinds, the safety rules and the oracle).
  *
  * A bounded quick run: N = 100,000 iterations with a fixed seed, about 3 s
- * here (about 8 s under scripts/check-sanitizers.sh). Change the seed or N
+ * here (about 6 s under scripts/check-sanitizers.sh). Change the seed or N
  * with FUZZ_SEED / FUZZ_ITERATIONS; long runs: `node scripts/fuzz-native.js`
  * (1,000,000 by default).
  */
