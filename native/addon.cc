@@ -26,7 +26,7 @@ void AsyncCleanup(napi_async_cleanup_hook_handle handle, void* arg) {
   for (SelectorEntry& e : addon->selectors) {
     if (e.bridge != nullptr) {
       addon->bridges_closing++;
-      e.bridge->Stop(true);
+      e.bridge->Stop();
       e.bridge = nullptr;
     }
     // uv_poll_stop already dropped the fd from libuv's backend, so the

@@ -15,6 +15,7 @@
 //   setNonblocking(fd) -> 0 | -errno
 #include <errno.h>
 #include <string.h>
+#include <uv.h>
 
 #include "binding.h"
 #include "napi_args.h"
@@ -56,8 +57,13 @@ napi_value AddressCall(napi_env env, napi_callback_info info, bool is_connect) {
   char ip[kIpCap];
   int port;
   if (!ArgSocket(env, argv[0], &fd)) return nullptr;
-  if (!ArgString(env, argv[1], ip, sizeof ip, "address must be a string")) return nullptr;
+  size_t ip_len = 0;
+  if (!ArgString(env, argv[1], ip, sizeof ip, &ip_len, "address must be a string")) return nullptr;
   if (!ArgPort(env, argv[2], &port)) return nullptr;
+  // "127.0.0.1\0junk" is not an address, but inet_pton(3) reads a C string
+  // and would stop at the NUL and accept it: not numeric, like any other
+  // garbage (UV_EINVAL is -EINVAL on unix, libuv's code on Windows).
+  if (strlen(ip) != ip_len) return Int(env, UV_EINVAL);
   SocketAddress addr;
   int r = ParseAddress(ip, port, &addr);
   if (r < 0) return Int(env, r);
@@ -143,8 +149,19 @@ napi_value Write(napi_env env, napi_callback_info info) {
 
 // Collects bufs[index..] (the first one from `skip` bytes in) into iovec-style
 // arrays. Returns the number of buffers, or -1 after throwing.
-int CollectBuffers(napi_env env, napi_value list, uint32_t index, size_t skip, const uint8_t** bufs,
-                   size_t* lens) {
+//
+// Two passes, because reading an element can run JavaScript: an accessor on
+// an index (Object.defineProperty(list, 1, { get })), or one on
+// Array.prototype for a hole. That code can transfer or resize a buffer
+// collected before it, and a data pointer taken earlier would then point into
+// memory the buffer no longer owns: readv() wrote into it and writev() sent
+// it (ASan: heap-use-after-free under readv/sendmsg, docs/native-checks.md).
+// So pass 1 only fetches the elements into `items` (their handles live in the
+// caller's handle scope); pass 2 takes the pointers with
+// napi_get_typedarray_info, which runs no JavaScript, and nothing between
+// pass 2 and the syscall does either.
+int CollectBuffers(napi_env env, napi_value list, uint32_t index, size_t skip, napi_value* items,
+                   const uint8_t** bufs, size_t* lens) {
   bool is_array = false;
   if (napi_is_array(env, list, &is_array) != napi_ok || !is_array) {
     ThrowType(env, "buffers must be an array of Uint8Array");
@@ -159,18 +176,24 @@ int CollectBuffers(napi_env env, napi_value list, uint32_t index, size_t skip, c
     ThrowRange(env, "index is past the end of the buffer list");
     return -1;
   }
-  int count = 0;
-  uint64_t total = 0;
-  for (uint32_t i = index; i < n && count < kMaxIov; i++) {
-    napi_value item;
-    if (napi_get_element(env, list, i, &item) != napi_ok) {
-      ThrowType(env, "buffers must be an array of Uint8Array");
+  uint32_t fetched = n - index < static_cast<uint32_t>(kMaxIov) ? n - index : static_cast<uint32_t>(kMaxIov);
+  for (uint32_t k = 0; k < fetched; k++) {
+    if (napi_get_element(env, list, index + k, &items[k]) != napi_ok) {
+      // A getter threw: its exception is pending and propagates as is.
+      bool pending = false;
+      if (napi_is_exception_pending(env, &pending) != napi_ok || !pending) {
+        ThrowType(env, "buffers must be an array of Uint8Array");
+      }
       return -1;
     }
+  }
+  int count = 0;
+  uint64_t total = 0;
+  for (uint32_t k = 0; k < fetched; k++) {
     uint8_t* data;
     size_t size;
-    if (!ArgBytes(env, item, &data, &size, "buffers must be an array of Uint8Array")) return -1;
-    if (i == index) {
+    if (!ArgBytes(env, items[k], &data, &size, "buffers must be an array of Uint8Array")) return -1;
+    if (k == 0) {
       if (skip > size) {
         ThrowRange(env, "offset exceeds the first buffer");
         return -1;
@@ -200,9 +223,10 @@ napi_value Readv(napi_env env, napi_callback_info info) {
   if (!Args(env, info, argv)) return nullptr;
   socket_t fd;
   if (!ArgSocket(env, argv[0], &fd)) return nullptr;
+  napi_value items[kMaxIov];
   const uint8_t* bufs[kMaxIov];
   size_t lens[kMaxIov];
-  int count = CollectBuffers(env, argv[1], 0, 0, bufs, lens);
+  int count = CollectBuffers(env, argv[1], 0, 0, items, bufs, lens);
   if (count < 0) return nullptr;
   if (count == 0) return Int(env, 0);
   return Int(env, SysReadv(fd, bufs, lens, count));
@@ -224,9 +248,11 @@ napi_value Writev(napi_env env, napi_callback_info info) {
       !ArgInteger(env, argv[3], 0, kMaxSafeInteger, &skip, "offset must be a non-negative integer",
                   "offset must be a non-negative integer"))
     return nullptr;
+  napi_value items[kMaxIov];
   const uint8_t* bufs[kMaxIov];
   size_t lens[kMaxIov];
-  int count = CollectBuffers(env, argv[1], static_cast<uint32_t>(index), static_cast<size_t>(skip), bufs, lens);
+  int count = CollectBuffers(env, argv[1], static_cast<uint32_t>(index), static_cast<size_t>(skip), items, bufs,
+                             lens);
   if (count < 0) return nullptr;
   if (count == 0) return Int(env, 0);
   return Int(env, SysWritev(fd, bufs, lens, count));
@@ -265,6 +291,19 @@ napi_value SetOption(napi_env env, napi_callback_info info) {
   if (!ArgInt32(env, argv[2], -1, 2147483647, &value, "value must be an integer",
                 "value must be an integer >= -1"))
     return nullptr;
+  // SO_LINGER with a positive time makes close() wait, on a nonblocking
+  // socket too, until the unsent data is acknowledged or the time is up
+  // (socket(7), SO_LINGER: "a close(2) or shutdown(2) will not return until
+  // all queued messages for the socket have been successfully sent or the
+  // linger timeout has been reached"; Linux inet_release() applies
+  // sk_lingertime whatever O_NONBLOCK says). On Node's thread that is a hang
+  // of up to 2^31-1 s (found by scripts/fuzz-native.js: close() blocked in
+  // the kernel). tokio deprecated TcpStream::set_linger for the same reason.
+  // So only -1 (off) and 0 (close resets the connection, never waits).
+  if (option == kOptLinger && value > 0) {
+    ThrowRange(env, "linger must be -1 (off) or 0 (reset on close): a linger time would block close()");
+    return nullptr;
+  }
   return Int(env, SysSetOption(fd, option, value));
 }
 

@@ -46,7 +46,7 @@ napi_value SelectorOpen(napi_env env, napi_callback_info info) {
   Selector* sel = nullptr;
   int r = Selector::Open(&sel);
   if (r < 0) return Int(env, r);
-  addon->selectors.push_back(SelectorEntry{sel, nullptr});
+  addon->selectors.push_back(SelectorEntry{sel, nullptr, false});
   return Int(env, static_cast<int64_t>(addon->selectors.size() - 1));
 }
 
@@ -56,8 +56,11 @@ napi_value SelectorClose(napi_env env, napi_callback_info info) {
   if (!Args(env, info, argv, &data)) return nullptr;
   SelectorEntry* e = ArgSelector(env, data, argv[0]);
   if (e == nullptr) return nullptr;
+  // JavaScript run by bridgeStart (an async_hooks init callback) closing the
+  // selector bridgeStart is starting: refused, see BridgeStart.
+  if (e->starting) return Int(env, UV_EBUSY);
   if (e->bridge != nullptr) {
-    e->bridge->Stop(false);
+    e->bridge->Stop();
     e->bridge = nullptr;
   }
   delete e->selector;
@@ -195,9 +198,26 @@ napi_value BridgeStart(napi_env env, napi_callback_info info) {
     ThrowType(env, "resource must be an object");
     return nullptr;
   }
-  if (e->bridge != nullptr) return Int(env, UV_EBUSY);  // == -EBUSY on unix; libuv's code on Windows
+  // == -EBUSY on unix; libuv's code on Windows. `starting`: called again from
+  // JavaScript that the outer bridgeStart of this selector is running.
+  if (e->bridge != nullptr || e->starting) return Int(env, UV_EBUSY);
+  AddonEnv* addon = static_cast<AddonEnv*>(data);
+  // Bridge::Start calls napi_async_init, which runs the async_hooks `init`
+  // callbacks: arbitrary JavaScript that can call back into this addon.
+  //  * selectorOpen() may grow `selectors` and move it, so `e` is stale
+  //    afterwards: look the entry up again by index. (Writing through the
+  //    old pointer was a heap-use-after-free found by ASan,
+  //    docs/native-checks.md.)
+  //  * selectorClose() or bridgeStart() on this selector would free the
+  //    Selector that Start is using, or put two uv_poll_t on one fd (libuv,
+  //    uv_poll_t: "It is not okay to have multiple active poll handles for
+  //    the same socket"): `starting` makes both return EBUSY meanwhile.
+  size_t index = static_cast<size_t>(e - addon->selectors.data());
+  e->starting = true;
   Bridge* b = nullptr;
-  int r = Bridge::Start(static_cast<AddonEnv*>(data), e->selector, argv[1], argv[2], argv[3], &b);
+  int r = Bridge::Start(addon, e->selector, argv[1], argv[2], argv[3], &b);
+  e = &addon->selectors[index];
+  e->starting = false;
   if (r < 0) return Int(env, r);
   e->bridge = b;
   return Int(env, 0);
@@ -210,7 +230,7 @@ napi_value BridgeStop(napi_env env, napi_callback_info info) {
   SelectorEntry* e = ArgSelector(env, data, argv[0]);
   if (e == nullptr) return nullptr;
   if (e->bridge == nullptr) return Int(env, UV_ENOENT);
-  e->bridge->Stop(false);
+  e->bridge->Stop();
   e->bridge = nullptr;
   return Int(env, 0);
 }

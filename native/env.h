@@ -18,6 +18,11 @@ class Bridge;
 struct SelectorEntry {
   Selector* selector;
   Bridge* bridge;  // null until bridgeStart
+  // True while bridgeStart is inside Bridge::Start, which can run JavaScript
+  // (async_hooks init callbacks, from napi_async_init). Meanwhile close and a
+  // second bridgeStart on this entry are refused with EBUSY, so the Selector
+  // Bridge::Start was handed stays alive (binding_selector.cc, BridgeStart).
+  bool starting;
 };
 
 struct AddonEnv {

@@ -33,9 +33,11 @@ class Bridge {
   static int Start(AddonEnv* addon, Selector* selector, napi_value events, napi_value callback,
                    napi_value resource, Bridge** out);
 
-  // Stops watching and frees the bridge once libuv has closed its handle.
-  // `env_teardown` skips the N-API calls that are not allowed at teardown.
-  void Stop(bool env_teardown);
+  // Stops watching, releases the N-API references and the async context,
+  // and frees the bridge once libuv has closed its handle. Also called from
+  // the env's async cleanup hook (addon.cc), where those N-API calls are
+  // still valid: the hook runs before the napi_env is torn down.
+  void Stop();
 
   // Keep or release the process, like a Node handle's ref()/unref().
   void Ref();

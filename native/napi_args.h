@@ -107,12 +107,15 @@ inline bool ArgRange(napi_env env, napi_value off_v, napi_value len_v, size_t si
   return true;
 }
 
-// A JS string into a fixed stack buffer (for IP literals).
-inline bool ArgString(napi_env env, napi_value v, char* buf, size_t cap, const char* msg) {
+// A JS string into a fixed stack buffer (for IP literals). *out_len is its
+// length in bytes; when it differs from strlen(buf) the string holds a NUL,
+// which C parsers would stop at (the caller rejects it).
+inline bool ArgString(napi_env env, napi_value v, char* buf, size_t cap, size_t* out_len, const char* msg) {
   size_t len = 0;
   if (napi_get_value_string_utf8(env, v, nullptr, 0, &len) != napi_ok) return ThrowType(env, msg);
   if (len >= cap) return ThrowRange(env, "address string is too long");
   if (napi_get_value_string_utf8(env, v, buf, cap, &len) != napi_ok) return ThrowType(env, msg);
+  *out_len = len;
   return true;
 }
 

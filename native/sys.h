@@ -52,6 +52,7 @@ enum SocketOption : int32_t {
   kOptRecvBuffer = 5,    // SO_RCVBUF
   kOptSendBuffer = 6,    // SO_SNDBUF
   kOptLinger = 7,        // SO_LINGER: value < 0 disables, >= 0 enables with that many seconds
+                         // (the binding accepts only -1 and 0: a time > 0 blocks close())
   kOptV6Only = 8,        // IPV6_V6ONLY
   kOptError = 9,         // SO_ERROR (get only): 0 or -errno
 };
@@ -61,6 +62,23 @@ struct SocketAddress {
   sockaddr_storage storage;
   socklen_t length;
 };
+
+// A numeric IPv6 zone index ("fe80::1%2"): 1 to 10 ASCII digits, at most
+// 2^32-1 (sin6_scope_id is 32 bits). strtoul() is not strict enough: it takes
+// a sign and leading blanks, and a value past 32 bits was truncated into some
+// other interface's index ("%4294967297" meant interface 1; found by
+// test/native-pure/fuzz_pure.cc). Anything else is left to if_nametoindex().
+inline bool ParseZoneIndex(const char* s, uint32_t* out) {
+  uint64_t v = 0;
+  int digits = 0;
+  for (; *s != '\0'; s++, digits++) {
+    if (*s < '0' || *s > '9' || digits == 10) return false;
+    v = v * 10 + static_cast<uint64_t>(*s - '0');
+  }
+  if (digits == 0 || v > 0xffffffffull) return false;
+  *out = static_cast<uint32_t>(v);
+  return true;
+}
 
 // Parses a numeric IPv4 or IPv6 address (an IPv6 one may carry a %scope) and
 // a port. Returns 0, or -EINVAL when `ip` is not a numeric address.

@@ -161,11 +161,8 @@ int ParseAddress(const char* ip, int port, SocketAddress* out) {
     *pct = '\0';
     const char* zone = pct + 1;
     if (*zone == '\0') return -EINVAL;
-    char* end = nullptr;
-    unsigned long num = strtoul(zone, &end, 10);
-    if (end != nullptr && *end == '\0') {
-      scope = static_cast<uint32_t>(num);
-    } else {
+    if (!ParseZoneIndex(zone, &scope)) {
+      // An interface name (if_nametoindex(3): 0 when there is none).
       scope = if_nametoindex(zone);
       if (scope == 0) return -EINVAL;
     }
@@ -442,10 +439,14 @@ int SysGetOption(socket_t fd, int option, int* value) {
       r = getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, &len);
       break;
     case kOptLinger: {
+      // getsockopt(2) leaves `l` untouched when it fails (EBADF, ENOTSOCK):
+      // read it only on success (valgrind: conditional jump on an
+      // uninitialised value, docs/native-checks.md).
       linger l;
+      memset(&l, 0, sizeof l);
       socklen_t llen = sizeof l;
       r = getsockopt(fd, SOL_SOCKET, EDGEIO_SO_LINGER, &l, &llen);
-      v = l.l_onoff ? l.l_linger : -1;
+      if (r == 0) v = l.l_onoff ? l.l_linger : -1;
       break;
     }
     case kOptV6Only:

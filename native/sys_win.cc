@@ -139,10 +139,9 @@ int ParseAddress(const char* ip, int port, SocketAddress* out) {
     *pct = '\0';
     const char* zone = pct + 1;
     if (*zone == '\0') return UV_EINVAL;
-    char* end = nullptr;
-    unsigned long num = strtoul(zone, &end, 10);
-    if (end != nullptr && *end == '\0') {
-      scope = static_cast<ULONG>(num);
+    uint32_t index = 0;
+    if (ParseZoneIndex(zone, &index)) {
+      scope = static_cast<ULONG>(index);
     } else {
       // if_nametoindex (iphlpapi, Vista+) takes the adapter's name
       // (netioapi.h); 0 means unknown.
@@ -449,10 +448,13 @@ int SysGetOption(socket_t fd, int option, int* value) {
       r = getsockopt(fd, SOL_SOCKET, SO_SNDBUF, reinterpret_cast<char*>(&v), &len);
       break;
     case kOptLinger: {
+      // getsockopt leaves `l` untouched when it fails: read it only on
+      // success (the unix twin was caught by valgrind, docs/native-checks.md).
       linger l;
+      memset(&l, 0, sizeof l);
       int llen = sizeof l;
       r = getsockopt(fd, SOL_SOCKET, SO_LINGER, reinterpret_cast<char*>(&l), &llen);
-      v = l.l_onoff ? l.l_linger : -1;
+      if (r == 0) v = l.l_onoff ? l.l_linger : -1;
       break;
     }
     case kOptV6Only:

@@ -63,6 +63,11 @@ export interface NativeBinding {
   writev(fd: number, bufs: readonly Uint8Array[], index?: number, offset?: number): number;
   shutdown(fd: number, how: 0 | 1 | 2): number;
   close(fd: number): number;
+  /**
+   * Sets a socket option. `LINGER` takes only -1 (off) or 0 (close resets
+   * the connection): a positive linger time would make `close()` block the
+   * thread (RangeError).
+   */
   setOption(fd: number, option: number, value: number): number;
   /** Writes the value into `out[0]`; returns 0 or a negative error. */
   getOption(fd: number, option: number, out: Int32Array): number;

@@ -311,8 +311,18 @@ function syscallChecks() {
     n.getOption(b, n.options.NO_DELAY, out) === 0 && out[0] === 1, out[0]);
   check('KEEP_ALIVE with idle delay', n.setOption(b, n.options.KEEP_ALIVE, 30) === 0 &&
     n.getOption(b, n.options.KEEP_ALIVE, out) === 0 && out[0] === 1, out[0]);
-  check('LINGER set/get', n.setOption(b, n.options.LINGER, 5) === 0 &&
-    n.getOption(b, n.options.LINGER, out) === 0 && out[0] === 5, out[0]);
+  check('LINGER set/get (0: reset on close)', n.setOption(b, n.options.LINGER, 0) === 0 &&
+    n.getOption(b, n.options.LINGER, out) === 0 && out[0] === 0, out[0]);
+  // A positive linger time would make close() block the thread
+  // (docs/native-checks.md, finding 5): refused before any syscall.
+  let lingerErr = null;
+  try {
+    n.setOption(b, n.options.LINGER, 5);
+  } catch (e) {
+    lingerErr = e;
+  }
+  check('LINGER > 0: RangeError', lingerErr !== null && lingerErr.name === 'RangeError' && lingerErr.code === 'ERR_OUT_OF_RANGE',
+    lingerErr && lingerErr.message);
   n.close(b);
   const rc = n.read(b, Buffer.alloc(4), 0, 4);
   check('read on a closed socket: EBADF or ENOTSOCK', rc === E.EBADF || rc === E.ENOTSOCK, name(rc));
