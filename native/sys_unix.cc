@@ -138,6 +138,28 @@ int PrepareAccepted(int fd) {
 // (4). Linux returns 1. Normalise to 0/1 so every platform agrees.
 inline int Bool(int v) { return v != 0 ? 1 : 0; }
 
+// Linux passes errors of the new connection's network path up from accept()
+// and says to treat them like EAGAIN by retrying (accept(2), NOTES: "ENETDOWN,
+// EPROTO, ENOPROTOOPT, EHOSTDOWN, ENONET, EHOSTUNREACH, EOPNOTSUPP, and
+// ENETUNREACH"). They cost that one connection, never the listener.
+bool IsPendingNetworkError(int err) {
+  switch (err) {
+    case ENETDOWN:
+    case EPROTO:
+    case ENOPROTOOPT:
+    case EHOSTDOWN:
+#if defined(ENONET)
+    case ENONET:
+#endif
+    case EHOSTUNREACH:
+    case EOPNOTSUPP:
+    case ENETUNREACH:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 int ParseAddress(const char* ip, int port, SocketAddress* out) {
@@ -242,6 +264,7 @@ int SysAcceptMany(socket_t fd, int64_t* out, int max) {
       // connection is gone, the listener is fine (accept(2), ERRORS:
       // "ECONNABORTED A connection has been aborted"). Keep accepting.
       if (err == ECONNABORTED) continue;
+      if (IsPendingNetworkError(err)) continue;
       if (count > 0) return count;  // report the error on the next call
       return -err;
     }

@@ -30,7 +30,8 @@ step() {  # name, command...
   fi
 }
 # The normal build and dist/ must match the sources for step 3.
-step "build (node-gyp build, tsc)" bash -c 'npx --no-install node-gyp build >/dev/null && npx tsc -p tsconfig.build.json'
+# A fresh clone may have no build/ at all: npm ci loaded the prebuild.
+step "build (node-gyp, tsc)" bash -c '{ [ -f build/config.gypi ] || npx --no-install node-gyp configure >/dev/null; } && npx --no-install node-gyp build >/dev/null && npx tsc -p tsconfig.build.json'
 step "sanitizers" scripts/check-sanitizers.sh
 step "valgrind" scripts/check-valgrind.sh
 step "fuzz-native N=$FUZZ_N seed=$SEED" node scripts/fuzz-native.js --iterations "$FUZZ_N" --seed "$SEED" --quiet
