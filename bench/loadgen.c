@@ -81,6 +81,13 @@
  * starting); refused attempts are retried every SETUP_RETRY_NS meanwhile. */
 #define SETUP_TIMEOUT_NS (5 * NS_PER_SEC)
 #define SETUP_RETRY_NS (50 * NS_PER_MS)
+/* idle scenario: one new connection per this interval during setup (10,000
+ * per second). A client completes handshakes faster than a server accepts
+ * them, and what does not fit the listen backlog is dropped (ListenDrops) and
+ * retried a second later (tcp(7), tcp_syn_retries), which would land in the
+ * measured idle window. */
+#define IDLE_CONNECT_INTERVAL_NS 100000ull
+
 /* connect scenario: a failed slot waits this long before its next attempt,
  * so a refusing server (or port exhaustion) does not turn into a busy loop. */
 #define CHURN_BACKOFF_NS (1 * NS_PER_MS)
@@ -233,6 +240,7 @@ static int n_idle;     /* slots waiting for retry_at, so the scan can be skipped
 static int n_open;     /* slots in C_OPEN */
 static int n_dead;     /* slots retired for good (echo, stream, http) */
 static bool probe_ok;  /* connect scenario: the setup probe got through */
+static int next_slot;  /* idle scenario: first slot not yet started */
 
 enum ecat { E_REFUSED, E_ADDRNOTAVAIL, E_RESET, E_EOF, E_MISMATCH, E_PROTOCOL, E_HTTP_STATUS, E_TIMEOUT, E_OTHER, E_COUNT };
 static const char *const ecat_name[E_COUNT] = {
@@ -995,8 +1003,10 @@ int main(int argc, char **argv)
 	t_setup_end = t_start + SETUP_TIMEOUT_NS;
 	t_hard = t_start + (uint64_t)((cfg.warmup + cfg.duration) * 1e9) + HARD_MARGIN_NS;
 
-	/* Setup: open every connection (connect scenario: one probe). */
-	int slots = cfg.kind == K_CONNECT ? 1 : cfg.conns;
+	/* Setup: open every connection (connect scenario: one probe). The idle
+	 * scenario paces its thousands (see IDLE_CONNECT_INTERVAL_NS). */
+	int slots = cfg.kind == K_CONNECT ? 1 : cfg.kind == K_IDLE ? 0 : cfg.conns;
+	next_slot = slots;
 	for (int i = 0; i < slots; i++)
 		conn_start(&conns[i]);
 
@@ -1020,6 +1030,13 @@ int main(int argc, char **argv)
 
 		/* Retry idle slots whose back-off has expired. */
 		uint64_t next = phase == P_SETUP ? t_setup_end : phase == P_WARMUP ? t_warm_end : t_end;
+		if (cfg.kind == K_IDLE && next_slot < cfg.conns) {
+			uint64_t due = (t - t_start) / IDLE_CONNECT_INTERVAL_NS + 1;
+			while ((uint64_t)next_slot < due && next_slot < cfg.conns)
+				conn_start(&conns[next_slot++]);
+			if (next_slot < cfg.conns && t + NS_PER_MS < next)
+				next = t + NS_PER_MS;
+		}
 		if (t_hard < next)
 			next = t_hard;
 		if (n_idle > 0) {
