@@ -555,7 +555,8 @@ function updateReadme(md, stamp) {
     console.error('bench: README.md has no bench markers; not updated');
     return;
   }
-  const body = md.replace(/^# .*\n/, '').trim();
+  // Scenario headings sit under README's "## Benchmarks": one level down.
+  const body = md.replace(/^# .*\n/, '').trim().replace(/^## /gm, '### ');
   fs.writeFileSync(readme, `${text.slice(0, i + start.length)}\n\n(Latest full run, ${stamp}; raw data in bench/results/.)\n\n${body}\n\n${text.slice(j)}`);
 }
 
