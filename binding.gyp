@@ -7,6 +7,7 @@
         "native/binding_selector.cc",
         "native/binding_net.cc",
         "native/loop.cc",
+        "native/loop_turn.cc",
         "native/selector_epoll.cc",
         "native/sys_unix.cc"
       ],
