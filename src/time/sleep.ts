@@ -17,8 +17,10 @@ export function checkMs(ms: unknown, name = 'ms'): number {
  *
  * The deadline is fixed when the sleep is created, on the
  * `performance.now()` clock; the timer is armed on the first poll, in the
- * runtime that polls it. Dropping it (a lost `select`, an aborted task)
- * cancels the timer in O(1).
+ * runtime that polls it. Sleeps armed before their deadlines complete in
+ * deadline order (1 ms resolution); a sleep whose deadline has already passed
+ * when it is first polled completes on that poll. Dropping it (a lost
+ * `select`, an aborted task) cancels the timer in O(1).
  *
  * @example
  * ```ts
@@ -48,12 +50,15 @@ export class Sleep extends Future<void> {
   poll(cx: Context): Poll<void> {
     const e = this.entry;
     if (e.state === TimerState.Fired) return undefined;
-    e.waker = cx.waker;
     if (e.state === TimerState.Idle) {
       const driver = this.driver ?? (this.driver = currentOrDefault().time);
+      // No waker yet: a deadline already reached completes on this poll
+      // without waking (and re-polling) the task for nothing.
+      e.waker = null;
       driver.insert(e, driver.tickFor(this.deadline));
       if ((e.state as TimerState) === TimerState.Fired) return undefined;
     }
+    e.waker = cx.waker;
     return PENDING;
   }
 
