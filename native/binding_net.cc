@@ -5,7 +5,8 @@
 //
 //   socket(family: 4|6) -> fd
 //   bind(fd, ip, port) / connect(fd, ip, port) / listen(fd, backlog)
-//   accept(fd, out: Int32Array) -> count (fills out[0..count))
+//   accept(fd, out: Int32Array) -> count (fills out[0..count); after a short
+//     batch out[count] = -EAGAIN (drained) or the -errno that stopped it)
 //   read(fd, buf, offset, length) / write(fd, buf, offset, length) -> bytes
 //   readv(fd, bufs) / writev(fd, bufs, index, offset) -> bytes
 //   shutdown(fd, how) / close(fd)
@@ -105,17 +106,23 @@ napi_value Accept(napi_env env, napi_callback_info info) {
   int32_t* out = static_cast<int32_t*>(ptr);
   int max = length > 1024 ? 1024 : static_cast<int>(length);
   int total = 0;
+  int stop = 0;
   while (total < max) {
     int want = max - total < kChunk ? max - total : kChunk;
-    int n = SysAcceptMany(fd, fds, want);
+    int n = SysAcceptMany(fd, fds, want, &stop);
     if (n < 0) {
-      if (total > 0) break;  // the error repeats on the next call
+      if (total > 0) break;  // the error repeats on the next call; stop == n
       return Int(env, n);
     }
     for (int i = 0; i < n; i++) out[total + i] = static_cast<int32_t>(fds[i]);
     total += n;
-    if (n < want) break;  // backlog drained
+    if (n < want) break;  // drained, or an error cut the batch short
   }
+  // After a short batch, out[total] says why it stopped (fds are >= 0, so a
+  // negative value cannot be mistaken for one): -EAGAIN = backlog drained,
+  // another -errno = an error the next call reports. TS clears readable only
+  // on the former (edge-triggered: see sys.h, SysAcceptMany).
+  if (total > 0 && total < static_cast<int>(length)) out[total] = stop;
   return Int(env, total);
 }
 

@@ -46,7 +46,7 @@ enum Family : int32_t { kFamilyIPv4 = 4, kFamilyIPv6 = 6 };
 // src/sys/native.ts (SocketOption).
 enum SocketOption : int32_t {
   kOptNoDelay = 1,       // TCP_NODELAY
-  kOptKeepAlive = 2,     // SO_KEEPALIVE; value > 1 also sets the idle delay (s)
+  kOptKeepAlive = 2,     // SO_KEEPALIVE: 0 off; < 0 on, kernel idle time; > 0 on, idle (s)
   kOptReuseAddr = 3,     // SO_REUSEADDR
   kOptReusePort = 4,     // SO_REUSEPORT (SO_REUSEADDR semantics on Windows: refused)
   kOptRecvBuffer = 5,    // SO_RCVBUF
@@ -93,8 +93,12 @@ int SysBind(socket_t fd, const SocketAddress& addr);
 int SysListen(socket_t fd, int backlog);
 // Accepts up to `max` pending connections (nonblocking, close-on-exec) into
 // `out`. Returns how many, or -errno if the first accept failed. An error after
-// at least one success is left for the next call to report.
-int SysAcceptMany(socket_t fd, int64_t* out, int max);
+// at least one success is left for the next call to report; `*stop` says why
+// a short batch stopped: -EAGAIN (UV_EAGAIN) when the backlog was drained,
+// another -errno when an error cut it short (0 when `max` were accepted).
+// The caller needs the difference: under edge-triggered readiness only a
+// drained backlog may clear readable (an EMFILE stop leaves connections queued).
+int SysAcceptMany(socket_t fd, int64_t* out, int max, int* stop);
 // Starts a nonblocking connect: 0 when done at once, -EINPROGRESS when pending.
 int SysConnect(socket_t fd, const SocketAddress& addr);
 // Reads into buf; returns bytes read, 0 at EOF, or -errno (-EAGAIN included).

@@ -249,7 +249,8 @@ int SysListen(socket_t fd, int backlog) {
   return 0;
 }
 
-int SysAcceptMany(socket_t fd, int64_t* out, int max) {
+int SysAcceptMany(socket_t fd, int64_t* out, int max, int* stop) {
+  *stop = 0;
   int count = 0;
   while (count < max) {
 #if defined(EDGEIO_HAVE_SOCK_FLAGS)
@@ -265,12 +266,14 @@ int SysAcceptMany(socket_t fd, int64_t* out, int max) {
       // "ECONNABORTED A connection has been aborted"). Keep accepting.
       if (err == ECONNABORTED) continue;
       if (IsPendingNetworkError(err)) continue;
+      *stop = -err;
       if (count > 0) return count;  // report the error on the next call
       return -err;
     }
     int r = PrepareAccepted(c);
     if (r < 0) {
       close(c);
+      *stop = r;
       if (count > 0) return count;
       return r;
     }
@@ -381,9 +384,11 @@ int SysSetOption(socket_t fd, int option, int value) {
       r = setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v);
       break;
     case kOptKeepAlive: {
-      int on = value > 0 ? 1 : 0;
+      // 0 = off; negative = on with the kernel's idle time; positive = on
+      // with that many idle seconds (1 included: TS setKeepAlive(true, 1)).
+      int on = value != 0 ? 1 : 0;
       r = setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
-      if (r == 0 && value > 1) {
+      if (r == 0 && value > 0) {
         // Idle seconds before the first probe. Linux names it TCP_KEEPIDLE,
         // macOS TCP_KEEPALIVE (tcp(4) on Darwin).
         // libuv does the same (src/unix/tcp.c, uv__tcp_keepalive: "Darwin/macOS

@@ -219,7 +219,8 @@ int SysListen(socket_t fd, int backlog) {
   return 0;
 }
 
-int SysAcceptMany(socket_t fd, int64_t* out, int max) {
+int SysAcceptMany(socket_t fd, int64_t* out, int max, int* stop) {
+  *stop = 0;
   int count = 0;
   while (count < max) {
     SOCKET c = accept(fd, nullptr, nullptr);
@@ -235,6 +236,7 @@ int SysAcceptMany(socket_t fd, int64_t* out, int max) {
         // ECONNABORTED case of sys_unix.cc). Keep accepting.
         continue;
       }
+      *stop = UvError(err);
       if (count > 0) return count;  // report the error on the next call
       return UvError(err);
     }
@@ -245,6 +247,7 @@ int SysAcceptMany(socket_t fd, int64_t* out, int max) {
     int r = PrepareSocket(c, true);
     if (r < 0) {
       (void)closesocket(c);  // error path: the original error matters
+      *stop = r;
       if (count > 0) return count;
       return r;
     }
@@ -371,9 +374,11 @@ int SysSetOption(socket_t fd, int option, int value) {
       break;
     }
     case kOptKeepAlive: {
-      BOOL on = value > 0;
+      // 0 = off; negative = on with the system's idle time; positive = on
+      // with that many idle seconds (see sys.h, kOptKeepAlive).
+      BOOL on = value != 0;
       r = setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, reinterpret_cast<const char*>(&on), sizeof on);
-      if (r == 0 && value > 1) {
+      if (r == 0 && value > 0) {
         // The idle delay: SIO_KEEPALIVE_VALS (milliseconds) works on every
         // Windows version (libuv src/win/tcp.c, uv__tcp_keepalive: "supported
         // on Windows 2000 and later"); 1 s between probes is Windows' default

@@ -8,7 +8,7 @@
  */
 import { Context } from '../future/context';
 import type { Future } from '../future/future';
-import type { Poll } from '../future/poll';
+import { PENDING, Poll } from '../future/poll';
 import { noopWaker, Waker } from '../future/waker';
 import { codedError, destroyedError } from '../sys/errors';
 import { readChunks, readExactFuture, readFuture } from './read';
@@ -22,6 +22,13 @@ class Shared<S extends AsyncDuplex> {
   readOpen = true;
   writeOpen = true;
   reunited = false;
+  /**
+   * The wakers of the halves' pending operations, so closing a half wakes
+   * its own waiter (which then fails with ERR_STREAM_DESTROYED): the stream
+   * stays open for the other half, so nothing else would wake it.
+   */
+  reader: Waker | null = null;
+  writer: Waker | null = null;
   constructor(readonly stream: S) {}
 
   /** Closes the stream once neither half is in use. */
@@ -49,11 +56,15 @@ export class ReadHalf<S extends AsyncDuplex = AsyncDuplex> implements AsyncRead,
   }
 
   pollRead(cx: Context, buf: Uint8Array, offset?: number, length?: number): Poll<number> {
-    if (!this.shared.readOpen) throw destroyedError('read');
-    return this.shared.stream.pollRead(cx, buf, offset, length);
+    const shared = this.shared;
+    if (!shared.readOpen) throw destroyedError('read');
+    const n = shared.stream.pollRead(cx, buf, offset, length);
+    shared.reader = n === PENDING ? cx.waker : null;
+    return n;
   }
 
   clearReader(waker: Waker): void {
+    if (this.shared.reader?.willWake(waker) === true) this.shared.reader = null;
     this.shared.stream.clearReader?.(waker);
   }
 
@@ -69,9 +80,13 @@ export class ReadHalf<S extends AsyncDuplex = AsyncDuplex> implements AsyncRead,
 
   /** Stops using this half. The stream closes when both halves are closed. */
   close(): void {
-    if (!this.shared.readOpen) return;
-    this.shared.readOpen = false;
-    this.shared.release();
+    const shared = this.shared;
+    if (!shared.readOpen) return;
+    shared.readOpen = false;
+    const w = shared.reader;
+    shared.reader = null;
+    shared.release();
+    w?.wake();
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
@@ -99,21 +114,33 @@ export class WriteHalf<S extends AsyncDuplex = AsyncDuplex> implements AsyncWrit
   }
 
   pollWrite(cx: Context, buf: Uint8Array, offset?: number, length?: number): Poll<number> {
-    if (!this.shared.writeOpen) throw destroyedError('write');
-    return this.shared.stream.pollWrite(cx, buf, offset, length);
+    const shared = this.shared;
+    if (!shared.writeOpen) throw destroyedError('write');
+    const n = shared.stream.pollWrite(cx, buf, offset, length);
+    shared.writer = n === PENDING ? cx.waker : null;
+    return n;
   }
 
   pollWritev(cx: Context, bufs: readonly Uint8Array[], index?: number, offset?: number): Poll<number> {
-    if (!this.shared.writeOpen) throw destroyedError('writev');
-    return this.shared.stream.pollWritev(cx, bufs, index, offset);
+    const shared = this.shared;
+    if (!shared.writeOpen) throw destroyedError('writev');
+    const n = shared.stream.pollWritev(cx, bufs, index, offset);
+    shared.writer = n === PENDING ? cx.waker : null;
+    return n;
   }
 
   pollShutdown(cx: Context): Poll<void> {
-    if (!this.shared.writeOpen) return undefined;
-    return this.shared.stream.pollShutdown(cx);
+    const shared = this.shared;
+    // After reunite() this half no longer owns the write side: saying the
+    // FIN was sent would be a lie (design.md contract 8).
+    if (shared.reunited) throw destroyedError('shutdown');
+    // Closed by close(), which sent the FIN already: shutting down again is a no-op.
+    if (!shared.writeOpen) return undefined;
+    return shared.stream.pollShutdown(cx);
   }
 
   clearWriter(waker: Waker): void {
+    if (this.shared.writer?.willWake(waker) === true) this.shared.writer = null;
     this.shared.stream.clearWriter?.(waker);
   }
 
@@ -156,7 +183,10 @@ export class WriteHalf<S extends AsyncDuplex = AsyncDuplex> implements AsyncWrit
       // already reset or closed
     }
     this.shared.writeOpen = false;
+    const w = this.shared.writer;
+    this.shared.writer = null;
     this.shared.release();
+    w?.wake();
   }
 }
 

@@ -57,8 +57,8 @@ export function checkRange(buf: Uint8Array, offset: number, length: number | und
   return len;
 }
 
-/** True when `buf`'s memory was transferred away (only called for empty views). */
-function isDetached(buf: Uint8Array): boolean {
+/** True when `buf`'s memory was transferred away (call it for empty views only). @internal */
+export function isDetached(buf: Uint8Array): boolean {
   const ab = buf.buffer as ArrayBuffer & { detached?: boolean };
   if (typeof ab.detached === 'boolean') return ab.detached; // ES2024, Node >= 21
   if (ab.byteLength !== 0) return false;

@@ -12,7 +12,7 @@ import { Future } from '../future/future';
 import { PENDING, Poll } from '../future/poll';
 import type { Waker } from '../future/waker';
 import { codedError } from '../sys/errors';
-import { AsyncWrite, checkRange } from './traits';
+import { AsyncWrite, checkRange, isDetached } from './traits';
 
 /** Writes once: resolves with how many bytes the kernel took. */
 export class WriteFuture extends Future<number> {
@@ -163,10 +163,15 @@ export class ShutdownFuture extends Future<void> {
   }
 }
 
-/** Checks `bufs` is an array of Uint8Array. */
+/** Checks `bufs` is an array of attached Uint8Arrays. */
 export function checkBuffers(bufs: readonly Uint8Array[]): void {
   if (!Array.isArray(bufs)) throw new TypeError('bufs must be an array of Uint8Array');
-  for (const b of bufs) if (!(b instanceof Uint8Array)) throw new TypeError('bufs must be an array of Uint8Array');
+  for (const b of bufs) {
+    if (!(b instanceof Uint8Array)) throw new TypeError('bufs must be an array of Uint8Array');
+    // A transferred buffer reads as empty: writevAll would skip it and
+    // report success for bytes it never sent (as checkRange does for write).
+    if (b.length === 0 && isDetached(b)) throw new TypeError('buffer is detached');
+  }
 }
 
 /** `sink.write(buf, offset, length)`: checks the range, then a {@link WriteFuture}. */

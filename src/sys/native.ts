@@ -54,7 +54,11 @@ export interface NativeBinding {
   bind(fd: number, ip: string, port: number): number;
   connect(fd: number, ip: string, port: number): number;
   listen(fd: number, backlog: number): number;
-  /** Accepts up to `out.length` (max 1024) connections; returns the count. */
+  /**
+   * Accepts up to `out.length` (max 1024) connections; returns the count.
+   * After a short batch, `out[count]` is `EAGAIN` when the backlog was
+   * drained, or the negative error that stopped it.
+   */
   accept(fd: number, out: Int32Array): number;
   read(fd: number, buf: Uint8Array, offset: number, length: number): number;
   write(fd: number, buf: Uint8Array, offset: number, length: number): number;

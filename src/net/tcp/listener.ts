@@ -222,8 +222,10 @@ export class TcpListener implements AsyncIterable<TcpStream> {
     const tick = io.tick;
     const n = native.accept(io.fd, this.acceptBuf);
     if (n > 0) {
-      // Fewer than asked: accept4 hit EAGAIN, the backlog is empty.
-      if (n < ACCEPT_BATCH) io.clearReadiness(tick, READABLE);
+      // A short batch says in acceptBuf[n] why it stopped. Only a drained
+      // backlog (EAGAIN) may clear readable: after an EMFILE stop the rest
+      // is still queued and, edge-triggered, no new event would announce it.
+      if (n < ACCEPT_BATCH && this.acceptBuf[n] === EAGAIN) io.clearReadiness(tick, READABLE);
       for (let i = 1; i < n; i++) this.queue.push(this.acceptBuf[i]);
       return this.adopt(this.acceptBuf[0]);
     }
@@ -231,8 +233,10 @@ export class TcpListener implements AsyncIterable<TcpStream> {
       parkAfterEagain(this.acceptCx, io, Direction.Read, tick);
       return this.park(cx);
     }
-    if (n === E.EMFILE || n === E.ENFILE) {
-      emfileTrick(io.fd);
+    if (n === E.EMFILE || n === E.ENFILE) emfileTrick(io.fd);
+    // Out of descriptors or memory: readiness stays set (the backlog is not
+    // drained), so retrying at once would spin; wait a little first.
+    if (n === E.EMFILE || n === E.ENFILE || n === E.ENOBUFS || n === E.ENOMEM) {
       this.backoff = sleep(EMFILE_BACKOFF_MS);
     }
     throw systemError(n, 'accept');
@@ -300,6 +304,9 @@ export class TcpListener implements AsyncIterable<TcpStream> {
     native.close(this.io.fd);
     for (const fd of this.queue.splice(0)) native.close(fd);
     this.io.shutdown();
+    // Acceptors waiting out an EMFILE backoff are parked here, not in the
+    // reader slot that shutdown() wakes: wake them to see the close.
+    this.wakeAcceptors.wake();
   }
 
   /** True once {@link close} ran. */

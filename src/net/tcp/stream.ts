@@ -331,12 +331,21 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
     return this;
   }
 
-  /** Turns TCP keep-alive on or off; `initialDelaySec` sets the idle time before probes. */
+  /**
+   * Turns TCP keep-alive on or off; `initialDelaySec` (> 0) sets the idle
+   * time before the first probe, 0 keeps the system's default.
+   *
+   * @example
+   * ```ts
+   * stream.setKeepAlive(true, 60);
+   * ```
+   */
   setKeepAlive(enable = true, initialDelaySec = 0): this {
-    if (!Number.isInteger(initialDelaySec) || initialDelaySec < 0) {
+    if (!Number.isInteger(initialDelaySec) || initialDelaySec < 0 || initialDelaySec > 2147483647) {
       throw new RangeError('initialDelaySec must be a non-negative integer');
     }
-    this.setOption(OPT.KEEP_ALIVE, enable ? Math.max(1, initialDelaySec) : 0);
+    // Native encoding: 0 off, -1 on with the system's idle time, n > 0 on with n s.
+    this.setOption(OPT.KEEP_ALIVE, enable ? (initialDelaySec > 0 ? initialDelaySec : -1) : 0);
     return this;
   }
 
