@@ -95,6 +95,63 @@ describe('timer wheel', () => {
     }
     expect(fired).toEqual([[far, far]]);
   });
+
+  // Regression (review, 2026-11-24): an entry in the current top-level slot
+  // belongs to the next rotation (a capped deadline lands exactly there);
+  // the search found it first and hid every other top-level entry, so a
+  // 20-day timer would have fired about 2.2 years late.
+  test('an entry for the next rotation in the current top-level slot does not hide nearer ones', () => {
+    const w = new Wheel();
+    const fired: Array<[number, number]> = [];
+    pollAll(w, 1000, fired); // a second in: the capped deadline's slot is the current one
+    const capped = entry(w.elapsed + MAX_DURATION - 1); // sleepUntil(Infinity)
+    expect(w.insert(capped)).toBe(true);
+    const twentyDays = 1000 + 20 * 24 * 3600 * 1000;
+    expect(w.insert(entry(twentyDays))).toBe(true);
+    expect(w.nextExpiration()).toBeLessThanOrEqual(twentyDays);
+    let now = 1000;
+    for (let i = 0; i < 100 && fired.length === 0; i++) {
+      now = Math.max(now + 1, Math.min(w.nextExpiration(), twentyDays));
+      pollAll(w, now, fired);
+    }
+    expect(fired).toEqual([[twentyDays, twentyDays]]);
+  });
+
+  test('random model check over the full range, with removals: fires exactly the due entries, in order', () => {
+    for (let seed = 1; seed <= 40; seed++) {
+      const rng = mulberry32(seed);
+      const w = new Wheel();
+      const live = new Set<TimerEntry>();
+      let now = Math.floor(rng() * 1000);
+      pollAll(w, now, []);
+      for (let step = 0; step < 600; step++) {
+        const r = rng();
+        if (r < 0.45) {
+          const e = entry(Math.min(w.elapsed + MAX_DURATION - 1, w.elapsed + Math.floor(2 ** (rng() * 36.5))));
+          if (w.insert(e)) live.add(e);
+        } else if (r < 0.55 && live.size > 0) {
+          const all = [...live];
+          const e = all[Math.floor(rng() * all.length)];
+          w.remove(e);
+          live.delete(e);
+        } else {
+          // Jump to the next expiration (or a bit past it), as the driver does.
+          const next = w.nextExpiration();
+          if (next < 0) continue;
+          now = Math.max(now, next + Math.floor(rng() * 3));
+          const fired: Array<[number, number]> = [];
+          pollAll(w, now, fired);
+          const due = [...live].filter((e) => e.when <= now);
+          expect(fired.length).toBe(due.length);
+          for (let k = 1; k < fired.length; k++) expect(fired[k][0]).toBeGreaterThanOrEqual(fired[k - 1][0]);
+          for (const e of due) live.delete(e);
+          // Nothing still waiting is due, and the next expiration never skips one.
+          const earliest = Math.min(...[...live].map((e) => e.when));
+          if (live.size > 0) expect(w.nextExpiration()).toBeLessThanOrEqual(earliest);
+        }
+      }
+    }
+  });
 });
 
 /** Small deterministic PRNG (mulberry32). */

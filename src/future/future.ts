@@ -31,6 +31,12 @@ import { awaitFuture, driveFuture } from '../runtime/await';
  * ```
  */
 export abstract class Future<T> implements PromiseLike<T> {
+  /**
+   * @internal How `then` drove this future: its driver while pending, or its
+   * settled outcome. A future is driven once, however often it is awaited.
+   */
+  awaitState: unknown = undefined;
+
   /** Polls once; see the class docs for the contract. */
   abstract poll(cx: Context): Poll<T>;
 
@@ -49,7 +55,9 @@ export abstract class Future<T> implements PromiseLike<T> {
 
   /**
    * Makes the future awaitable. The future is first polled when `then` is
-   * called (futures are lazy), then whenever it is woken.
+   * called (futures are lazy), then whenever it is woken. It is driven once:
+   * awaiting it again (or from several places at once) shares the same
+   * outcome and never polls it after it completed.
    */
   then<R1 = T, R2 = never>(
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,

@@ -2,7 +2,7 @@ import { Context } from './context';
 import { Future } from './future';
 import { PENDING, Poll } from './poll';
 import type { Waker } from './waker';
-import { blockingRuntimeOrNull } from '../runtime/context';
+import { isBlockedOnBy } from '../runtime/context';
 
 const WAITING = 0;
 const FULFILLED = 1;
@@ -33,7 +33,7 @@ export class PromiseFuture<T> extends Future<T> {
   poll(cx: Context): Poll<T> {
     if (this.state === FULFILLED) return this.value as T;
     if (this.state === REJECTED) throw this.error;
-    if (blockingRuntimeOrNull() !== null) {
+    if (isBlockedOnBy(cx.waker)) {
       // Promise jobs only run when JS returns to Node's loop, which a
       // synchronous blockOn never does: this wait could never end.
       throw new TypeError(
@@ -125,7 +125,7 @@ export class CallFuture<T> extends Future<T> {
         this.inner = out;
         this.state = INNER;
       } else if (out !== null && typeof out === 'object' && typeof (out as PromiseLike<T>).then === 'function') {
-        if (blockingRuntimeOrNull() !== null) {
+        if (isBlockedOnBy(cx.waker)) {
           throw new TypeError('blockOn cannot wait for a Promise or an async function: promise jobs do not run while it blocks.');
         }
         this.state = AWAITING;

@@ -10,22 +10,51 @@
  * from that later job: no extra promise and no extra microtask hop, and still
  * never synchronously inside `then` (Promises/A+ 2.2.4).
  *
+ * The inline poll's waker records what the future asked for: a wake-up
+ * (the driver is scheduled rather than polling again at once) or a deferred
+ * one (`yieldNow`, a spent budget: the driver is deferred past Node's loop).
+ * Polling again at once would undo them: `yieldNow` would complete without
+ * having yielded.
+ *
+ * A future is driven once: a second `then` (`await h` in two places,
+ * `Promise.all([f, f])`) shares the first one's outcome instead of polling
+ * again, which would steal the waker slot or re-run a completed operation.
+ *
  * @internal
  */
 import { Context } from '../future/context';
 import type { Future } from '../future/future';
 import { PENDING } from '../future/poll';
 import type { Waker } from '../future/waker';
-import { enterTask, exitTask } from './coop';
-import { currentOrDefault } from './context';
+import { deferWake, enterTask, exitTask, setProbeWaker } from './coop';
+import { blockingRuntimeOrNull, currentOrDefault } from './context';
 import type { Executor, Runnable } from './executor';
 
 type OnFulfilled<T, R> = ((value: T) => R | PromiseLike<R>) | null | undefined;
 type OnRejected<R> = ((reason: unknown) => R | PromiseLike<R>) | null | undefined;
 
+/** What the inline poll's waker was asked for (bits, reset per inline poll). */
+const PROBE_WOKEN = 1;
+const PROBE_DEFERRED = 2;
+let probeState = 0;
+
+const enum State {
+  Pending = 0,
+  Value = 1,
+  Error = 2,
+}
+
+/** The settled outcome of a second `then` on a driven future. */
+function settled(state: State, result: unknown): Promise<unknown> {
+  return state === State.Value ? Promise.resolve(result) : Promise.reject(result);
+}
+
 class AwaitDriver<T, R1, R2> extends Context implements Waker, Runnable {
   queued = false;
-  private done = false;
+  private state = State.Pending;
+  private result: unknown = undefined;
+  /** Later `then`s while pending: one promise they all chain on. */
+  private joined: { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } | null = null;
 
   constructor(
     private readonly future: Future<T>,
@@ -39,29 +68,53 @@ class AwaitDriver<T, R1, R2> extends Context implements Waker, Runnable {
   }
 
   wake(): void {
-    if (!this.done) this.executor.schedule(this);
+    if (this.state === State.Pending) this.executor.schedule(this);
   }
 
   willWake(other: Waker): boolean {
     return other === this;
   }
 
+  /** True until the future completed. */
+  get pending(): boolean {
+    return this.state === State.Pending;
+  }
+
+  /** Another `then` on the same future: shares this driver's outcome. */
+  join<S1, S2>(onFulfilled: OnFulfilled<T, S1>, onRejected: OnRejected<S2>): Promise<S1 | S2> {
+    if (this.state !== State.Pending) return (settled(this.state, this.result) as Promise<T>).then(onFulfilled, onRejected);
+    if (this.joined === null) {
+      let resolve!: (v: T) => void;
+      let reject!: (e: unknown) => void;
+      const promise = new Promise<T>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      this.joined = { promise, resolve, reject };
+    }
+    return this.joined.promise.then(onFulfilled, onRejected);
+  }
+
   /** Polled by the executor after a wake-up: a task's budget applies. */
   run(): void {
-    if (this.done) return;
+    if (this.state !== State.Pending) return;
     const saved = enterTask();
     try {
       let value;
       try {
         value = this.future.poll(this);
       } catch (err) {
-        this.done = true;
-        this.settleRejected(err);
+        this.complete(State.Error, err);
+        if (blockingRuntimeOrNull() !== null) this.settleLater(Promise.reject(err));
+        else this.settleRejected(err);
         return;
       }
       if (value !== PENDING) {
-        this.done = true;
-        this.settleFulfilled(value);
+        this.complete(State.Value, value);
+        // Inside a blockOn the caller's code is on the stack: the callbacks
+        // must wait for a promise job (Promises/A+ 2.2.4).
+        if (blockingRuntimeOrNull() !== null) this.settleLater(Promise.resolve(value));
+        else this.settleFulfilled(value);
       }
     } finally {
       exitTask(saved);
@@ -77,14 +130,29 @@ class AwaitDriver<T, R1, R2> extends Context implements Waker, Runnable {
     try {
       value = this.future.poll(this);
     } catch (err) {
-      this.done = true;
-      this.resolve(Promise.reject(err).then(this.onFulfilled, this.onRejected) as PromiseLike<R1 | R2>);
+      this.complete(State.Error, err);
+      this.settleLater(Promise.reject(err));
       return;
     }
     if (value !== PENDING) {
-      this.done = true;
-      this.resolve(Promise.resolve(value).then(this.onFulfilled, this.onRejected) as PromiseLike<R1 | R2>);
+      this.complete(State.Value, value);
+      this.settleLater(Promise.resolve(value));
     }
+  }
+
+  /** Settles through a promise reaction: the callbacks run in a later job. */
+  private settleLater(outcome: Promise<unknown>): void {
+    this.resolve((outcome as Promise<T>).then(this.onFulfilled, this.onRejected) as PromiseLike<R1 | R2>);
+  }
+
+  private complete(state: State, result: unknown): void {
+    this.state = state;
+    this.result = result;
+    const j = this.joined;
+    if (j === null) return;
+    this.joined = null;
+    if (state === State.Value) j.resolve(result as T);
+    else j.reject(result);
   }
 
   private settleFulfilled(value: T): void {
@@ -114,34 +182,72 @@ class AwaitDriver<T, R1, R2> extends Context implements Waker, Runnable {
   }
 }
 
+/**
+ * The waker of the inline poll: it wakes nothing, it records. If the future
+ * parked it in a slot instead, the driver's own poll replaces it there (the
+ * poll contract allows any number of polls).
+ */
 class ProbeWaker implements Waker {
-  wake(): void {}
+  wake(): void {
+    probeState |= PROBE_WOKEN;
+  }
   willWake(other: Waker): boolean {
     return other === this;
   }
 }
 
-/**
- * The context of the first, inline poll. If the future is not ready it has
- * parked this do-nothing waker; a real driver then polls again, which
- * replaces it (the poll contract allows any number of polls).
- */
-const PROBE = new Context(new ProbeWaker());
+const PROBE_WAKER = new ProbeWaker();
+const PROBE = new Context(PROBE_WAKER);
+setProbeWaker(PROBE_WAKER, () => {
+  probeState |= PROBE_DEFERRED;
+});
 
 /** `future.then(onFulfilled, onRejected)`. */
 export function awaitFuture<T, R1, R2>(future: Future<T>, onFulfilled: OnFulfilled<T, R1>, onRejected: OnRejected<R2>): Promise<R1 | R2> {
+  const prior = future.awaitState;
+  if (prior !== undefined) {
+    // Driven before: share that outcome, never poll it again.
+    if (prior instanceof AwaitDriver) return (prior as AwaitDriver<T, unknown, unknown>).join(onFulfilled, onRejected);
+    return (prior as Promise<T>).then(onFulfilled, onRejected);
+  }
+  // A poll nested in this one (a future awaiting inside its poll) restores
+  // the outer poll's bits when it is done.
+  const outer = probeState;
+  probeState = 0;
   let value;
   try {
     // Inline, with the caller's budget (the per-macrotask one in promise jobs).
     value = future.poll(PROBE);
   } catch (err) {
-    return Promise.reject(err).then(onFulfilled, onRejected);
+    probeState = outer;
+    const p = Promise.reject(err);
+    future.awaitState = p;
+    return p.then(onFulfilled, onRejected);
   }
-  if (value !== PENDING) return Promise.resolve(value).then(onFulfilled, onRejected);
+  const probed = probeState;
+  probeState = outer;
+  if (value !== PENDING) {
+    const p = Promise.resolve(value);
+    future.awaitState = p;
+    return p.then(onFulfilled, onRejected);
+  }
   const executor = currentOrDefault().executor;
   return new Promise<R1 | R2>((resolve, reject) => {
-    new AwaitDriver(future, executor, onFulfilled, onRejected, resolve, reject).pollInline();
+    const d = new AwaitDriver(future, executor, onFulfilled, onRejected, resolve, reject);
+    future.awaitState = d;
+    if ((probed & PROBE_DEFERRED) !== 0) deferWake(d);
+    else if ((probed & PROBE_WOKEN) !== 0) executor.schedule(d);
+    else d.pollInline();
   });
+}
+
+/**
+ * Lets a completed future be awaited afresh (a `Sleep` after `reset`). A
+ * driver still waiting on it keeps it: it will see the new state.
+ */
+export function rearmAwait(future: Future<unknown>): void {
+  const s = future.awaitState;
+  if (!(s instanceof AwaitDriver) || !s.pending) future.awaitState = undefined;
 }
 
 /** Polls `future` now and, if needed, until it completes; settles a Promise with it. */

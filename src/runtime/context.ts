@@ -16,6 +16,7 @@
 import type { Executor } from './executor';
 import type { IoDriver } from '../io/driver';
 import type { TimeDriver } from '../time/driver';
+import type { Waker } from '../future/waker';
 
 /** What the layers below the runtime need from it. */
 export interface RuntimeCore {
@@ -30,6 +31,8 @@ export interface RuntimeCore {
 
 const stack: RuntimeCore[] = [];
 let blockingRuntime: RuntimeCore | null = null;
+/** The waker of blockOn's own task: only its wait on a promise can never end. */
+let blockingWaker: Waker | null = null;
 let defaultFactory: (() => RuntimeCore) | null = null;
 
 /** Makes `rt` the current runtime until the matching {@link exitRuntime}. */
@@ -46,9 +49,23 @@ export function currentRuntime(): RuntimeCore | undefined {
   return stack.length > 0 ? stack[stack.length - 1] : undefined;
 }
 
-/** Marks `rt` as the runtime a synchronous `blockOn` is driving (or clears it). */
-export function setBlockingRuntime(rt: RuntimeCore | null): void {
+/**
+ * Marks `rt` as the runtime a synchronous `blockOn` is driving, with the
+ * waker of the task it blocks on (or clears both).
+ */
+export function setBlockingRuntime(rt: RuntimeCore | null, waker: Waker | null = null): void {
   blockingRuntime = rt;
+  blockingWaker = rt === null ? null : waker;
+}
+
+/**
+ * True when `waker` belongs to the task a `blockOn` is blocked on: a wait on
+ * a promise there can never end (promise jobs do not run while JS blocks).
+ * Other tasks polled by that blockOn may wait on promises: they resume
+ * after it returns.
+ */
+export function isBlockedOnBy(waker: Waker): boolean {
+  return blockingWaker !== null && waker === blockingWaker;
 }
 
 /** The runtime `blockOn` is driving, if any. */

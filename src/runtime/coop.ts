@@ -98,6 +98,12 @@ export function runUnconstrained<T>(fn: () => T): T {
  * `context::defer`). Used when the budget is spent and by `yieldNow()`.
  */
 export function deferWake(waker: Waker): void {
+  if (waker === probeWaker) {
+    // The inline first poll of an await asked for a deferred wake-up: its
+    // driver is deferred instead (see runtime/await.ts).
+    onProbeDeferred?.();
+    return;
+  }
   deferred.push(waker);
   if (deferred.length === 1 && deferredScheduler !== null) deferredScheduler();
 }
@@ -114,6 +120,15 @@ export function flushDeferred(): void {
   // Wakers queued during this flush wait for the next one.
   const batch = deferred.splice(0, deferred.length);
   for (let i = 0; i < batch.length; i++) batch[i].wake();
+}
+
+let probeWaker: Waker | null = null;
+let onProbeDeferred: (() => void) | null = null;
+
+/** Registers the waker of `await`'s inline first poll and what to do when it is deferred. */
+export function setProbeWaker(waker: Waker, onDeferred: () => void): void {
+  probeWaker = waker;
+  onProbeDeferred = onDeferred;
 }
 
 /** Installs the function that arranges a later {@link flushDeferred} call. */

@@ -227,7 +227,7 @@ export class Runtime implements RuntimeCore {
     task.observed = true;
     this.executor.schedule(task);
     this.blockingNow = true;
-    setBlockingRuntime(this);
+    setBlockingRuntime(this, task);
     enterRuntime(this);
     this.executor.hold();
     try {
@@ -243,6 +243,9 @@ export class Runtime implements RuntimeCore {
         }
         const timeout = this.time.timeoutMs();
         if (timeout < 0 && this.io.registered === 0) {
+          // The task will never be woken: drop it (it would count as live,
+          // and graceful shutdown would wait for it).
+          task.abort();
           throw codedError(
             'ERR_EDGEIO_DEADLOCK',
             'blockOn: the future can never complete: no task is runnable, no timer is pending and no resource is registered',
@@ -331,9 +334,18 @@ export class Runtime implements RuntimeCore {
       t.abort();
       t = next;
     }
-    this.executor.clear();
+    // Resources and timers first: their waiters wake (awaits outside tasks
+    // included) and one bounded drain lets them fail with
+    // ERR_STREAM_DESTROYED / ERR_EDGEIO_RUNTIME_SHUTDOWN instead of hanging.
     this.io.shutdown();
     this.time.shutdown();
+    enterRuntime(this);
+    try {
+      this.executor.drain();
+    } finally {
+      exitRuntime();
+    }
+    this.executor.clear();
     if (defaultRuntime === this) defaultRuntime = null;
   }
 

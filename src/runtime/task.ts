@@ -119,6 +119,10 @@ export class Task<T> extends Context implements Waker, Runnable {
     this.error = error;
     const w = this.joinWaker;
     this.joinWaker = null;
+    // Someone is waiting on the handle and will read the outcome when its
+    // wake-up is polled, which may be a macrotask later (a drain that hit
+    // its poll limit): the failure is handled, not to be reported.
+    if (w !== null) this.observed = true;
     this.onDone(this as Task<unknown>);
     w?.wake();
   }

@@ -14,6 +14,9 @@
 import { TimerEntry, TimerState } from './entry';
 import { MAX_DURATION, Wheel } from './wheel';
 
+/** The largest delay setTimeout accepts (a signed 32-bit ms count). */
+const MAX_NODE_DELAY = 2 ** 31 - 1;
+
 export class TimeDriver {
   private readonly origin = performance.now();
   private readonly wheel = new Wheel();
@@ -63,7 +66,13 @@ export class TimeDriver {
     entry.trueWhen = tick;
     const limit = this.wheel.elapsed + MAX_DURATION - 1;
     entry.when = tick > limit ? limit : tick;
-    if (this.closed || !this.wheel.insert(entry)) {
+    if (this.closed) {
+      // Never fire (that would complete a sleep early): its poll throws.
+      entry.state = TimerState.Shutdown;
+      entry.waker = null;
+      return;
+    }
+    if (!this.wheel.insert(entry)) {
       this.fire(entry);
       return;
     }
@@ -121,10 +130,25 @@ export class TimeDriver {
     return ms > 0 ? ms : 0;
   }
 
-  /** Stops the Node timer and fires nothing more. Waiting entries are dropped. */
+  /**
+   * Stops the Node timer and fires nothing more. Waiting entries are woken
+   * in the Shutdown state, so their sleeps fail instead of hanging.
+   */
   shutdown(): void {
+    if (this.closed) return;
     this.closed = true;
     this.disarm();
+    for (const e of this.wheel.takeAll()) {
+      e.state = TimerState.Shutdown;
+      const w = e.waker;
+      e.waker = null;
+      w?.wake();
+    }
+  }
+
+  /** True once {@link shutdown} ran. */
+  get isShutdown(): boolean {
+    return this.closed;
   }
 
   private fire(e: TimerEntry): void {
@@ -140,7 +164,11 @@ export class TimeDriver {
     this.armedFor = tick;
     this.timerRefed = true;
     const delay = Math.max(0, tick - (performance.now() - this.origin));
-    this.nodeTimer = setTimeout(this.onNodeTimer, Math.ceil(delay));
+    // setTimeout takes at most 2^31-1 ms; a longer delay becomes 1 ms with a
+    // TimeoutOverflowWarning (Node docs, setTimeout), which would wake an idle
+    // process every millisecond. Fire at the cap: nothing is due, so
+    // process() re-arms for what is left.
+    this.nodeTimer = setTimeout(this.onNodeTimer, Math.min(MAX_NODE_DELAY, Math.ceil(delay)));
   }
 
   private disarm(): void {

@@ -13,6 +13,8 @@ export const enum TimerState {
   Registered = 1,
   /** Its deadline passed; the waker was woken. */
   Fired = 2,
+  /** Its driver was shut down: it will never fire (polling it throws). */
+  Shutdown = 3,
 }
 
 export class TimerEntry {

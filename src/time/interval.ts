@@ -20,6 +20,11 @@ class Tick extends Future<number> {
   poll(cx: Context): Poll<number> {
     return this.interval.pollTick(cx);
   }
+
+  /** An abandoned tick (a lost select, a timeout) disarms the timer; the next tick re-arms it. */
+  override drop(): void {
+    this.interval.stop();
+  }
 }
 
 /**
@@ -73,7 +78,7 @@ export class Interval implements AsyncIterable<number> {
     return scheduled;
   }
 
-  /** Cancels the pending timer. */
+  /** Cancels the pending timer (a later {@link tick} arms it again). */
   stop(): void {
     this.sleep.drop();
   }

@@ -1,7 +1,9 @@
 import type { Context } from '../future/context';
 import { Future } from '../future/future';
 import { PENDING, Poll } from '../future/poll';
+import { codedError } from '../sys/errors';
 import { currentOrDefault } from '../runtime/context';
+import { rearmAwait } from '../runtime/await';
 import { TimerEntry, TimerState } from './entry';
 import type { TimeDriver } from './driver';
 
@@ -10,6 +12,10 @@ export function checkMs(ms: unknown, name = 'ms'): number {
   if (typeof ms !== 'number') throw new TypeError(`${name} must be a number of milliseconds, got ${typeof ms}`);
   if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`${name} must be a finite number >= 0, got ${ms}`);
   return ms;
+}
+
+function shutdownError(): Error {
+  return codedError('ERR_EDGEIO_RUNTIME_SHUTDOWN', 'the runtime was shut down while this timer was waiting');
 }
 
 /**
@@ -50,6 +56,7 @@ export class Sleep extends Future<void> {
   poll(cx: Context): Poll<void> {
     const e = this.entry;
     if (e.state === TimerState.Fired) return undefined;
+    if (e.state === TimerState.Shutdown) throw shutdownError();
     if (e.state === TimerState.Idle) {
       const driver = this.driver ?? (this.driver = currentOrDefault().time);
       // No waker yet: a deadline already reached completes on this poll
@@ -57,6 +64,7 @@ export class Sleep extends Future<void> {
       e.waker = null;
       driver.insert(e, driver.tickFor(this.deadline));
       if ((e.state as TimerState) === TimerState.Fired) return undefined;
+      if ((e.state as TimerState) === TimerState.Shutdown) throw shutdownError();
     }
     e.waker = cx.waker;
     return PENDING;
@@ -64,12 +72,17 @@ export class Sleep extends Future<void> {
 
   /** Moves the deadline (tokio `Sleep::reset`); a fired sleep waits again. */
   reset(deadline: number): void {
+    if (typeof deadline !== 'number' || Number.isNaN(deadline)) {
+      throw new TypeError('deadline must be a number on the performance.now() clock');
+    }
     this.deadline = deadline;
     if (this.driver !== null && this.entry.state === TimerState.Registered) {
       this.driver.insert(this.entry, this.driver.tickFor(deadline));
-    } else {
+    } else if (this.entry.state !== TimerState.Shutdown) {
       this.entry.state = TimerState.Idle;
     }
+    // A completed await of this sleep is not its final word any more.
+    rearmAwait(this);
   }
 
   override drop(): void {

@@ -102,10 +102,17 @@ class Level {
     return head;
   }
 
-  /** The first occupied slot at or after the slot of `now` (cyclically), or -1. */
-  nextOccupied(now: number): number {
+  /**
+   * The first occupied slot at or after the slot of `now` (cyclically), or
+   * -1. With `afterCurrent` (the top level) the search starts one slot
+   * later: there, an entry in the current slot belongs to the NEXT rotation
+   * (a capped deadline, `elapsed + MAX_DURATION - 1`, lands exactly there),
+   * and finding it first would hide every other top-level entry.
+   */
+  nextOccupied(now: number, afterCurrent = false): number {
     if (this.lo === 0 && this.hi === 0) return -1;
-    const start = Math.floor(now / this.slotRange) % SLOTS;
+    let start = Math.floor(now / this.slotRange) % SLOTS;
+    if (afterCurrent) start = (start + 1) % SLOTS;
     if (start < 32) {
       const m = this.lo & (-1 << start);
       if (m !== 0) return ctz32(m);
@@ -166,6 +173,27 @@ export class Wheel {
     this.size--;
   }
 
+  /** Unlinks and returns every entry (shutdown), leaving the wheel empty. */
+  takeAll(): TimerEntry[] {
+    const all: TimerEntry[] = [];
+    const collect = (head: TimerEntry | null): void => {
+      for (let e = head; e !== null; ) {
+        const next = e.next;
+        e.next = e.prev = null;
+        e.level = e.slot = -1;
+        all.push(e);
+        e = next;
+      }
+    };
+    collect(this.pendingHead);
+    this.pendingHead = this.pendingTail = null;
+    for (const level of this.levels) {
+      for (let slot = 0; slot < SLOTS; slot++) collect(level.take(slot));
+    }
+    this.size = 0;
+    return all;
+  }
+
   /**
    * The tick at which the next slot must be processed, or -1 when empty.
    * It may be earlier than any entry's deadline (a higher-level slot whose
@@ -175,7 +203,7 @@ export class Wheel {
     if (this.pendingHead !== null) return this.elapsed;
     for (let i = 0; i < LEVELS; i++) {
       const level = this.levels[i];
-      const slot = level.nextOccupied(this.elapsed);
+      const slot = level.nextOccupied(this.elapsed, i === LEVELS - 1);
       if (slot < 0) continue;
       const levelStart = this.elapsed - (this.elapsed % level.levelRange);
       let deadline = levelStart + slot * level.slotRange;
