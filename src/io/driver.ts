@@ -105,19 +105,29 @@ export class IoDriver {
     const set = this.registrations;
     const ios = set.ios;
     set.dispatching = true;
+    let failed = false;
+    let error: unknown;
     try {
       for (let i = 0; i < count; i++) {
         const token = ev[2 * i] >>> 0;
         // Token 0 is the waker: its only job was to end the wait.
         const io = ios[token & 0xffffff];
         if (io === undefined || io.token !== token) continue; // stale: closed (and maybe reused) meanwhile
-        io.setReadiness(ev[2 * i + 1]);
+        try {
+          io.setReadiness(ev[2 * i + 1]);
+        } catch (err) {
+          // A poll-level user's waker threw. The rest of the batch must still
+          // be applied: edge-triggered, those events are never reported again.
+          if (!failed) error = err;
+          failed = true;
+        }
       }
     } finally {
       set.dispatching = false;
       set.releasePending();
     }
     this.turns++;
+    if (failed) throw error;
   }
 
   /**

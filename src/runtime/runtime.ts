@@ -358,8 +358,12 @@ export class Runtime implements RuntimeCore {
     this.executor.hold();
     try {
       if (count < 0) throw new Error(`edgeio: the selector failed (${count})`);
-      this.io.dispatch(count);
-      this.drainNow();
+      try {
+        this.io.dispatch(count);
+      } finally {
+        // Even if a poll-level waker threw: the tasks woken by this batch run.
+        this.drainNow();
+      }
     } finally {
       this.executor.release();
       exitRuntime();

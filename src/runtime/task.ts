@@ -102,9 +102,14 @@ export class Task<T> extends Context implements Waker, Runnable {
     this.controller?.abort(abortError('The task was aborted'));
     try {
       future?.drop();
-    } finally {
-      this.finish(Outcome.Aborted, undefined, abortError('The task was aborted'));
+    } catch (err) {
+      // A future whose drop() throws is broken; the abort still completes
+      // (the executor never throws) and the error surfaces as uncaught.
+      queueMicrotask(() => {
+        throw err;
+      });
     }
+    this.finish(Outcome.Aborted, undefined, abortError('The task was aborted'));
   }
 
   private finish(outcome: Outcome, value: T | undefined, error: unknown): void {
