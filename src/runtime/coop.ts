@@ -41,7 +41,10 @@ let deferredScheduler: (() => void) | null = null;
  * returns `PENDING` without touching its waker slots.
  */
 export function pollProceed(waker: Waker): boolean {
-  if (budget > 0 || unconstrainedDepth > 0) {
+  // Unconstrained code spends nothing: counting it would leave the budget
+  // negative for what the same poll does after leaving `unconstrained`.
+  if (unconstrainedDepth > 0) return true;
+  if (budget > 0) {
     budget--;
     return true;
   }
@@ -51,7 +54,7 @@ export function pollProceed(waker: Waker): boolean {
 
 /** Gives back the unit of an operation that made no progress (tokio RestoreOnPending). */
 export function restoreUnit(): void {
-  budget++;
+  if (unconstrainedDepth === 0) budget++;
 }
 
 /** True when at least one unit is left. */
