@@ -157,6 +157,7 @@ class MapFuture<T, U> extends Future<U> {
  * ```
  */
 export function map<T, U>(future: FutureLike<T>, fn: (value: T) => U): Future<U> {
+  if (typeof fn !== 'function') throw new TypeError('map needs a function');
   return new MapFuture(toFuture(future), fn);
 }
 
@@ -193,6 +194,7 @@ class AndThen<T, U> extends Future<U> {
  * ```
  */
 export function andThen<T, U>(future: FutureLike<T>, fn: (value: T) => FutureLike<U>): Future<U> {
+  if (typeof fn !== 'function') throw new TypeError('andThen needs a function');
   return new AndThen(toFuture(future), fn);
 }
 
@@ -251,7 +253,10 @@ class JoinAll<T> extends Future<T[]> {
  * ```
  */
 export function joinAll<T>(futures: Iterable<FutureLike<T>>): Future<T[]> {
-  return new JoinAll(Array.from(futures, toFuture));
+  if (futures === null || typeof futures !== 'object' || typeof (futures as Iterable<FutureLike<T>>)[Symbol.iterator] !== 'function') {
+    throw new TypeError('joinAll needs an iterable of Futures or Promises');
+  }
+  return new JoinAll(Array.from(futures, (f) => toFuture(f)));
 }
 
 /**

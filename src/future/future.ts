@@ -48,6 +48,30 @@ export abstract class Future<T> implements PromiseLike<T> {
    */
   drop(): void {}
 
+  /**
+   * `then(undefined, onrejected)`, as on a Promise.
+   *
+   * @example
+   * ```ts
+   * const code = await timeout(100, sleep(1000)).catch((e) => e.code); // 'ETIMEDOUT'
+   * ```
+   */
+  catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
+    return this.then(undefined, onrejected);
+  }
+
+  /**
+   * Runs `onfinally` once the future settled, as on a Promise.
+   *
+   * @example
+   * ```ts
+   * await stream.read(buf).finally(() => stream.close());
+   * ```
+   */
+  finally(onfinally?: (() => void) | null): Promise<T> {
+    return this.toPromise().finally(onfinally);
+  }
+
   /** Drives the future to completion and settles a native Promise with it. */
   toPromise(): Promise<T> {
     return driveFuture(this);

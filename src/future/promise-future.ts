@@ -85,6 +85,9 @@ export class PromiseFuture<T> extends Future<T> {
  * ```
  */
 export function fromPromise<T>(source: PromiseLike<T> | (() => PromiseLike<T>)): Future<T> {
+  if (typeof source !== 'function' && (source === null || typeof source !== 'object' || typeof source.then !== 'function')) {
+    throw new TypeError('fromPromise needs a Promise (a thenable) or a function returning one');
+  }
   return new PromiseFuture(source);
 }
 

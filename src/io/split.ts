@@ -196,7 +196,7 @@ export class WriteHalf<S extends AsyncDuplex = AsyncDuplex> implements AsyncWrit
  * @example
  * ```ts
  * const [rd, wr] = split(stream);
- * spawn(copy(rd, process.stdout as any));
+ * spawn(copy(rd, wr)); // an echo: one task reads, another could write too
  * ```
  */
 export function split<S extends AsyncDuplex>(stream: S): [ReadHalf<S>, WriteHalf<S>] {

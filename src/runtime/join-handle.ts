@@ -7,8 +7,11 @@ import { Outcome, Task } from './task';
  * The handle `spawn` returns: await it for the task's value (a task that
  * threw rejects with its error; an aborted one with an `AbortError`).
  *
- * It can be awaited any number of times, from anywhere. Dropping the handle
- * does not cancel the task (tokio semantics); {@link abort} does.
+ * It can be awaited any number of times, from anywhere (awaits share one
+ * outcome). As a poll-level future (inside `select`, `join`, `timeout`) it
+ * has one poller at a time, as tokio's does: two tasks that each `select`
+ * on the same handle must each `await` it instead. Dropping the handle does
+ * not cancel the task (tokio semantics); {@link abort} does.
  *
  * @example
  * ```ts

@@ -41,6 +41,9 @@ export class Sleep extends Future<void> {
   /** @param deadline when to complete, on the `performance.now()` clock. */
   constructor(private deadline: number) {
     super();
+    if (typeof deadline !== 'number' || Number.isNaN(deadline)) {
+      throw new TypeError('deadline must be a number on the performance.now() clock');
+    }
   }
 
   /** The deadline, on the `performance.now()` clock. */

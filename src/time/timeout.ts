@@ -1,7 +1,7 @@
 import type { Context } from '../future/context';
 import { Future } from '../future/future';
 import { PENDING, Poll } from '../future/poll';
-import { fromPromise } from '../future/promise-future';
+import { toFuture } from '../future/combinators';
 import { codedError, CodedError } from '../sys/errors';
 import { native } from '../sys/native';
 import { checkMs, Sleep } from './sleep';
@@ -32,6 +32,8 @@ export class Timeout<T> extends Future<T> {
     private readonly ms: number,
   ) {
     super();
+    if (!(inner instanceof Future)) throw new TypeError('Timeout needs a Future (use timeout(ms, promise) for a Promise)');
+    checkMs(ms);
     this.sleep = new Sleep(performance.now() + ms);
   }
 
@@ -64,6 +66,8 @@ export class Timeout<T> extends Future<T> {
  * with an error whose `code` is `'ETIMEDOUT'`, and the future is dropped
  * (its timers and waker slots released; an edgeio I/O operation is
  * cancelled). A plain Promise is accepted too, but cannot be cancelled.
+ * The clock starts when `timeout()` is called, as in tokio, not when the
+ * result is first awaited.
  *
  * @example
  * ```ts
@@ -76,6 +80,6 @@ export class Timeout<T> extends Future<T> {
  */
 export function timeout<T>(ms: number, future: Future<T> | PromiseLike<T>): Timeout<T> {
   checkMs(ms);
-  const inner = future instanceof Future ? future : fromPromise(future);
+  const inner = toFuture(future);
   return new Timeout(inner, ms);
 }

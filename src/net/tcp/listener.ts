@@ -17,7 +17,7 @@ import { Context } from '../../future/context';
 import { Future } from '../../future/future';
 import { PENDING, Poll } from '../../future/poll';
 import { fromPromise } from '../../future/promise-future';
-import { ready } from '../../future/combinators';
+import { pollFn, ready } from '../../future/combinators';
 import { Waker, wakerFn } from '../../future/waker';
 import type { IoDriver } from '../../io/driver';
 import { Direction, INTEREST_READ, READABLE, SHUTDOWN } from '../../io/ready';
@@ -165,6 +165,9 @@ export class TcpListener implements AsyncIterable<TcpStream> {
   /**
    * Binds and listens. Bad addresses or options throw at once
    * (`TypeError`/`RangeError`); failures of the OS (`EADDRINUSE`, ...) reject.
+   * Unlike most futures this one is eager: a numeric address is bound and
+   * listening when `bind()` returns (a host name is resolved first), so a
+   * bound listener nobody awaits still holds its port until shut down.
    *
    * @example
    * ```ts
@@ -173,6 +176,7 @@ export class TcpListener implements AsyncIterable<TcpStream> {
    * ```
    */
   static bind(addr: ListenAddr, options: BindOptions = {}): Future<TcpListener> {
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
     const parsed = parseAddr(addr, '0.0.0.0');
     const opts = checkBindOptions({ ...(typeof addr === 'object' ? addr : {}), ...options });
     const driver = currentOrDefault().io;
@@ -181,7 +185,11 @@ export class TcpListener implements AsyncIterable<TcpStream> {
       try {
         return ready(listen(lit, opts, driver));
       } catch (err) {
-        return fromPromise(Promise.reject(err));
+        // A future that fails when awaited: no rejected promise exists
+        // before that, so an unawaited failed bind is not an unhandled rejection.
+        return pollFn(() => {
+          throw err;
+        });
       }
     }
     return fromPromise(resolve(parsed).then((r) => listen(r, opts, driver)));
@@ -258,6 +266,13 @@ export class TcpListener implements AsyncIterable<TcpStream> {
   /**
    * Accepts connections until the listener is closed. Errors the listener
    * survives go to {@link onAcceptError}; others end the loop by throwing.
+   * Leaving the loop early (`break`) does not close the listener (tokio
+   * style; Node's streams differ): close it when done.
+   *
+   * @example
+   * ```ts
+   * for await (const stream of listener) spawn(serve(stream));
+   * ```
    */
   async *[Symbol.asyncIterator](): AsyncIterator<TcpStream> {
     for (;;) {

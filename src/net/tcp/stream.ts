@@ -76,7 +76,9 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
 
   /**
    * Adopts an already connected socket descriptor (tokio `from_std`). It is
-   * switched to nonblocking mode and owned by the stream from now on.
+   * switched to nonblocking mode and owned by the stream from now on, and
+   * Nagle's algorithm is turned off as for every edgeio stream (see
+   * {@link setNoDelay}).
    *
    * @example
    * ```ts
@@ -87,7 +89,7 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
     if (!Number.isInteger(fd) || fd < 0) throw new TypeError('fd must be a non-negative integer');
     const r = native.setNonblocking(fd);
     if (r < 0) throw systemError(r, 'fcntl');
-    return new TcpStream(fd, currentOrDefault().io, false);
+    return new TcpStream(fd, currentOrDefault().io);
   }
 
   /** The socket descriptor (-1 once closed). */
@@ -140,7 +142,15 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
     return new ShutdownFuture(this);
   }
 
-  /** Yields incoming data chunk by chunk until end of stream. */
+  /**
+   * Yields incoming data chunk by chunk until end of stream. Leaving the
+   * loop early (`break`) does not close the stream: close it when done.
+   *
+   * @example
+   * ```ts
+   * for await (const chunk of stream) process.stdout.write(chunk);
+   * ```
+   */
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     return readChunks(this);
   }
@@ -228,7 +238,13 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
     if (length === 0) return 0;
     const io = this.io;
     const ready = io.pollReady(cx, Direction.Read);
-    if (ready === PENDING) return PENDING;
+    if (ready === PENDING) {
+      // The addon checks the arguments when it reads; a call that parks must
+      // not wait for data to learn they are bad (checked only here, off the
+      // hot path).
+      checkRange(buf, offset, length);
+      return PENDING;
+    }
     if ((ready & SHUTDOWN) !== 0) throw destroyedError('read');
     const tick = io.tick;
     const n = native.read(io.fd, buf, offset, length);
