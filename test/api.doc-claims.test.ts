@@ -30,7 +30,7 @@ import { DIST, nodeChild } from './util/proc';
 
 describe('what the docs promise', () => {
   test('futures have catch and finally, as the README uses them', async () => {
-    expect(await timeout(5, sleep(1000)).catch((e: { code?: string }) => e.code)).toBe('ETIMEDOUT');
+    expect(await timeout(5, sleep(1000)).catch((e) => (e as { code?: string }).code)).toBe('ETIMEDOUT');
     let ran = false;
     expect(await sleep(1).finally(() => (ran = true))).toBeUndefined();
     expect(ran).toBe(true);

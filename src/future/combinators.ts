@@ -19,7 +19,7 @@ export type Output<F> = F extends FutureLike<infer T> ? T : never;
 
 /** Turns a FutureLike into a Future. */
 export function toFuture<T>(f: FutureLike<T>): Future<T> {
-  if (f instanceof Future) return f;
+  if (f instanceof Future) return f.forCombinator();
   if (f !== null && typeof f === 'object' && typeof (f as PromiseLike<T>).then === 'function') return fromPromise(f);
   throw new TypeError('expected a Future or a Promise');
 }

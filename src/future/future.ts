@@ -53,7 +53,7 @@ export abstract class Future<T> implements PromiseLike<T> {
    *
    * @example
    * ```ts
-   * const code = await timeout(100, sleep(1000)).catch((e) => e.code); // 'ETIMEDOUT'
+   * const code = await timeout(100, sleep(1000)).catch((e) => (e as NodeJS.ErrnoException).code); // 'ETIMEDOUT'
    * ```
    */
   catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
@@ -70,6 +70,15 @@ export abstract class Future<T> implements PromiseLike<T> {
    */
   finally(onfinally?: (() => void) | null): Promise<T> {
     return this.toPromise().finally(onfinally);
+  }
+
+  /**
+   * @internal The future a combinator (`select`, `join`, `timeout`, ...)
+   * should poll for this one. Itself, except for a JoinHandle: one handle
+   * may sit in several combinators at once, each needing its own waiter.
+   */
+  forCombinator(): Future<T> {
+    return this;
   }
 
   /** Drives the future to completion and settles a native Promise with it. */

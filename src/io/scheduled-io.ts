@@ -2,9 +2,12 @@
  * Per-resource readiness state (tokio runtime/io/scheduled_io.rs).
  *
  * Readiness bits plus a tick, and two waker slots: **reader** and **writer**.
- * At most one task waits in each direction, which is what makes splitting a
+ * One task waits in each direction, which is what makes splitting a
  * stream free: the read half waits in the reader slot, the write half in the
- * writer slot, and they never disturb each other.
+ * writer slot, and they never disturb each other. A second waiter in the
+ * same direction (two tasks reading one stream, several tasks writing to
+ * one socket) is tolerated, not silently dropped: the waker it displaces
+ * moves to a small overflow list that is woken with the slot.
  *
  * The tick moves every time the driver sets readiness. `clearReadiness(tick,
  * bits)` clears only if the tick is still the one the caller saw before its
@@ -26,6 +29,9 @@ export class ScheduledIo {
   tick = 0;
   reader: Waker | null = null;
   writer: Waker | null = null;
+  /** Wakers displaced from the slots by a different waiter; woken with them. */
+  private readers: Waker[] | null = null;
+  private writers: Waker[] | null = null;
   /** Token registered with the selector: slot | generation << 24. 0 = unregistered. */
   token = 0;
   /** Whether this registration keeps Node's loop alive. */
@@ -52,15 +58,21 @@ export class ScheduledIo {
 
   /** Wakes the reader and/or writer whose interest intersects `bits`. */
   wake(bits: number): void {
-    if ((bits & READ_MASK) !== 0 && this.reader !== null) {
-      const w = this.reader;
-      this.reader = null;
-      w.wake();
+    if ((bits & READ_MASK) !== 0) {
+      if (this.reader !== null) {
+        const w = this.reader;
+        this.reader = null;
+        w.wake();
+      }
+      if (this.readers !== null) wakeAll(this.readers.splice(0));
     }
-    if ((bits & WRITE_MASK) !== 0 && this.writer !== null) {
-      const w = this.writer;
-      this.writer = null;
-      w.wake();
+    if ((bits & WRITE_MASK) !== 0) {
+      if (this.writer !== null) {
+        const w = this.writer;
+        this.writer = null;
+        w.wake();
+      }
+      if (this.writers !== null) wakeAll(this.writers.splice(0));
     }
   }
 
@@ -80,12 +92,21 @@ export class ScheduledIo {
     return PENDING;
   }
 
-  /** Stores `waker` in the slot for `dir` (replacing a different one). */
+  /**
+   * Stores `waker` in the slot for `dir`. A different waker already there
+   * (another task waiting the same way, or one whose operation ended without
+   * a wake-up) moves to the overflow list: waking it for nothing is harmless,
+   * forgetting it would hang its task.
+   */
   park(waker: Waker, dir: Direction): void {
     if (dir === Direction.Read) {
-      if (this.reader === null || !this.reader.willWake(waker)) this.reader = waker;
-    } else if (this.writer === null || !this.writer.willWake(waker)) {
+      const cur = this.reader;
+      this.reader = waker;
+      if (cur !== null && !cur.willWake(waker)) this.readers = displace(this.readers, cur);
+    } else {
+      const cur = this.writer;
       this.writer = waker;
+      if (cur !== null && !cur.willWake(waker)) this.writers = displace(this.writers, cur);
     }
   }
 
@@ -102,8 +123,10 @@ export class ScheduledIo {
   clearWaker(dir: Direction, waker: Waker): void {
     if (dir === Direction.Read) {
       if (this.reader !== null && this.reader.willWake(waker)) this.reader = null;
-    } else if (this.writer !== null && this.writer.willWake(waker)) {
-      this.writer = null;
+      if (this.readers !== null) forget(this.readers, waker);
+    } else {
+      if (this.writer !== null && this.writer.willWake(waker)) this.writer = null;
+      if (this.writers !== null) forget(this.writers, waker);
     }
   }
 
@@ -116,4 +139,32 @@ export class ScheduledIo {
   get isShutdown(): boolean {
     return (this.readiness & SHUTDOWN) !== 0;
   }
+}
+
+/**
+ * Bound on displaced wakers kept per direction. Past it they are all woken
+ * at once (live ones simply park again), so a loop that keeps parking fresh
+ * wakers cannot grow the list without limit.
+ */
+const MAX_DISPLACED = 32;
+
+function displace(list: Waker[] | null, w: Waker): Waker[] {
+  if (list === null) return [w];
+  for (let i = 0; i < list.length; i++) if (list[i].willWake(w)) return list;
+  if (list.length >= MAX_DISPLACED) wakeAll(list.splice(0));
+  list.push(w);
+  return list;
+}
+
+function forget(list: Waker[], w: Waker): void {
+  for (let i = 0; i < list.length; i++) {
+    if (list[i].willWake(w)) {
+      list.splice(i, 1);
+      return;
+    }
+  }
+}
+
+function wakeAll(ws: Waker[]): void {
+  for (let i = 0; i < ws.length; i++) ws[i].wake();
 }

@@ -1,6 +1,7 @@
 import type { Context } from '../future/context';
 import { Future } from '../future/future';
 import { PENDING, Poll } from '../future/poll';
+import type { Waker } from '../future/waker';
 import { Outcome, Task } from './task';
 
 /**
@@ -22,6 +23,9 @@ import { Outcome, Task } from './task';
  * ```
  */
 export class JoinHandle<T> extends Future<T> {
+  /** The waker this handle object last registered with the task. */
+  private registered: Waker | null = null;
+
   /** @internal */
   constructor(private readonly task: Task<T>) {
     super();
@@ -30,9 +34,13 @@ export class JoinHandle<T> extends Future<T> {
   poll(cx: Context): Poll<T> {
     const t = this.task;
     if (!t.finished) {
-      t.joinWaker = cx.waker;
+      const w = cx.waker;
+      if (this.registered !== null && !this.registered.willWake(w)) t.removeJoinWaker(this.registered);
+      t.addJoinWaker(w);
+      this.registered = w;
       return PENDING;
     }
+    this.registered = null;
     t.observed = true;
     if (t.outcome === Outcome.Value) return t.value as T;
     throw t.error;
@@ -40,10 +48,23 @@ export class JoinHandle<T> extends Future<T> {
 
   /** Stops waiting (a `select` loser); the task itself keeps running. */
   override drop(): void {
-    this.task.joinWaker = null;
+    if (this.registered !== null) this.task.removeJoinWaker(this.registered);
+    this.registered = null;
   }
 
-  /** Cancels the task. Its future is dropped; awaiting the handle rejects with `AbortError`. */
+  /**
+   * @internal Each combinator gets its own view of the task, so one that
+   * drops its view (a lost `select`) removes only its own waiter.
+   */
+  override forCombinator(): Future<T> {
+    return new JoinHandle(this.task);
+  }
+
+  /**
+   * Cancels the task. Its future is dropped; awaiting the handle rejects with
+   * `AbortError`. For an async function see {@link Spawnable}: what it is
+   * awaiting right now is not cancelled, only its signal fires.
+   */
   abort(): void {
     this.task.abort();
   }

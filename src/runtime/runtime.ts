@@ -38,6 +38,12 @@ import { Outcome, Task } from './task';
  * (or a plain value). A function declared with a parameter receives an
  * `AbortSignal` that fires when the task is aborted: an async function cannot
  * be stopped from outside between its awaits, so it can watch the signal.
+ *
+ * Aborting a task that runs an async function rejects its handle and fires
+ * the signal, but an operation the function is already awaiting (a read, a
+ * sleep) is not cancelled: it completes and the function resumes. Stop it by
+ * closing the resource from the signal's `abort` event, or spawn the
+ * operation as a Future (those are dropped at once).
  */
 export type Spawnable<T> =
   | Future<T>

@@ -32,8 +32,9 @@ export class Task<T> extends Context implements Waker, Runnable {
   outcome = Outcome.Pending;
   value: T | undefined;
   error: unknown;
-  /** The waker of whoever awaits the JoinHandle. */
-  joinWaker: Waker | null = null;
+  /** The wakers of whoever waits on the JoinHandle (usually one). */
+  private joinWaker: Waker | null = null;
+  private joinWakers: Waker[] | null = null;
   /** Set once the outcome has been read (so a failure is not reported as unhandled). */
   observed = false;
   private abortRequested = false;
@@ -54,6 +55,35 @@ export class Task<T> extends Context implements Waker, Runnable {
 
   get finished(): boolean {
     return this.state === DONE;
+  }
+
+  /** Adds a waiter for the outcome (once per waker). */
+  addJoinWaker(w: Waker): void {
+    const cur = this.joinWaker;
+    if (cur === null) {
+      this.joinWaker = w;
+      return;
+    }
+    if (cur.willWake(w)) return;
+    const list = (this.joinWakers ??= []);
+    for (let i = 0; i < list.length; i++) if (list[i].willWake(w)) return;
+    list.push(w);
+  }
+
+  /** Removes a waiter added by {@link addJoinWaker} (a dropped poller). */
+  removeJoinWaker(w: Waker): void {
+    if (this.joinWaker !== null && this.joinWaker.willWake(w)) {
+      this.joinWaker = this.joinWakers !== null && this.joinWakers.length > 0 ? (this.joinWakers.pop() as Waker) : null;
+      return;
+    }
+    const list = this.joinWakers;
+    if (list === null) return;
+    for (let i = 0; i < list.length; i++) {
+      if (list[i].willWake(w)) {
+        list.splice(i, 1);
+        return;
+      }
+    }
   }
 
   wake(): void {
@@ -123,12 +153,15 @@ export class Task<T> extends Context implements Waker, Runnable {
     this.value = value;
     this.error = error;
     const w = this.joinWaker;
+    const more = this.joinWakers;
     this.joinWaker = null;
+    this.joinWakers = null;
     // Someone is waiting on the handle and will read the outcome when its
     // wake-up is polled, which may be a macrotask later (a drain that hit
     // its poll limit): the failure is handled, not to be reported.
     if (w !== null) this.observed = true;
     this.onDone(this as Task<unknown>);
     w?.wake();
+    if (more !== null) for (let i = 0; i < more.length; i++) more[i].wake();
   }
 }
