@@ -19,7 +19,7 @@
 import type { Context } from '../future/context';
 import { PENDING, Pending } from '../future/poll';
 import type { Waker } from '../future/waker';
-import { pollProceed, restoreUnit } from '../runtime/coop';
+import { isProbeWaker, pollProceed, restoreUnit } from '../runtime/coop';
 import { Direction, READ_MASK, STICKY, WRITE_MASK, SHUTDOWN } from './ready';
 
 export class ScheduledIo {
@@ -64,7 +64,11 @@ export class ScheduledIo {
         this.reader = null;
         w.wake();
       }
-      if (this.readers !== null) wakeAll(this.readers.splice(0));
+      if (this.readers !== null) {
+        const ws = this.readers;
+        this.readers = null;
+        wakeAll(ws);
+      }
     }
     if ((bits & WRITE_MASK) !== 0) {
       if (this.writer !== null) {
@@ -72,7 +76,11 @@ export class ScheduledIo {
         this.writer = null;
         w.wake();
       }
-      if (this.writers !== null) wakeAll(this.writers.splice(0));
+      if (this.writers !== null) {
+        const ws = this.writers;
+        this.writers = null;
+        wakeAll(ws);
+      }
     }
   }
 
@@ -102,11 +110,11 @@ export class ScheduledIo {
     if (dir === Direction.Read) {
       const cur = this.reader;
       this.reader = waker;
-      if (cur !== null && !cur.willWake(waker)) this.readers = displace(this.readers, cur);
+      if (cur !== null && !cur.willWake(waker) && !isProbeWaker(cur)) this.readers = displace(this.readers, cur);
     } else {
       const cur = this.writer;
       this.writer = waker;
-      if (cur !== null && !cur.willWake(waker)) this.writers = displace(this.writers, cur);
+      if (cur !== null && !cur.willWake(waker) && !isProbeWaker(cur)) this.writers = displace(this.writers, cur);
     }
   }
 
@@ -151,7 +159,10 @@ const MAX_DISPLACED = 32;
 function displace(list: Waker[] | null, w: Waker): Waker[] {
   if (list === null) return [w];
   for (let i = 0; i < list.length; i++) if (list[i].willWake(w)) return list;
-  if (list.length >= MAX_DISPLACED) wakeAll(list.splice(0));
+  if (list.length >= MAX_DISPLACED) {
+    wakeAll(list);
+    return [w];
+  }
   list.push(w);
   return list;
 }

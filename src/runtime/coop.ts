@@ -128,6 +128,14 @@ export function flushDeferred(): void {
 let probeWaker: Waker | null = null;
 let onProbeDeferred: (() => void) | null = null;
 
+/**
+ * True for the waker of `await`'s inline first poll: it wakes nothing, so
+ * a slot need not remember it when a real waker replaces it.
+ */
+export function isProbeWaker(waker: Waker): boolean {
+  return waker === probeWaker;
+}
+
 /** Registers the waker of `await`'s inline first poll and what to do when it is deferred. */
 export function setProbeWaker(waker: Waker, onDeferred: () => void): void {
   probeWaker = waker;
