@@ -12,7 +12,7 @@
  * libuv reports the selector fd readable and calls the runtime's turn
  * callback with the count. `blockOn` calls {@link IoDriver.select} itself.
  *
- * @internal
+ * Internal module: not exported from index.ts.
  */
 import { codedError, systemError } from '../sys/errors';
 import { native } from '../sys/native';

@@ -1,7 +1,7 @@
 /**
  * Futures for reading from an {@link AsyncRead} (tokio `AsyncReadExt`).
  *
- * @internal
+ * Internal module: not exported from index.ts.
  */
 import type { Context } from '../future/context';
 import { Future } from '../future/future';

@@ -12,7 +12,7 @@
  *  bit  6 SHUTDOWN      the resource was closed or its runtime shut down (sticky)
  * ```
  *
- * @internal
+ * Internal module: not exported from index.ts.
  */
 import { native } from '../sys/native';
 

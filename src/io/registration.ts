@@ -12,7 +12,7 @@
  * reuses the slot, or the fd number. While a batch is being dispatched, freed
  * slots wait in `pendingRelease` until the batch is done.
  *
- * @internal
+ * Internal module: not exported from index.ts.
  */
 import type { Context } from '../future/context';
 import { PENDING, Pending } from '../future/poll';

@@ -14,7 +14,7 @@
  * syscall returned EAGAIN; if the driver reported new readiness in between,
  * the bits stay (no lost wake-up).
  *
- * @internal
+ * Internal module: not exported from index.ts.
  */
 import type { Context } from '../future/context';
 import { PENDING, Pending } from '../future/poll';

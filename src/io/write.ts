@@ -5,7 +5,7 @@
  * kernel cannot take now waits for writability, so memory under backpressure
  * stays bounded by what the caller passed.
  *
- * @internal
+ * Internal module: not exported from index.ts.
  */
 import type { Context } from '../future/context';
 import { Future } from '../future/future';

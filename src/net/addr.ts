@@ -6,7 +6,7 @@
  * and `{ host, port }` objects. Bad types are `TypeError`s and bad ranges
  * `RangeError`s, thrown at the call, before any syscall.
  *
- * @internal
+ * Internal module: not exported from index.ts.
  */
 import type { LookupAddress } from 'dns';
 

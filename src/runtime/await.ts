@@ -20,7 +20,7 @@
  * `Promise.all([f, f])`) shares the first one's outcome instead of polling
  * again, which would steal the waker slot or re-run a completed operation.
  *
- * @internal
+ * Internal module: not exported from index.ts.
  */
 import { Context } from '../future/context';
 import type { Future } from '../future/future';

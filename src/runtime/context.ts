@@ -11,7 +11,7 @@
  * This module only knows the runtime's shape, so that low layers can find
  * their drivers without importing `runtime.ts`.
  *
- * @internal
+ * Internal module: not exported from index.ts.
  */
 import type { Executor } from './executor';
 import type { IoDriver } from '../io/driver';

@@ -13,7 +13,7 @@
  * await stream.read(buf)` loop on an always-readable socket would never let
  * the microtask queue empty, and nothing else in the process would run.
  *
- * @internal
+ * Internal module: not exported from index.ts.
  */
 import type { Waker } from '../future/waker';
 

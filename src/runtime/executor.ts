@@ -7,7 +7,7 @@
  * hands control back to Node's loop, the way tokio's current_thread
  * scheduler polls its driver every `event_interval` ticks.
  *
- * @internal
+ * Internal module: not exported from index.ts.
  */
 
 /** Something the executor can poll: a task, or the driver of an `await`. */

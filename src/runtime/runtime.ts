@@ -84,8 +84,14 @@ let defaultRuntime: Runtime | null = null;
  * ```
  */
 export class Runtime implements RuntimeCore {
+  /**
+   * The runtime's parts, exposed for diagnostics (`rt.io.registered`,
+   * `rt.time.size`, `rt.executor.length`); not a stable API.
+   */
   readonly executor = new Executor();
+  /** The I/O driver (reactor); see {@link executor}. */
   readonly io: IoDriver;
+  /** The timer driver (wheel); see {@link executor}. */
   readonly time: TimeDriver;
   private state = RUNNING;
   private blockingNow = false;
@@ -156,7 +162,7 @@ export class Runtime implements RuntimeCore {
     return this.state === SHUT_DOWN;
   }
 
-  /** @internal */
+  /** Throws `ERR_EDGEIO_RUNTIME_SHUTDOWN` once the runtime has been shut down. */
   assertRunning(): void {
     if (this.state === SHUT_DOWN) {
       throw codedError('ERR_EDGEIO_RUNTIME_SHUTDOWN', 'the runtime has been shut down');

@@ -4,7 +4,7 @@
  * The task is its own Context and Waker (one allocation per spawn, none per
  * poll). Its outcome is read through a {@link JoinHandle}.
  *
- * @internal
+ * Internal module: not exported from index.ts.
  */
 import { Context } from '../future/context';
 import type { Future } from '../future/future';

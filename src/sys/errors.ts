@@ -6,7 +6,7 @@
  * like the errors Node's own `net` module raises:
  * `connect ECONNREFUSED 127.0.0.1:8080`.
  *
- * @internal
+ * Internal module: not exported from index.ts.
  */
 import { getSystemErrorName } from 'util';
 

@@ -9,7 +9,7 @@
  * - Wrong argument types or ranges throw `TypeError`/`RangeError` before any
  *   syscall is made.
  *
- * @internal
+ * Internal module: not exported from index.ts.
  */
 import * as path from 'path';
 

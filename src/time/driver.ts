@@ -9,7 +9,7 @@
  * only when the clock has reached it, so a sleep never ends early (Node's own
  * timers can fire up to a millisecond early against `performance.now()`).
  *
- * @internal
+ * Internal module: not exported from index.ts.
  */
 import { TimerEntry, TimerState } from './entry';
 import { MAX_DURATION, Wheel } from './wheel';

@@ -2,7 +2,7 @@
  * One timer: an intrusive list node that lives in one wheel slot at a time,
  * so inserting and cancelling are O(1) (tokio runtime/time/entry.rs).
  *
- * @internal
+ * Internal module: not exported from index.ts.
  */
 import type { Waker } from '../future/waker';
 

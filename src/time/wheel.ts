@@ -14,7 +14,7 @@
  * highest bit in which its deadline differs from the current time; when that
  * slot comes due, its entries fire or cascade to a lower level.
  *
- * @internal
+ * Internal module: not exported from index.ts.
  */
 import { TimerEntry, TimerState } from './entry';
 

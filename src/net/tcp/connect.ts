@@ -3,7 +3,7 @@
  * connect, wait for writability, read SO_ERROR (mio `TcpStream::connect` +
  * tokio's wait for the writable edge).
  *
- * @internal
+ * Internal module: not exported from index.ts.
  */
 import type { Context } from '../../future/context';
 import { Future } from '../../future/future';
