@@ -7,6 +7,7 @@
 import type { Context } from '../future/context';
 import { Future } from '../future/future';
 import { PENDING, Poll } from '../future/poll';
+import type { Waker } from '../future/waker';
 import { codedError } from '../sys/errors';
 import type { AsyncRead, AsyncWrite } from './traits';
 
@@ -52,8 +53,18 @@ class CopyBuffer {
   }
 }
 
+/** Takes `waker` out of whatever slots of `sides` hold it (a dropped copy). */
+function release(waker: Waker | null, ...sides: Array<AsyncRead & AsyncWrite>): void {
+  if (waker === null) return;
+  for (const s of sides) {
+    s.clearReader?.(waker);
+    s.clearWriter?.(waker);
+  }
+}
+
 class Copy extends Future<number> {
   private readonly state: CopyBuffer;
+  private waker: Waker | null = null;
   constructor(
     private readonly reader: AsyncRead,
     private readonly writer: AsyncWrite,
@@ -63,7 +74,17 @@ class Copy extends Future<number> {
     this.state = new CopyBuffer(size);
   }
   poll(cx: Context): Poll<number> {
+    this.waker = cx.waker;
     return this.state.pollCopy(cx, this.reader, this.writer);
+  }
+
+  /** A dropped copy (a lost select, an aborted task) releases its waker slots. */
+  override drop(): void {
+    if (this.waker !== null) {
+      this.reader.clearReader?.(this.waker);
+      this.writer.clearWriter?.(this.waker);
+    }
+    this.waker = null;
   }
 }
 
@@ -96,6 +117,7 @@ class CopyBidirectional extends Future<[number, number]> {
   private readonly ba: CopyBuffer;
   private abState = RUNNING;
   private baState = RUNNING;
+  private waker: Waker | null = null;
 
   constructor(
     private readonly a: AsyncRead & AsyncWrite,
@@ -107,7 +129,14 @@ class CopyBidirectional extends Future<[number, number]> {
     this.ba = new CopyBuffer(size);
   }
 
+  /** A dropped copy releases its waker slots on both streams. */
+  override drop(): void {
+    release(this.waker, this.a, this.b);
+    this.waker = null;
+  }
+
   poll(cx: Context): Poll<[number, number]> {
+    this.waker = cx.waker;
     // Both directions are polled every time; either may be the one woken.
     this.abState = this.step(cx, this.abState, this.ab, this.a, this.b);
     this.baState = this.step(cx, this.baState, this.ba, this.b, this.a);
