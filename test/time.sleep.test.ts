@@ -40,7 +40,9 @@ describe('sleep / timeout / interval', () => {
     // resolution: a later-firing sleep never had a deadline a whole tick
     // earlier than one fired before it.
     const viaWheel = order.filter((i) => deadlines[i] > armedAt[i]);
-    expect(viaWheel.length).toBeGreaterThan(900);
+    // Most went through the wheel (a loaded machine can take tens of ms to
+    // arm 1,000 timers, so the bound is loose: it only keeps the check meaningful).
+    expect(viaWheel.length).toBeGreaterThan(500);
     const inversions = viaWheel.filter((idx, k) => k > 0 && deadlines[idx] < deadlines[viaWheel[k - 1]] - 1);
     expect(inversions).toEqual([]);
   });
