@@ -6,17 +6,7 @@
  * a macrotask after the report check. A task whose handle someone waits on
  * is now observed when it finishes. An unobserved failure is still reported.
  */
-import { DIST, nodeChild } from './util/proc';
-
-async function runChild(source: string): Promise<{ code: number | null; result: string }> {
-  const child = nodeChild(`const edgeio = require(${JSON.stringify(DIST)});\n${source}`, 1024);
-  try {
-    const line = await child.waitFor(/^RESULT /, 20000);
-    return { code: await child.exit(10000), result: line.slice('RESULT '.length) };
-  } finally {
-    await child.stop();
-  }
-}
+import { runEdgeioChild as runChild } from './util/proc';
 
 describe('task failures and unhandled rejections', () => {
   test('20,000 awaited failures (more than one drain) report no unhandled rejection and do not crash', async () => {

@@ -7,17 +7,12 @@
  *   completed at once, early, and an interval loop spun.
  * Each case runs in a child process (it shuts the default runtime down).
  */
-import { DIST, nodeChild } from './util/proc';
+import { runEdgeioChild } from './util/proc';
 
 async function runChild(source: string): Promise<Record<string, unknown>> {
-  const child = nodeChild(`const edgeio = require(${JSON.stringify(DIST)});\n${source}`, 1024);
-  try {
-    const line = await child.waitFor(/^RESULT /, 15000);
-    expect(await child.exit(10000)).toBe(0);
-    return JSON.parse(line.slice('RESULT '.length)) as Record<string, unknown>;
-  } finally {
-    await child.stop();
-  }
+  const { code, result } = await runEdgeioChild(source, 15000);
+  expect(code).toBe(0);
+  return JSON.parse(result) as Record<string, unknown>;
 }
 
 describe('runtime shutdown wakes what waits', () => {

@@ -7,17 +7,7 @@
  *   armed and the process alive until the tick's deadline.
  * Both run in a child process, which must go idle / exit by itself.
  */
-import { DIST, nodeChild } from './util/proc';
-
-async function runChild(source: string): Promise<{ code: number | null; result: string }> {
-  const child = nodeChild(`const edgeio = require(${JSON.stringify(DIST)});\n${source}`, 1024);
-  try {
-    const line = await child.waitFor(/^RESULT /, 20000);
-    return { code: await child.exit(10000), result: line.slice('RESULT '.length) };
-  } finally {
-    await child.stop();
-  }
-}
+import { runEdgeioChild as runChild } from './util/proc';
 
 describe('long and abandoned timers', () => {
   test('60-day sleeps and timeouts arm no overflowing Node timer and keep the loop quiet', async () => {

@@ -95,3 +95,17 @@ export function fullGc(): void {
   gcFn();
   gcFn();
 }
+
+/**
+ * Runs `source` in a child with `edgeio` bound to the built package (dist/)
+ * and waits for its `RESULT <text>` line; returns that text and the exit code.
+ */
+export async function runEdgeioChild(source: string, ms = 20000): Promise<{ code: number | null; result: string }> {
+  const child = nodeChild(`const edgeio = require(${JSON.stringify(DIST)});\n${source}`, 1024);
+  try {
+    const line = await child.waitFor(/^RESULT /, ms);
+    return { code: await child.exit(10000), result: line.slice('RESULT '.length) };
+  } finally {
+    await child.stop();
+  }
+}
