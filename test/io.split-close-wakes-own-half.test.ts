@@ -6,15 +6,9 @@
  *   without sending a FIN;
  * - writevAll() of a detached buffer resolved as if it had been sent.
  */
-import { reunite, TcpListener, TcpStream } from '../src';
+import { reunite } from '../src';
+import { connectedPair as pair } from './util/tcp';
 import { expectThrow, rejection } from './util/expect';
-
-/** A connected pair through a fresh listener. */
-async function pair(): Promise<{ client: TcpStream; server: TcpStream; listener: TcpListener }> {
-  const listener = await TcpListener.bind('127.0.0.1:0');
-  const [client, server] = await Promise.all([TcpStream.connect(`127.0.0.1:${listener.localAddr().port}`), listener.accept()]);
-  return { client, server, listener };
-}
 
 /** Settles with the outcome of `p`, or 'pending' after `ms`. */
 async function outcome(p: PromiseLike<unknown>, ms: number): Promise<string> {

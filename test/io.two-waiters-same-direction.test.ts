@@ -6,13 +6,8 @@
  * woken with the slot. (One task per direction stays the advice: two
  * writeAll calls that both park may interleave their bytes.)
  */
-import { sleep, spawn, TcpListener, TcpStream, timeout } from '../src';
-
-async function pair(): Promise<{ client: TcpStream; server: TcpStream; listener: TcpListener }> {
-  const listener = await TcpListener.bind('127.0.0.1:0');
-  const [client, server] = await Promise.all([TcpStream.connect(`127.0.0.1:${listener.localAddr().port}`), listener.accept()]);
-  return { client, server, listener };
-}
+import { sleep, spawn, timeout } from '../src';
+import { connectedPair as pair } from './util/tcp';
 
 describe('two waiters in one direction', () => {
   test('two readers: both wake (one gets the data, the other the end of stream)', async () => {
