@@ -1,12 +1,13 @@
 /**
- * Generation tokens: an event read before a registration was closed never
- * reaches the resource that reuses its slot or its fd (design.md contract 2).
+ * The I/O driver's dispatch: generation tokens (an event read before a
+ * registration was closed never reaches the resource that reuses its slot or
+ * its fd: docs/architecture.md contract 2), and a batch is applied whole.
  */
 import { IoDriver } from '../src/io/driver';
 import { INTEREST_READ, READABLE } from '../src/io/ready';
 import { ScheduledIo } from '../src/io/scheduled-io';
 import { wakerFn } from '../src';
-import { native, ok, socketPair, listenLoopback, connectLoopback, acceptOne, sleepSync } from './util/native';
+import { acceptOne, connectLoopback, listenLoopback, native, ok, sleepSync, socketPair } from './util/native';
 
 describe('stale events', () => {
   test('close + re-register of the same fd inside one batch: the old event is dropped', () => {
@@ -158,5 +159,46 @@ describe('stale events', () => {
       native.close(l.fd);
       drv.shutdown();
     }
+  });
+});
+
+describe("regression: a throwing waker dropped the rest of the batch", () => {
+  // Regression found in review (2026-11-24): a waker that threw while a batch
+  // was dispatched (a poll-level user's wakerFn) abandoned the rest of the
+  // batch. Edge-triggered, those events are never reported again, so their
+  // resources would have waited forever. Now every event is applied and the
+  // first error is rethrown afterwards.
+
+  describe('dispatch with a throwing waker', () => {
+    test('the rest of the batch is still applied, then the error is rethrown', () => {
+      const drv = new IoDriver(null);
+      const p1 = socketPair();
+      const p2 = socketPair();
+      const a = new ScheduledIo(p1.server);
+      const b = new ScheduledIo(p2.server);
+      try {
+        drv.register(a, INTEREST_READ);
+        drv.register(b, INTEREST_READ);
+        let bWoken = 0;
+        a.reader = wakerFn(() => {
+          throw new Error('user waker failed');
+        });
+        b.reader = wakerFn(() => bWoken++);
+        drv.events[0] = a.token | 0;
+        drv.events[1] = READABLE;
+        drv.events[2] = b.token | 0;
+        drv.events[3] = READABLE;
+        expect(() => drv.dispatch(2)).toThrow('user waker failed');
+        expect(bWoken).toBe(1);
+        expect(b.readiness & READABLE).toBe(READABLE);
+        expect(a.readiness & READABLE).toBe(READABLE);
+      } finally {
+        drv.deregister(a);
+        drv.deregister(b);
+        p1.close();
+        p2.close();
+        drv.shutdown();
+      }
+    });
   });
 });
