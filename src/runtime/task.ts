@@ -7,12 +7,12 @@
  * Internal module: not exported from index.ts.
  */
 import { Context } from '../future/context';
-import type { Future } from '../future/future';
+import type { Pollable } from '../future/future';
 import { PENDING } from '../future/poll';
 import type { Waker } from '../future/waker';
 import { abortError } from '../sys/errors';
-import { enterTask, exitTask } from './coop';
-import type { Executor, Runnable } from './executor';
+import type { Runnable, RuntimeContext, Scheduler } from '../task/context';
+import { enterTask, exitTask } from '../task/coop';
 
 const IDLE = 0;
 const RUNNING = 1;
@@ -46,8 +46,10 @@ export class Task<T> extends Context implements Waker, Runnable {
   nextLive: Task<unknown> | null = null;
 
   constructor(
-    private future: Future<T> | null,
-    private readonly executor: Executor,
+    private future: Pollable<T> | null,
+    private readonly executor: Scheduler,
+    /** The runtime's context: the task's deferred wakes go to its queue. */
+    private readonly runtime: RuntimeContext,
     private readonly onDone: (task: Task<unknown>) => void,
   ) {
     super();
@@ -96,9 +98,9 @@ export class Task<T> extends Context implements Waker, Runnable {
 
   run(): void {
     if (this.state !== IDLE) return;
-    const future = this.future as Future<T>;
+    const future = this.future as Pollable<T>;
     this.state = RUNNING;
-    const saved = enterTask();
+    const saved = enterTask(this.runtime);
     let value;
     try {
       value = future.poll(this);
@@ -131,7 +133,8 @@ export class Task<T> extends Context implements Waker, Runnable {
     this.future = null;
     this.controller?.abort(abortError('The task was aborted'));
     try {
-      future?.drop();
+      // drop() is optional on a structural future.
+      if (future !== null && typeof future.drop === 'function') future.drop();
     } catch (err) {
       // A future whose drop() throws is broken; the abort still completes
       // (the executor never throws) and the error surfaces as uncaught.

@@ -22,13 +22,18 @@
  *
  * Internal module: not exported from index.ts.
  */
-import { Context } from '../future/context';
-import type { Future } from '../future/future';
-import { PENDING } from '../future/poll';
-import type { Waker } from '../future/waker';
-import { deferWake, enterTask, exitTask, setProbeWaker } from './coop';
-import { blockingRuntimeOrNull, currentOrDefault } from './context';
-import type { Executor, Runnable } from './executor';
+import { CONTEXT, currentOrDefault, Runnable, RuntimeHandle } from '../task/context';
+import { deferWakeOn, enterTask, exitTask, setProbeWaker, useRuntime } from '../task/coop';
+import { Context } from './context';
+import { PENDING, Poll } from './poll';
+import type { Waker } from './waker';
+
+/** What `await` drives: anything with a `poll(cx)` (an edgeio Future of any copy). */
+interface Driven<T> {
+  poll(cx: Context): Poll<T>;
+  /** @see Future.awaitState */
+  awaitState?: unknown;
+}
 
 type OnFulfilled<T, R> = ((value: T) => R | PromiseLike<R>) | null | undefined;
 type OnRejected<R> = ((reason: unknown) => R | PromiseLike<R>) | null | undefined;
@@ -57,8 +62,8 @@ class AwaitDriver<T, R1, R2> extends Context implements Waker, Runnable {
   private joined: { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } | null = null;
 
   constructor(
-    private readonly future: Future<T>,
-    private readonly executor: Executor,
+    private readonly future: Driven<T>,
+    private readonly rt: RuntimeHandle,
     private readonly onFulfilled: OnFulfilled<T, R1>,
     private readonly onRejected: OnRejected<R2>,
     private readonly resolve: (value: R1 | R2 | PromiseLike<R1 | R2>) => void,
@@ -68,7 +73,7 @@ class AwaitDriver<T, R1, R2> extends Context implements Waker, Runnable {
   }
 
   wake(): void {
-    if (this.state === State.Pending) this.executor.schedule(this);
+    if (this.state === State.Pending) this.rt.executor.schedule(this);
   }
 
   willWake(other: Waker): boolean {
@@ -98,14 +103,14 @@ class AwaitDriver<T, R1, R2> extends Context implements Waker, Runnable {
   /** Polled by the executor after a wake-up: a task's budget applies. */
   run(): void {
     if (this.state !== State.Pending) return;
-    const saved = enterTask();
+    const saved = enterTask(this.rt.context);
     try {
       let value;
       try {
         value = this.future.poll(this);
       } catch (err) {
         this.complete(State.Error, err);
-        if (blockingRuntimeOrNull() !== null) this.settleLater(Promise.reject(err));
+        if (CONTEXT.blocking !== null) this.settleLater(Promise.reject(err));
         else this.settleRejected(err);
         return;
       }
@@ -113,7 +118,7 @@ class AwaitDriver<T, R1, R2> extends Context implements Waker, Runnable {
         this.complete(State.Value, value);
         // Inside a blockOn the caller's code is on the stack: the callbacks
         // must wait for a promise job (Promises/A+ 2.2.4).
-        if (blockingRuntimeOrNull() !== null) this.settleLater(Promise.resolve(value));
+        if (CONTEXT.blocking !== null) this.settleLater(Promise.resolve(value));
         else this.settleFulfilled(value);
       }
     } finally {
@@ -203,7 +208,7 @@ setProbeWaker(PROBE_WAKER, () => {
 });
 
 /** `future.then(onFulfilled, onRejected)`. */
-export function awaitFuture<T, R1, R2>(future: Future<T>, onFulfilled: OnFulfilled<T, R1>, onRejected: OnRejected<R2>): Promise<R1 | R2> {
+export function awaitFuture<T, R1, R2>(future: Driven<T>, onFulfilled: OnFulfilled<T, R1>, onRejected: OnRejected<R2>): Promise<R1 | R2> {
   const prior = future.awaitState;
   if (prior !== undefined) {
     // Driven before: share that outcome, never poll it again.
@@ -214,6 +219,15 @@ export function awaitFuture<T, R1, R2>(future: Future<T>, onFulfilled: OnFulfill
   // the outer poll's bits when it is done.
   const outer = probeState;
   probeState = 0;
+  const cx = CONTEXT;
+  if (cx.inTask === 0) {
+    // A promise job spends the tick budget of the runtime the await drives
+    // on (a task poll keeps its own). Not created here: the default runtime
+    // is made only if the future turns out to be pending.
+    const s = cx.stack;
+    const rt = s.length > 0 ? s[s.length - 1] : (cx.blocking ?? cx.defaultRuntime);
+    if (rt !== null) useRuntime(rt.context);
+  }
   let value;
   try {
     // Inline, with the caller's budget (the per-macrotask one in promise jobs).
@@ -231,12 +245,12 @@ export function awaitFuture<T, R1, R2>(future: Future<T>, onFulfilled: OnFulfill
     future.awaitState = p;
     return p.then(onFulfilled, onRejected);
   }
-  const executor = currentOrDefault().executor;
+  const rt = currentOrDefault();
   return new Promise<R1 | R2>((resolve, reject) => {
-    const d = new AwaitDriver(future, executor, onFulfilled, onRejected, resolve, reject);
+    const d = new AwaitDriver(future, rt, onFulfilled, onRejected, resolve, reject);
     future.awaitState = d;
-    if ((probed & PROBE_DEFERRED) !== 0) deferWake(d);
-    else if ((probed & PROBE_WOKEN) !== 0) executor.schedule(d);
+    if ((probed & PROBE_DEFERRED) !== 0) deferWakeOn(rt.context, d);
+    else if ((probed & PROBE_WOKEN) !== 0) rt.executor.schedule(d);
     else d.pollInline();
   });
 }
@@ -245,12 +259,12 @@ export function awaitFuture<T, R1, R2>(future: Future<T>, onFulfilled: OnFulfill
  * Lets a completed future be awaited afresh (a `Sleep` after `reset`). A
  * driver still waiting on it keeps it: it will see the new state.
  */
-export function rearmAwait(future: Future<unknown>): void {
+export function rearmAwait(future: Driven<unknown>): void {
   const s = future.awaitState;
   if (!(s instanceof AwaitDriver) || !s.pending) future.awaitState = undefined;
 }
 
 /** Polls `future` now and, if needed, until it completes; settles a Promise with it. */
-export function driveFuture<T>(future: Future<T>): Promise<T> {
+export function driveFuture<T>(future: Driven<T>): Promise<T> {
   return awaitFuture<T, T, never>(future, undefined, undefined);
 }
