@@ -17,6 +17,7 @@ import type { RuntimeHandle } from '../task/context';
 import type { Executor } from './executor';
 
 export {
+  CONTEXT,
   blockingRuntimeOrNull,
   currentOrDefault,
   currentRuntime,
