@@ -22,8 +22,8 @@
  *
  * Internal module: not exported from index.ts.
  */
-import { CONTEXT, currentOrDefault, Runnable, RuntimeHandle } from '../task/context';
-import { deferWakeOn, enterTask, exitTask, setProbeWaker, useRuntime } from '../task/coop';
+import { CONTEXT, currentOrDefault, Runnable, RuntimeHandle, TASK_BUDGET } from '../task/context';
+import { deferWakeOn, setProbeWaker, useRuntime } from '../task/coop';
 import { Context } from './context';
 import { PENDING, Poll } from './poll';
 import type { Waker } from './waker';
@@ -103,7 +103,13 @@ class AwaitDriver<T, R1, R2> extends Context implements Waker, Runnable {
   /** Polled by the executor after a wake-up: a task's budget applies. */
   run(): void {
     if (this.state !== State.Pending) return;
-    const saved = enterTask(this.rt.context);
+    // enterTask/exitTask (task/coop.ts) written out, as in Task.run.
+    const cx = CONTEXT;
+    const live = cx.live;
+    const saved = cx.budget;
+    cx.live = this.rt.context;
+    cx.budget = TASK_BUDGET;
+    cx.inTask++;
     try {
       let value;
       try {
@@ -122,7 +128,9 @@ class AwaitDriver<T, R1, R2> extends Context implements Waker, Runnable {
         else this.settleFulfilled(value);
       }
     } finally {
-      exitTask(saved);
+      cx.inTask--;
+      cx.live = live;
+      cx.budget = saved;
     }
   }
 
@@ -226,7 +234,7 @@ export function awaitFuture<T, R1, R2>(future: Driven<T>, onFulfilled: OnFulfill
     // is made only if the future turns out to be pending.
     const s = cx.stack;
     const rt = s.length > 0 ? s[s.length - 1] : (cx.blocking ?? cx.defaultRuntime);
-    if (rt !== null) useRuntime(rt.context);
+    if (rt !== null && rt.context !== cx.live) useRuntime(rt.context);
   }
   let value;
   try {

@@ -372,7 +372,7 @@ export class Runtime implements RuntimeCore {
   private readonly onTaskDone = (task: Task<unknown>): void => {
     this.tasks.unlink(task);
     if (this.tasks.count === 0 && this.onIdle !== null) queueMicrotask(this.onIdle);
-    reportIfUnobserved(task);
+    if (task.outcome === Outcome.Error && !task.observed) reportIfUnobserved(task);
   };
 }
 

@@ -11,8 +11,7 @@ import type { Pollable } from '../future/future';
 import { PENDING } from '../future/poll';
 import type { Waker } from '../future/waker';
 import { abortError } from '../sys/errors';
-import type { Runnable, RuntimeContext, Scheduler } from '../task/context';
-import { enterTask, exitTask } from '../task/coop';
+import { CONTEXT, Runnable, RuntimeContext, Scheduler, TASK_BUDGET } from '../task/context';
 
 const IDLE = 0;
 const RUNNING = 1;
@@ -100,17 +99,29 @@ export class Task<T> extends Context implements Waker, Runnable {
     if (this.state !== IDLE) return;
     const future = this.future as Pollable<T>;
     this.state = RUNNING;
-    const saved = enterTask(this.runtime);
+    // enterTask/exitTask (task/coop.ts), written out: this is the path of
+    // every task poll, and V8 did not inline the calls (measured: +10 ns a
+    // poll, a third of a wake-to-poll round trip).
+    const cx = CONTEXT;
+    const live = cx.live;
+    const saved = cx.budget;
+    cx.live = this.runtime;
+    cx.budget = TASK_BUDGET;
+    cx.inTask++;
     let value;
     try {
       value = future.poll(this);
     } catch (err) {
-      exitTask(saved);
+      cx.inTask--;
+      cx.live = live;
+      cx.budget = saved;
       this.state = IDLE;
       this.finish(Outcome.Error, undefined, err);
       return;
     }
-    exitTask(saved);
+    cx.inTask--;
+    cx.live = live;
+    cx.budget = saved;
     this.state = IDLE;
     if (value !== PENDING) {
       this.finish(Outcome.Value, value, undefined);

@@ -114,8 +114,6 @@ export class ThreadContext {
    * an `await` drove on.
    */
   live: RuntimeContext | null = null;
-  /** Saved {@link live} values of the task polls on the stack. */
-  readonly liveStack: Array<RuntimeContext | null> = [];
 
   // ===== blockOn =====
   /** The runtime a synchronous `blockOn` drives, if any. */

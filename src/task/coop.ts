@@ -62,26 +62,26 @@ export function remainingBudget(): number {
 }
 
 /**
- * Starts a task poll with a full budget; returns what to restore afterwards.
- * `rt` is the task's runtime: its deferred queue takes the task's deferred
- * wakes (omitted: the live runtime stays).
+ * Starts a task poll with a full budget; returns the budget to restore
+ * afterwards. `rt` is the task's runtime: its deferred queue takes the
+ * task's deferred wakes (omitted: the live runtime stays). The caller keeps
+ * `CONTEXT.live` from before the call and hands it to {@link exitTask}: two
+ * locals, no allocation, on the path of every task poll.
  */
 export function enterTask(rt?: RuntimeContext): number {
   const cx = CONTEXT;
   const saved = cx.budget;
-  if (cx.inTask === 0 && cx.live !== null) cx.live.tickBudget = saved;
-  cx.liveStack.push(cx.live);
   if (rt !== undefined) cx.live = rt;
   cx.budget = TASK_BUDGET;
   cx.inTask++;
   return saved;
 }
 
-/** Ends a task poll started with {@link enterTask}. */
-export function exitTask(saved: number): void {
+/** Ends a task poll started with {@link enterTask}: restores the budget and the live runtime. */
+export function exitTask(saved: number, live: RuntimeContext | null = CONTEXT.live): void {
   const cx = CONTEXT;
   cx.inTask--;
-  cx.live = cx.liveStack.pop() ?? null;
+  cx.live = live;
   cx.budget = saved;
 }
 
