@@ -38,10 +38,9 @@ interface Driven<T> {
 type OnFulfilled<T, R> = ((value: T) => R | PromiseLike<R>) | null | undefined;
 type OnRejected<R> = ((reason: unknown) => R | PromiseLike<R>) | null | undefined;
 
-/** What the inline poll's waker was asked for (bits, reset per inline poll). */
+/** What the inline poll's waker was asked for (bits in CONTEXT.probeState, reset per inline poll). */
 const PROBE_WOKEN = 1;
 const PROBE_DEFERRED = 2;
-let probeState = 0;
 
 const enum State {
   Pending = 0,
@@ -202,7 +201,7 @@ class AwaitDriver<T, R1, R2> extends Context implements Waker, Runnable {
  */
 class ProbeWaker implements Waker {
   wake(): void {
-    probeState |= PROBE_WOKEN;
+    CONTEXT.probeState |= PROBE_WOKEN;
   }
   willWake(other: Waker): boolean {
     return other === this;
@@ -212,7 +211,7 @@ class ProbeWaker implements Waker {
 const PROBE_WAKER = new ProbeWaker();
 const PROBE = new Context(PROBE_WAKER);
 setProbeWaker(PROBE_WAKER, () => {
-  probeState |= PROBE_DEFERRED;
+  CONTEXT.probeState |= PROBE_DEFERRED;
 });
 
 /** `future.then(onFulfilled, onRejected)`. */
@@ -225,9 +224,9 @@ export function awaitFuture<T, R1, R2>(future: Driven<T>, onFulfilled: OnFulfill
   }
   // A poll nested in this one (a future awaiting inside its poll) restores
   // the outer poll's bits when it is done.
-  const outer = probeState;
-  probeState = 0;
   const cx = CONTEXT;
+  const outer = cx.probeState;
+  cx.probeState = 0;
   if (cx.inTask === 0) {
     // A promise job spends the tick budget of the runtime the await drives
     // on (a task poll keeps its own). Not created here: the default runtime
@@ -241,13 +240,13 @@ export function awaitFuture<T, R1, R2>(future: Driven<T>, onFulfilled: OnFulfill
     // Inline, with the caller's budget (the per-macrotask one in promise jobs).
     value = future.poll(PROBE);
   } catch (err) {
-    probeState = outer;
+    cx.probeState = outer;
     const p = Promise.reject(err);
     future.awaitState = p;
     return p.then(onFulfilled, onRejected);
   }
-  const probed = probeState;
-  probeState = outer;
+  const probed = cx.probeState;
+  cx.probeState = outer;
   if (value !== PENDING) {
     const p = Promise.resolve(value);
     future.awaitState = p;

@@ -132,6 +132,8 @@ export class ThreadContext {
   probeWaker: Wake | null = null;
   /** What to do when the inline poll asks for a deferred wake-up. */
   onProbeDeferred: (() => void) | null = null;
+  /** What the running inline poll's waker was asked for (future/await.ts bits). */
+  probeState = 0;
 
   // ===== net =====
   /** The reserve descriptor for the EMFILE accept trick, -1 when none is held. */
