@@ -62,4 +62,43 @@ describe('runtime shutdown wakes what waits', () => {
     `);
     expect(r).toEqual({ sleep: 'ERR_EDGEIO_RUNTIME_SHUTDOWN', interval: 'ERR_EDGEIO_RUNTIME_SHUTDOWN after 0 ticks' });
   });
+
+  // Break: shutdown() called from inside a poll strands waiters. The woken
+  // await drivers were queued, the drain on the stack (re-entered, so it
+  // returned at once) never ran them, and then the queue was cleared: a
+  // read, a sleep and a JoinHandle awaited outside tasks never settled.
+  const fromInsideAPoll: Array<[string, string]> = [
+    ['a spawned function', 'spawn(() => { Runtime.default().shutdown(); });'],
+    ['the first synchronous part of a spawned async function', 'spawn(async () => { Runtime.default().shutdown(); await null; });'],
+    ['a .then() callback on a Future', 'sleep(1).then(() => Runtime.default().shutdown());'],
+  ];
+  test.each(fromInsideAPoll)('shutdown from %s wakes the read, sleep and JoinHandle awaited outside tasks', async (_where, trigger) => {
+    const r = await runChild(`
+      const { TcpListener, TcpStream, sleep, spawn, pending, Runtime } = edgeio;
+      const out = { read: 'never settled', sleep: 'never settled', handle: 'never settled' };
+      process.on('exit', () => console.log('RESULT ' + JSON.stringify(out)));
+      (async () => {
+        const l = await TcpListener.bind('127.0.0.1:0');
+        const client = await TcpStream.connect(l.localAddr());
+        const server = await l.accept();
+        (async () => {
+          try { out.read = 'resolved ' + (await server.read(Buffer.alloc(16))); }
+          catch (e) { out.read = e.code; }
+        })();
+        (async () => {
+          try { await sleep(60000); out.sleep = 'resolved'; }
+          catch (e) { out.sleep = e.code; }
+        })();
+        const h = spawn(pending());
+        (async () => {
+          try { await h; out.handle = 'resolved'; }
+          catch (e) { out.handle = e.code; }
+        })();
+        await new Promise((r) => setTimeout(r, 20));
+        ${trigger}
+        void client;
+      })();
+    `);
+    expect(r).toEqual({ read: 'ERR_STREAM_DESTROYED', sleep: 'ERR_EDGEIO_RUNTIME_SHUTDOWN', handle: 'ABORT_ERR' });
+  });
 });

@@ -4,7 +4,7 @@
  * the same poll made after leaving `unconstrained` were deferred for nothing.
  */
 import { noopWaker, unconstrained } from '../src';
-import { enterTask, exitTask, pollProceed, remainingBudget, restoreUnit, TASK_BUDGET } from '../src/runtime/coop';
+import { enterTask, exitTask, pollProceed, remainingBudget, restoreUnit, TASK_BUDGET } from '../src/task/coop';
 
 test('unconstrained work spends no budget; the rest of the poll keeps its full budget', () => {
   const saved = enterTask();

@@ -16,8 +16,16 @@
  */
 import { codedError, systemError } from '../sys/errors';
 import { native } from '../sys/native';
+import { countTurn, METRICS_LENGTH } from '../task/metrics';
 import { RegistrationSet } from './registration';
 import { ScheduledIo } from './scheduled-io';
+
+declare module '../task/context' {
+  interface RuntimeHandle {
+    /** The runtime's I/O driver: where resources register. */
+    readonly io: IoDriver;
+  }
+}
 
 /** Events per turn: tokio's, libuv's and uSockets' number. */
 export const EVENTS_PER_TURN = native.limits.MAX_EVENTS;
@@ -33,6 +41,8 @@ export class IoDriver {
   private closed = false;
   /** Turns dispatched (diagnostics and tests). */
   turns = 0;
+  /** The runtime's counters (task/metrics.ts): turns, events, events per turn. */
+  counters: Float64Array = new Float64Array(METRICS_LENGTH);
 
   /**
    * Opens a selector. With `onTurn`, also starts the Node-loop bridge, which
@@ -127,6 +137,7 @@ export class IoDriver {
       set.releasePending();
     }
     this.turns++;
+    countTurn(this.counters, count);
     if (failed) throw error;
   }
 

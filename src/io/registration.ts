@@ -16,7 +16,7 @@
  */
 import type { Context } from '../future/context';
 import { PENDING, Pending } from '../future/poll';
-import { restoreUnit } from '../runtime/coop';
+import { restoreUnit } from '../task/coop';
 import { EAGAIN } from '../sys/native';
 import { Direction, READABLE, WRITABLE } from './ready';
 import type { ScheduledIo } from './scheduled-io';

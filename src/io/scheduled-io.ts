@@ -19,7 +19,7 @@
 import type { Context } from '../future/context';
 import { PENDING, Pending } from '../future/poll';
 import type { Waker } from '../future/waker';
-import { isProbeWaker, pollProceed, restoreUnit } from '../runtime/coop';
+import { isProbeWaker, pollProceed, restoreUnit } from '../task/coop';
 import { Direction, READ_MASK, STICKY, WRITE_MASK, SHUTDOWN } from './ready';
 
 export class ScheduledIo {

@@ -23,7 +23,7 @@ import type { IoDriver } from '../../io/driver';
 import { Direction, INTEREST_READ, READABLE, SHUTDOWN } from '../../io/ready';
 import { parkAfterEagain } from '../../io/registration';
 import { ScheduledIo } from '../../io/scheduled-io';
-import { currentOrDefault } from '../../runtime/context';
+import { CONTEXT, currentOrDefault } from '../../runtime/context';
 import { destroyedError, systemError, SystemError } from '../../sys/errors';
 import { AddressInfo, EAGAIN, native } from '../../sys/native';
 import { sleep, Sleep } from '../../time/sleep';
@@ -62,20 +62,20 @@ export type ListenAddr = string | ({ host?: string; port: number } & BindOptions
 
 // ===== the reserve descriptor for the EMFILE trick =====
 
-let reserveFd = -1;
+// The descriptor is held in the execution context (CONTEXT.reserveFd).
 
 function ensureReserve(): void {
-  if (reserveFd < 0) {
+  if (CONTEXT.reserveFd < 0) {
     const fd = native.reserveFd();
-    if (fd >= 0) reserveFd = fd;
+    if (fd >= 0) CONTEXT.reserveFd = fd;
   }
 }
 
 /** Accepts and closes what is pending, using the reserve's slot. */
 function emfileTrick(listenFd: number): void {
-  if (reserveFd < 0) return;
-  native.close(reserveFd);
-  reserveFd = -1;
+  if (CONTEXT.reserveFd < 0) return;
+  native.close(CONTEXT.reserveFd);
+  CONTEXT.reserveFd = -1;
   const one = new Int32Array(16);
   // Bounded: a flood cannot keep us here (the backoff handles the rest).
   for (let i = 0; i < 64; i++) {
