@@ -2,11 +2,12 @@
  * Cooperative scheduling: an always-ready socket does not starve other
  * tasks, and yieldNow interleaves CPU loops (the guide's Count example).
  */
-import { Context, Future, PENDING, Poll, pollFn, spawn, sleep, yieldNow, Runtime } from '../src';
+import { Context, Future, PENDING, Poll, Runtime, noopWaker, pollFn, sleep, spawn, unconstrained, yieldNow } from '../src';
 import { ScheduledIo } from '../src/io/scheduled-io';
 import { pollIo } from '../src/io/registration';
 import { Direction, INTEREST_READ, READABLE } from '../src/io/ready';
 import { native, socketPair } from './util/native';
+import { TASK_BUDGET, enterTask, exitTask, pollProceed, remainingBudget, restoreUnit } from '../src/task/coop';
 
 /** Reads one byte at a time, forever, through pollIo: always ready while data is queued. */
 class ByteEater extends Future<never> {
@@ -145,5 +146,64 @@ describe('coop budget', () => {
       rt.io.deregister(io);
       p.close();
     }
+  });
+});
+
+describe("regression: unconstrained work spent coop budget", () => {
+  // Regression found in review (2026-11-24): work done inside `unconstrained`
+  // still counted against the coop budget, driving it negative, so operations
+  // the same poll made after leaving `unconstrained` were deferred for nothing.
+
+  test('unconstrained work spends no budget; the rest of the poll keeps its full budget', () => {
+    const saved = enterTask();
+    try {
+      unconstrained(() => {
+        for (let i = 0; i < TASK_BUDGET * 4; i++) expect(pollProceed(noopWaker)).toBe(true);
+        restoreUnit(); // a no-progress restore inside does not inflate it either
+      });
+      expect(remainingBudget()).toBe(TASK_BUDGET);
+      // Constrained again: exactly TASK_BUDGET operations proceed, then it defers.
+      let proceeded = 0;
+      while (proceeded <= TASK_BUDGET && pollProceed(noopWaker)) proceeded++;
+      expect(proceeded).toBe(TASK_BUDGET);
+    } finally {
+      exitTask(saved);
+    }
+  });
+});
+
+describe("regression: await yieldNow() never yielded", () => {
+  // Regression found in review (2026-11-24): `await yieldNow()` never yielded.
+  // The inline first poll of `then` saw the deferred wake-up go to its probe
+  // waker, and the poll right after it found the future already "yielded", so
+  // the await was a microtask hop and Node's loop never ran.
+
+  /** Calls yieldNow() in a loop until a setTimeout(0) callback has run; returns how many calls that took. */
+  async function yieldsUntilTimer(): Promise<number> {
+    let fired = false;
+    const t = setTimeout(() => (fired = true), 0);
+    let n = 0;
+    const end = performance.now() + 2000;
+    while (!fired && performance.now() < end) {
+      await yieldNow();
+      n++;
+    }
+    clearTimeout(t);
+    return fired ? n : -1;
+  }
+
+  describe('await yieldNow()', () => {
+    test('gives Node timers a turn from a plain async function', async () => {
+      const n = await yieldsUntilTimer();
+      expect(n).toBeGreaterThan(0);
+      // A timer due now runs within a few loop iterations, not after thousands of yields.
+      expect(n).toBeLessThan(100);
+    });
+
+    test('gives Node timers a turn from a spawned async task', async () => {
+      const n = await spawn(yieldsUntilTimer);
+      expect(n).toBeGreaterThan(0);
+      expect(n).toBeLessThan(100);
+    });
   });
 });
