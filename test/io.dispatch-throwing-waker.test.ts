@@ -7,7 +7,7 @@
  */
 import { IoDriver } from '../src/io/driver';
 import { INTEREST_READ, READABLE } from '../src/io/ready';
-import { ScheduledIo } from '../src/io/scheduled-io';
+import { Registration } from '../src/io/registration';
 import { wakerFn } from '../src';
 import { socketPair } from './util/native';
 
@@ -16,24 +16,22 @@ describe('dispatch with a throwing waker', () => {
     const drv = new IoDriver(null);
     const p1 = socketPair();
     const p2 = socketPair();
-    const a = new ScheduledIo(p1.server);
-    const b = new ScheduledIo(p2.server);
+    const a = new Registration(drv, p1.server, INTEREST_READ);
+    const b = new Registration(drv, p2.server, INTEREST_READ);
     try {
-      drv.register(a, INTEREST_READ);
-      drv.register(b, INTEREST_READ);
       let bWoken = 0;
-      a.reader = wakerFn(() => {
+      a.io.reader = wakerFn(() => {
         throw new Error('user waker failed');
       });
-      b.reader = wakerFn(() => bWoken++);
+      b.io.reader = wakerFn(() => bWoken++);
       drv.events[0] = a.token | 0;
       drv.events[1] = READABLE;
       drv.events[2] = b.token | 0;
       drv.events[3] = READABLE;
       expect(() => drv.dispatch(2)).toThrow('user waker failed');
       expect(bWoken).toBe(1);
-      expect(b.readiness & READABLE).toBe(READABLE);
-      expect(a.readiness & READABLE).toBe(READABLE);
+      expect(b.io.readiness & READABLE).toBe(READABLE);
+      expect(a.io.readiness & READABLE).toBe(READABLE);
     } finally {
       drv.deregister(a);
       drv.deregister(b);
