@@ -5,9 +5,40 @@
  * then hung forever, even after close(). Displaced wakers are now kept and
  * woken with the slot. (One task per direction stays the advice: two
  * writeAll calls that both park may interleave their bytes.)
+ *
+ * Regression found under attack (issue 11, break 3): the displaced wakers
+ * were capped at 32 and all woken when the list was full, so 34 waiters on a
+ * stalled stream re-woke each other forever: 100% CPU, tens of millions of
+ * polls, while nothing could progress. Any number of waiters now costs no
+ * polls while the stream is not ready.
  */
-import { sleep, spawn, timeout } from '../src';
+import { Context, Future, Poll, sleep, spawn, timeout } from '../src';
 import { connectedPair as pair } from './util/tcp';
+
+/** Counts how often the wrapped future is polled. */
+class Counted<T> extends Future<T> {
+  static polls = 0;
+  constructor(private readonly inner: Future<T>) {
+    super();
+  }
+  poll(cx: Context): Poll<T> {
+    Counted.polls++;
+    return this.inner.poll(cx);
+  }
+  override drop(): void {
+    this.inner.drop();
+  }
+}
+
+/** Polls of every Counted future during `ms` of waiting. */
+async function pollsDuring(ms: number): Promise<number> {
+  const before = Counted.polls;
+  await sleep(ms);
+  return Counted.polls - before;
+}
+
+/** Generous bound for "no polls while stalled" (the bug made millions in 300 ms). */
+const IDLE_POLLS = 200;
 
 describe('two waiters in one direction', () => {
   test('two readers: both wake (one gets the data, the other the end of stream)', async () => {
@@ -76,6 +107,72 @@ describe('two waiters in one direction', () => {
       while (got < A + B && performance.now() < deadline) got += await client.read(buf);
       await timeout(3000, Promise.all([a, b]));
       expect(got).toBe(A + B);
+    } finally {
+      client.close();
+      server.close();
+      listener.close();
+    }
+  });
+
+  test('40 readers of a silent peer cost no polls, and all finish once it writes and closes', async () => {
+    const { client, server, listener } = await pair();
+    try {
+      const reads = Array.from({ length: 40 }, () => spawn(new Counted(server.read(Buffer.alloc(64)))));
+      await sleep(30); // all parked
+      expect(await pollsDuring(300)).toBeLessThan(IDLE_POLLS);
+      await client.writeAll(Buffer.alloc(40, 'r'));
+      await sleep(10);
+      client.close(); // EOF for those that did not get data
+      const got = await timeout(5000, Promise.all(reads));
+      expect(got.reduce((a, b) => a + b, 0)).toBe(40);
+    } finally {
+      client.close();
+      server.close();
+      listener.close();
+    }
+  });
+
+  test('34 writers to a peer that does not read cost no polls, and all finish once it reads', async () => {
+    const { client, server, listener } = await pair();
+    try {
+      const FIRST = 16 << 20;
+      const EACH = 64 << 10;
+      const writers = [spawn(new Counted(server.writeAll(Buffer.alloc(FIRST, 'a'))))];
+      await sleep(20); // the first one fills the socket buffers and parks
+      for (let i = 0; i < 33; i++) writers.push(spawn(new Counted(server.writeAll(Buffer.alloc(EACH, 'b')))));
+      await sleep(30);
+      expect(await pollsDuring(300)).toBeLessThan(IDLE_POLLS);
+      const buf = Buffer.alloc(1 << 20);
+      let got = 0;
+      const deadline = performance.now() + 10_000;
+      while (got < FIRST + 33 * EACH && performance.now() < deadline) got += await client.read(buf);
+      await timeout(5000, Promise.all(writers));
+      expect(got).toBe(FIRST + 33 * EACH);
+    } finally {
+      client.close();
+      server.close();
+      listener.close();
+    }
+  });
+
+  test('40 read timeouts by Promise.race leave their reads pending at no cost; the data reaches them all', async () => {
+    const { client, server, listener } = await pair();
+    try {
+      const pending: Array<Promise<number>> = [];
+      const loops = Array.from({ length: 40 }, async () => {
+        for (let i = 0; i < 3; i++) {
+          const read = new Counted(server.read(Buffer.alloc(16))).then((n) => n);
+          pending.push(read);
+          await Promise.race([read, sleep(20)]);
+        }
+      });
+      await Promise.all(loops); // every race lost to its timeout: 120 reads still pending
+      expect(await pollsDuring(300)).toBeLessThan(IDLE_POLLS);
+      await client.writeAll(Buffer.alloc(120 * 16, 't'));
+      await sleep(20);
+      client.close();
+      const got = await timeout(5000, Promise.all(pending));
+      expect(got.reduce((a, b) => a + b, 0)).toBe(120 * 16);
     } finally {
       client.close();
       server.close();
