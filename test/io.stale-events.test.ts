@@ -5,6 +5,7 @@
 import { IoDriver } from '../src/io/driver';
 import { INTEREST_READ, READABLE } from '../src/io/ready';
 import { Registration } from '../src/io/registration';
+import { RegistrationSet } from '../src/io/registration-set';
 import { wakerFn } from '../src';
 import { native, ok, socketPair, listenLoopback, connectLoopback, acceptOne, sleepSync } from './util/native';
 
@@ -67,7 +68,7 @@ describe('stale events', () => {
     try {
       const trigger = new Registration(drv, q.server, INTEREST_READ);
       const a = new Registration(drv, p.server, INTEREST_READ);
-      const slotOf = (reg: Registration) => reg.token & 0xffffff;
+      const slotOf = (reg: Registration) => RegistrationSet.slotOf(reg.token);
       const slotOfA = slotOf(a);
       let c: Registration | null = null;
       trigger.io.reader = wakerFn(() => {
