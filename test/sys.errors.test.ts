@@ -4,6 +4,7 @@
 import * as net from 'net';
 import * as path from 'path';
 import { native, ok, listenLoopback, sleepSync } from './util/native';
+import { IoDriver } from '../src/io/driver';
 import { systemError } from '../src/sys/errors';
 import { selectorCalls, SELECTOR_CALLS } from '../src/sys/selector-calls';
 import { DIST, nodeChild } from './util/proc';
@@ -121,6 +122,17 @@ describe('syscall errors', () => {
       register: 'NtDeviceIoControlFile',
       select: 'GetQueuedCompletionStatusEx',
     });
+  });
+
+  test('a failed select reaching the turn is a Node-shaped error naming the wait call', () => {
+    const drv = new IoDriver(null);
+    try {
+      expect(() => drv.dispatch(native.errno.EBADF)).toThrow(
+        expect.objectContaining({ code: 'EBADF', syscall: selectorCalls.select, message: `${selectorCalls.select} EBADF` }),
+      );
+    } finally {
+      drv.shutdown();
+    }
   });
 
   test('a selector that cannot be opened (EMFILE) reports the open call of this OS', async () => {

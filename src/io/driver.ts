@@ -102,8 +102,12 @@ export class IoDriver {
     else this.dropRef();
   }
 
-  /** Dispatches `count` pairs from {@link events}. */
+  /**
+   * Dispatches `count` pairs from {@link events}. A negative count is the
+   * bridge's failed select: thrown as a Node-shaped error naming the call.
+   */
   dispatch(count: number): void {
+    if (count < 0) throw systemError(count, selectorCalls.select);
     const ev = this.events;
     const set = this.registrations;
     set.dispatching = true;

@@ -369,7 +369,6 @@ export class Runtime implements RuntimeCore {
     enterRuntime(this);
     this.executor.hold();
     try {
-      if (count < 0) throw new Error(`edgeio: the selector failed (${count})`);
       try {
         this.io.dispatch(count);
       } finally {
