@@ -12,7 +12,9 @@
  * polls, while nothing could progress. Any number of waiters now costs no
  * polls while the stream is not ready.
  */
-import { Context, Future, Poll, sleep, spawn, timeout } from '../src';
+import { Context, Future, Poll, sleep, spawn, timeout, wakerFn } from '../src';
+import { Direction, READABLE, WRITABLE } from '../src/io/ready';
+import { ScheduledIo } from '../src/io/scheduled-io';
 import { connectedPair as pair } from './util/tcp';
 
 /** Counts how often the wrapped future is polled. */
@@ -178,5 +180,25 @@ describe('two waiters in one direction', () => {
       server.close();
       listener.close();
     }
+  });
+
+  test('the readiness cell: any number of waiters, each kept once, woken once per event, forgotten when dropped', () => {
+    const io = new ScheduledIo();
+    const woken = new Array<number>(100).fill(0);
+    const wakers = woken.map((_, i) => wakerFn(() => woken[i]++));
+    for (let round = 0; round < 3; round++) for (const w of wakers) io.park(w, Direction.Read); // parked again: no duplicates
+    io.park(wakers[0], Direction.Write);
+    expect(io.waiters(Direction.Read)).toBe(100);
+    io.clearWaker(Direction.Read, wakers[7]);
+    io.clearWaker(Direction.Read, wakers[0]); // the slot's holder
+    expect(io.waiters(Direction.Read)).toBe(98);
+    expect(woken.every((n) => n === 0)).toBe(true); // parking never wakes anybody
+    io.setReadiness(WRITABLE);
+    expect(woken[0]).toBe(1); // only the writer
+    expect(io.waiters(Direction.Read)).toBe(98);
+    io.setReadiness(READABLE);
+    expect(woken[7]).toBe(0);
+    expect(woken.filter((n, i) => i !== 7 && i !== 0).every((n) => n === 1)).toBe(true);
+    expect(io.waiters(Direction.Read)).toBe(0);
   });
 });

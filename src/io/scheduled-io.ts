@@ -105,17 +105,18 @@ export class ScheduledIo {
    * nothing). Otherwise another task already waits that way, or an operation
    * ended without a wake-up and left its waker behind: `waker` joins the
    * direction's set. Waking a stale waker for nothing is harmless;
-   * forgetting a live one would hang its task.
+   * forgetting a live one would hang its task. The probe itself never joins
+   * the set: the await driver polls again with its own waker right after.
    */
   park(waker: Waker, dir: Direction): void {
     if (dir === Direction.Read) {
       const cur = this.reader;
       if (cur === null || cur === waker || isProbeWaker(cur) || cur.willWake(waker)) this.reader = waker;
-      else (this.readers ??= new Set()).add(waker);
+      else if (!isProbeWaker(waker)) (this.readers ??= new Set()).add(waker);
     } else {
       const cur = this.writer;
       if (cur === null || cur === waker || isProbeWaker(cur) || cur.willWake(waker)) this.writer = waker;
-      else (this.writers ??= new Set()).add(waker);
+      else if (!isProbeWaker(waker)) (this.writers ??= new Set()).add(waker);
     }
   }
 
