@@ -130,11 +130,14 @@ export class TcpListener implements AsyncIterable<TcpStream> {
    * Tasks waiting in accept. Unlike a stream (one reader task at a time), a
    * listener may be accepted from by several tasks at once, so it keeps its
    * own waiter list and parks one waker in the reader slot that wakes them
-   * all (tokio's `readiness()` waiter list plays this role).
+   * all (tokio's `readiness()` waiter list plays this role). A set: each
+   * task once, however many there are and however often they park.
    */
-  private readonly acceptors: Waker[] = [];
+  private acceptors = new Set<Waker>();
   private readonly wakeAcceptors: Waker = wakerFn(() => {
-    const ws = this.acceptors.splice(0);
+    if (this.acceptors.size === 0) return;
+    const ws = this.acceptors;
+    this.acceptors = new Set();
     for (const w of ws) w.wake();
   });
   /**
@@ -244,15 +247,13 @@ export class TcpListener implements AsyncIterable<TcpStream> {
 
   /** Adds `cx.waker` to the acceptors (the reader slot holds wakeAcceptors). */
   private park(cx: Context): typeof PENDING {
-    const w = cx.waker;
-    if (!this.acceptors.some((a) => a.willWake(w))) this.acceptors.push(w);
+    this.acceptors.add(cx.waker);
     return PENDING;
   }
 
   /** @internal A dropped accept future leaves the waiter list. */
   clearAcceptor(waker: Waker): void {
-    const i = this.acceptors.findIndex((a) => a.willWake(waker));
-    if (i >= 0) this.acceptors.splice(i, 1);
+    this.acceptors.delete(waker);
   }
 
   /**
