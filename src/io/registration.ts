@@ -29,9 +29,11 @@ export type IoOp<A = undefined, B = undefined, C = undefined> = (fd: number, a: 
 export interface RegistrationOptions {
   /**
    * Whether a short read (`0 < n < requested`) proves the receive buffer
-   * empty. Default true (stream sockets). False for sockets that may carry
-   * ancillary data (`SCM_RIGHTS`: a read ends at a control-message boundary
-   * with bytes behind it) and for TCP where urgent data is not reported.
+   * empty. Default true (stream sockets). False for datagram sockets (a
+   * short receive is one whole datagram; more may be queued), for sockets
+   * that may carry ancillary data (`SCM_RIGHTS`: a read ends at a
+   * control-message boundary with bytes behind it) and for TCP where urgent
+   * data is not reported.
    */
   shortReadProvesEmpty?: boolean;
   /** Whether a short write proves the send buffer full. Default true. */
@@ -73,10 +75,11 @@ export interface RegistrationOptions {
  *      one more read per drain (0.22 µs CPU measured here, about 5% of a
  *      64-byte echo round trip); the PRIORITY bit costs a bit test, and
  *      EPOLLPRI only fires when urgent data arrives;
- *    - NOT valid where ancillary data can arrive (`SCM_RIGHTS` on Unix
- *      sockets: a read ends at a control-message boundary), nor on TCP where
- *      the selector cannot report urgent data (FreeBSD, NetBSD): those
- *      declare `shortReadProvesEmpty: false` and read until EAGAIN;
+ *    - NOT valid for datagrams (a short receive is one whole datagram),
+ *      where ancillary data can arrive (`SCM_RIGHTS` on Unix sockets: a read
+ *      ends at a control-message boundary), nor on TCP where the selector
+ *      cannot report urgent data (FreeBSD, NetBSD): those declare
+ *      `shortReadProvesEmpty: false` and read until EAGAIN;
  *    - writes: a short `send` means the send buffer filled.
  * 5. A full transfer (`n === requested`) or a capped batch keeps readiness:
  *    the buffer may hold more and no edge will say so. The task carries on
@@ -91,7 +94,8 @@ export interface RegistrationOptions {
  * So the rule holds unchanged there: a resource that declares short
  * transfers unproven only costs a re-armed poll that completes at once.
  * The reverse would break: sys_win.cc must never stop re-arming after a
- * short transfer while this rule clears on one.
+ * short transfer while this rule clears on one. (Urgent data needs no
+ * PRIORITY bit there for the same reason: TCP registers none on Windows.)
  *
  * @example
  * ```ts
