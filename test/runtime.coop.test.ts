@@ -3,22 +3,21 @@
  * tasks, and yieldNow interleaves CPU loops (the guide's Count example).
  */
 import { Context, Future, PENDING, Poll, Runtime, noopWaker, pollFn, sleep, spawn, unconstrained, yieldNow } from '../src';
-import { ScheduledIo } from '../src/io/scheduled-io';
-import { pollIo } from '../src/io/registration';
+import { Registration } from '../src/io/registration';
 import { Direction, INTEREST_READ, READABLE } from '../src/io/ready';
 import { native, socketPair } from './util/native';
 import { TASK_BUDGET, enterTask, exitTask, pollProceed, remainingBudget, restoreUnit } from '../src/task/coop';
 
-/** Reads one byte at a time, forever, through pollIo: always ready while data is queued. */
+/** Reads one byte at a time, forever, through Registration.pollIo: always ready while data is queued. */
 class ByteEater extends Future<never> {
   count = 0;
   private readonly buf = Buffer.alloc(1);
-  constructor(private readonly io: ScheduledIo) {
+  constructor(private readonly io: Registration) {
     super();
   }
   poll(cx: Context): Poll<never> {
     for (;;) {
-      const n = pollIo(cx, this.io, Direction.Read, () => native.read(this.io.fd, this.buf, 0, 1));
+      const n = this.io.pollIo(cx, Direction.Read, 1, native.read, this.buf, 0, 1);
       if (n === PENDING) return PENDING;
       if (n <= 0) throw new Error(`read ${n}`);
       this.count++;
@@ -30,8 +29,7 @@ describe('coop budget', () => {
   test('a task reading an always-readable socket does not starve a timer task', async () => {
     const rt = Runtime.default();
     const p = socketPair();
-    const io = new ScheduledIo(p.server);
-    rt.io.register(io, INTEREST_READ);
+    const io = new Registration(rt.io, p.server, INTEREST_READ);
     try {
       const payload = Buffer.alloc(200_000, 1);
       let written = 0;
@@ -63,8 +61,7 @@ describe('coop budget', () => {
   test('budget: 128 operations per task poll, then PENDING with the readiness kept', async () => {
     const rt = Runtime.default();
     const p = socketPair();
-    const io = new ScheduledIo(p.server);
-    rt.io.register(io, INTEREST_READ);
+    const io = new Registration(rt.io, p.server, INTEREST_READ);
     try {
       native.write(p.client, Buffer.alloc(1000, 7), 0, 1000);
       const opsPerPoll: number[] = [];
@@ -75,7 +72,7 @@ describe('coop budget', () => {
           poll(cx: Context): Poll<number> {
             let ops = 0;
             for (;;) {
-              const n = pollIo(cx, io, Direction.Read, () => native.read(io.fd, buf, 0, 1));
+              const n = io.pollIo(cx, Direction.Read, 1, native.read, buf, 0, 1);
               if (n === PENDING) {
                 opsPerPoll.push(ops);
                 return PENDING;
@@ -92,7 +89,7 @@ describe('coop budget', () => {
       expect(opsPerPoll.filter((n) => n > 0).every((n) => n <= 128)).toBe(true);
       expect(opsPerPoll).toContain(128);
       // It never saw EAGAIN, so the readiness it was given is still recorded.
-      expect(io.readiness & READABLE).toBe(READABLE);
+      expect(io.io.readiness & READABLE).toBe(READABLE);
     } finally {
       rt.io.deregister(io);
       p.close();
@@ -115,8 +112,7 @@ describe('coop budget', () => {
   test('an async function awaiting an always-readable socket does not starve Node timers', async () => {
     const rt = Runtime.default();
     const p = socketPair();
-    const io = new ScheduledIo(p.server);
-    rt.io.register(io, INTEREST_READ);
+    const io = new Registration(rt.io, p.server, INTEREST_READ);
     try {
       const payload = Buffer.alloc(100_000, 3);
       let written = 0;
@@ -136,7 +132,7 @@ describe('coop budget', () => {
       // read is ready at once. Without the per-macrotask budget the microtask
       // queue would never empty and the timer could not fire before the end.
       while (!timerFired && reads < written) {
-        const n = await pollFn((cx) => pollIo(cx, io, Direction.Read, () => native.read(io.fd, buf, 0, 1)));
+        const n = await pollFn((cx) => io.pollIo(cx, Direction.Read, 1, native.read, buf, 0, 1));
         if (n !== 1) throw new Error(`read ${n}`);
         reads++;
       }

@@ -42,7 +42,6 @@ export class NodeLoop {
     enterRuntime(rt);
     rt.executor.hold();
     try {
-      if (count < 0) throw new Error(`edgeio: the selector failed (${count})`);
       try {
         rt.io.dispatch(count);
       } finally {
