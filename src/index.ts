@@ -56,3 +56,16 @@ export { TcpListener, EMFILE_BACKOFF_MS } from './net/tcp/listener';
 export type { BindOptions, ListenAddr } from './net/tcp/listener';
 export { TcpStream } from './net/tcp/stream';
 export type { ConnectOptions } from './net/tcp/connect';
+
+// ===== sync =====
+export { channel, unboundedChannel, Sender, UnboundedSender, Receiver } from './sync/mpsc';
+export type { UnboundedReceiver } from './sync/mpsc';
+export { oneshot, OneshotSender, OneshotReceiver } from './sync/oneshot';
+export { broadcast, BroadcastSender, BroadcastReceiver } from './sync/broadcast';
+export { watch, WatchSender, WatchReceiver } from './sync/watch';
+export type { ChannelClosedError, LaggedError } from './sync/errors';
+export { Semaphore, SemaphorePermit, MAX_PERMITS } from './sync/semaphore';
+export { Mutex, MutexGuard } from './sync/mutex';
+export { RwLock, RwLockReadGuard, RwLockWriteGuard, MAX_READS } from './sync/rwlock';
+export { Notify, Notified } from './sync/notify';
+export { Barrier, BarrierWaitResult } from './sync/barrier';
