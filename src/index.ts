@@ -69,3 +69,6 @@ export { Mutex, MutexGuard } from './sync/mutex';
 export { RwLock, RwLockReadGuard, RwLockWriteGuard, MAX_READS } from './sync/rwlock';
 export { Notify, Notified } from './sync/notify';
 export { Barrier, BarrierWaitResult } from './sync/barrier';
+export { JoinSet } from './task/join-set';
+export { CancellationToken } from './task/cancellation-token';
+export { TaskTracker } from './task/task-tracker';
