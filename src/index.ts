@@ -72,3 +72,15 @@ export { Barrier, BarrierWaitResult } from './sync/barrier';
 export { JoinSet } from './task/join-set';
 export { CancellationToken } from './task/cancellation-token';
 export { TaskTracker } from './task/task-tracker';
+
+// ===== buffered I/O and codecs =====
+export { BufReader, DEFAULT_BUF_SIZE, DEFAULT_MAX_LINE_LENGTH } from './io/buf-reader';
+export type { BufReaderOptions } from './io/buf-reader';
+export { BufWriter } from './io/buf-writer';
+export type { BufWriterOptions } from './io/buf-writer';
+export { DecodeBuffer, FramedRead, FramedWrite } from './codec/framed';
+export type { Decoder, Encoder, FramedReadOptions } from './codec/framed';
+export { LengthDelimited, DEFAULT_MAX_FRAME_LENGTH } from './codec/length-delimited';
+export type { LengthDelimitedOptions } from './codec/length-delimited';
+export { LinesCodec } from './codec/lines';
+export type { LinesCodecOptions } from './codec/lines';
