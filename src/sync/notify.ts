@@ -9,6 +9,9 @@ const INIT = 0;
 const WAITING = 1;
 const DONE = 2;
 
+const PICKED_FIFO = 1;
+const PICKED_LIFO = 2;
+
 /**
  * Notifies one waiting task, or all of them, with tokio's semantics:
  *
@@ -70,7 +73,7 @@ export class Notify {
       this.permit = true;
       return;
     }
-    w.picked = true;
+    w.picked = PICKED_FIFO;
     w.wakeUp();
   }
 
@@ -89,7 +92,7 @@ export class Notify {
       return;
     }
     this.waiters.remove(w);
-    w.picked = true;
+    w.picked = PICKED_LIFO;
     w.wakeUp();
   }
 
@@ -118,8 +121,8 @@ export class Notify {
  * ```
  */
 export class Notified extends Waiter<void> {
-  /** @internal Picked by notifyOne(). */
-  picked = false;
+  /** @internal Picked by notifyOne() (FIFO) or notifyLast() (LIFO), or 0. */
+  picked = 0;
   private state = INIT;
   private readonly epoch: number;
 
@@ -132,7 +135,7 @@ export class Notified extends Waiter<void> {
   poll(cx: Context): Poll<void> {
     const n = this.notify;
     if (this.state === WAITING) {
-      if (this.picked || n.epoch !== this.epoch) {
+      if (this.picked !== 0 || n.epoch !== this.epoch) {
         this.state = DONE;
         this.waker = null;
         return undefined;
@@ -161,6 +164,8 @@ export class Notified extends Waiter<void> {
     this.state = DONE;
     this.waker = null;
     if (this.wList !== null) this.notify.waiters.remove(this);
-    else if (this.picked) this.notify.notifyOne(); // pass the notification on
+    // Picked but never used: pass the notification on, the way it was given.
+    else if (this.picked === PICKED_FIFO) this.notify.notifyOne();
+    else if (this.picked === PICKED_LIFO) this.notify.notifyLast();
   }
 }
