@@ -127,3 +127,28 @@ test('the lock protects a read-modify-write across awaits', async () => {
   );
   expect(m.tryLock()!.value).toBe(100);
 });
+
+test('aborted_future_1 (future form): withLock releases the lock when the future holding it is dropped by a timeout', async () => {
+  const m = new Mutex(0);
+  const err = await rejection(
+    timeout(
+      5,
+      m.withLock((g) => {
+        g.value++;
+        return sleep(10_000);
+      }),
+    ),
+  );
+  expect(err.code).toBe('ETIMEDOUT');
+  expect(m.isLocked).toBe(false);
+  // withLock also releases on completion and on failure.
+  expect(await m.withLock((g) => g.value)).toBe(1);
+  expect((await rejection(m.withLock(() => Promise.reject(new Error('x'))))).message).toBe('x');
+  expect(m.isLocked).toBe(false);
+  // And when the task running it is aborted.
+  const h = spawn(m.withLock(() => sleep(10_000)));
+  await sleep(2);
+  expect(m.isLocked).toBe(true);
+  h.abort();
+  expect(m.isLocked).toBe(false);
+});

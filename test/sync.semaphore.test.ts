@@ -136,3 +136,13 @@ test('stress_test: never more holders than permits, every task finishes', async 
   expect(peak).toBeGreaterThan(1);
   expect(sem.availablePermits).toBe(5);
 });
+
+test('withPermits gives the permits back on completion, failure and drop', async () => {
+  const sem = new Semaphore(2);
+  expect(await sem.withPermits(2, (p) => p.count)).toBe(2);
+  expect(sem.availablePermits).toBe(2);
+  await rejection(sem.withPermits(1, () => Promise.reject(new Error('no'))));
+  expect(sem.availablePermits).toBe(2);
+  expect((await rejection(timeout(2, sem.withPermits(1, () => sleep(10_000))))).code).toBe('ETIMEDOUT');
+  expect(sem.availablePermits).toBe(2);
+});

@@ -3,9 +3,11 @@
  * {@link Semaphore}: fair, FIFO, and a dropped `lock()` never strands the
  * lock.
  */
+import type { FutureLike } from '../future/combinators';
 import type { Future } from '../future/future';
 import { released } from './errors';
 import { Acquire, Semaphore } from './semaphore';
+import { WithGuard } from './with-guard';
 
 class MutexLock<T> extends Acquire<MutexGuard<T>> {
   constructor(private readonly mutex: Mutex<T>) {
@@ -63,6 +65,24 @@ export class Mutex<T> {
    */
   lock(): Future<MutexGuard<T>> {
     return new MutexLock(this);
+  }
+
+  /**
+   * Locks, runs `fn` with the guard, and releases the lock when the future
+   * `fn` returns settles, or when this future is dropped (an aborted task,
+   * a lost `select`, a `timeout`) at any point: the way to hold a lock
+   * across awaits in a future that may be cancelled (JS has no destructor
+   * to release a guard the way dropping a tokio guard does).
+   *
+   * @example
+   * ```ts
+   * const h = spawn(conn.withLock((g) => g.value.writeAll(request)));
+   * h.abort(); // the lock is released even if the write was in progress
+   * ```
+   */
+  withLock<R>(fn: (guard: MutexGuard<T>) => R | FutureLike<R>): Future<R> {
+    if (typeof fn !== 'function') throw new TypeError('withLock needs a function');
+    return new WithGuard(new MutexLock(this), fn);
   }
 
   /**

@@ -10,12 +10,14 @@
  * `timeout`, an aborted task) leaves the queue and gives back whatever it
  * had been assigned, to the next waiter: no permit and no wake-up is lost.
  */
+import type { FutureLike } from '../future/combinators';
 import type { Context } from '../future/context';
 import { Future } from '../future/future';
 import { PENDING, Poll } from '../future/poll';
 import type { CodedError } from '../sys/errors';
 import { checkCount, released, semaphoreClosed } from './errors';
 import { WaitList, Waiter } from './wait-list';
+import { WithGuard } from './with-guard';
 
 /** The largest permit count a semaphore holds (exact integers in a double). */
 export const MAX_PERMITS = Number.MAX_SAFE_INTEGER;
@@ -161,6 +163,22 @@ export class Semaphore {
    */
   acquire(n = 1): Future<SemaphorePermit> {
     return new SemaphoreAcquire(this, checkCount(n, MAX_PERMITS));
+  }
+
+  /**
+   * Acquires `n` permits, runs `fn`, and gives the permits back when the
+   * future `fn` returns settles, or when this future is dropped (an aborted
+   * task, a lost `select`, a `timeout`) at any point.
+   *
+   * @example
+   * ```ts
+   * const pool = new Semaphore(10);
+   * const body = await pool.withPermits(1, () => fetchOne(url));
+   * ```
+   */
+  withPermits<R>(n: number, fn: (permit: SemaphorePermit) => R | FutureLike<R>): Future<R> {
+    if (typeof fn !== 'function') throw new TypeError('withPermits needs a function');
+    return new WithGuard(new SemaphoreAcquire(this, checkCount(n, MAX_PERMITS)), fn);
   }
 
   /**
