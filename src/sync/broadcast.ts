@@ -47,8 +47,11 @@ class ReceiverDrop implements OnCollect {
 }
 
 class RecvFuture<T> extends Waiter<T | undefined> {
-  constructor(private readonly rx: BroadcastReceiver<T>) {
+  declare private readonly rx: BroadcastReceiver<T>;
+
+  constructor(rx: BroadcastReceiver<T>) {
     super();
+    this.rx = rx;
   }
 
   poll(cx: Context): Poll<T | undefined> {

@@ -83,11 +83,15 @@ class Chan<T> {
 }
 
 class RecvFuture<T> extends Waiter<T | undefined> {
-  has = false;
-  value: T | undefined = undefined;
+  declare has: boolean;
+  declare value: T | undefined;
+  declare private readonly chan: Chan<T>;
 
-  constructor(private readonly chan: Chan<T>) {
+  constructor(chan: Chan<T>) {
     super();
+    this.has = false;
+    this.value = undefined;
+    this.chan = chan;
   }
 
   poll(cx: Context): Poll<T | undefined> {
@@ -130,11 +134,13 @@ class RecvFuture<T> extends Waiter<T | undefined> {
 }
 
 class SendFuture<T> extends Acquire<void> {
-  constructor(
-    private readonly chan: Chan<T>,
-    private value: T,
-  ) {
+  declare private readonly chan: Chan<T>;
+  declare private value: T;
+
+  constructor(chan: Chan<T>, value: T) {
     super(chan.sem as Semaphore, 1);
+    this.chan = chan;
+    this.value = value;
   }
 
   protected complete(): void {

@@ -10,8 +10,11 @@ import { Acquire, Semaphore } from './semaphore';
 import { WithGuard } from './with-guard';
 
 class MutexLock<T> extends Acquire<MutexGuard<T>> {
-  constructor(private readonly mutex: Mutex<T>) {
+  declare private readonly mutex: Mutex<T>;
+
+  constructor(mutex: Mutex<T>) {
     super(mutex.sem, 1);
+    this.mutex = mutex;
   }
   protected complete(): MutexGuard<T> {
     return new MutexGuard(this.mutex);
@@ -128,10 +131,16 @@ export class Mutex<T> {
  * ```
  */
 export class MutexGuard<T> {
-  private held = true;
+  // Assigned in the constructor rather than as field initialisers: one
+  // guard is made per lock, and define-semantics fields cost more.
+  declare private held: boolean;
+  declare private readonly mutex: Mutex<T>;
 
   /** @internal */
-  constructor(private readonly mutex: Mutex<T>) {}
+  constructor(mutex: Mutex<T>) {
+    this.held = true;
+    this.mutex = mutex;
+  }
 
   /**
    * The protected value (read or replace).

@@ -122,14 +122,18 @@ export class Notify {
  */
 export class Notified extends Waiter<void> {
   /** @internal Picked by notifyOne() (FIFO) or notifyLast() (LIFO), or 0. */
-  picked = 0;
-  private state = INIT;
-  private readonly epoch: number;
+  declare picked: number;
+  declare private state: number;
+  declare private readonly epoch: number;
+  declare private readonly notify: Notify;
 
   /** @internal */
-  constructor(private readonly notify: Notify) {
+  constructor(notify: Notify) {
     super();
+    this.picked = 0;
+    this.state = INIT;
     this.epoch = notify.epoch;
+    this.notify = notify;
   }
 
   poll(cx: Context): Poll<void> {

@@ -34,14 +34,17 @@ const DONE = 2;
  */
 export abstract class Acquire<R> extends Waiter<R> {
   /** Permits handed to this waiter so far. */
-  assigned = 0;
-  private state = INIT;
+  declare assigned: number;
+  declare private state: number;
+  declare readonly sem: Semaphore;
+  declare readonly needed: number;
 
-  constructor(
-    readonly sem: Semaphore,
-    readonly needed: number,
-  ) {
+  constructor(sem: Semaphore, needed: number) {
     super();
+    this.assigned = 0;
+    this.state = INIT;
+    this.sem = sem;
+    this.needed = needed;
   }
 
   /** The value of a successful acquire; called once, with `needed` permits held. */
@@ -283,11 +286,15 @@ export class Semaphore {
  * ```
  */
 export class SemaphorePermit {
+  // Assigned in the constructor (one permit per acquire; see Waiter).
+  declare private readonly sem: Semaphore;
+  declare private n: number;
+
   /** @internal */
-  constructor(
-    private readonly sem: Semaphore,
-    private n: number,
-  ) {}
+  constructor(sem: Semaphore, n: number) {
+    this.sem = sem;
+    this.n = n;
+  }
 
   /**
    * How many permits this holds (0 once released or forgotten).

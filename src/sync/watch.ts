@@ -52,8 +52,11 @@ class ReceiverDrop implements OnCollect {
 }
 
 class ChangedFuture<T> extends Waiter<boolean> {
-  constructor(private readonly rx: WatchReceiver<T>) {
+  declare private readonly rx: WatchReceiver<T>;
+
+  constructor(rx: WatchReceiver<T>) {
     super();
+    this.rx = rx;
   }
 
   poll(cx: Context): Poll<boolean> {
