@@ -16,8 +16,10 @@
 //               the async/await rows add edgeio's cost of awaiting a Future).
 //   stream      one task sends `ops` numbers through a channel of 1,024, the
 //               other drains it with `for await`: one op = one value.
-//               Node: the promise queue (unbounded, `for await`), and a
-//               MessageChannel (postMessage in a loop, count the events).
+//               Also through an unboundedChannel (synchronous send, as the
+//               promise queue's push). Node: the promise queue (unbounded,
+//               `for await`), and a MessageChannel (postMessage in a loop,
+//               count the events).
 //   pool        `ops` jobs through a pool of 16: each job takes a permit,
 //               awaits one tick (`await null`), gives the permit back.
 //               edgeio: Semaphore(16) + `using` permit (no allocation per
@@ -41,7 +43,7 @@ if (!fs.existsSync(distIndex)) {
   console.error('dist/ is missing: npm run build:ts');
   process.exit(1);
 }
-const { channel, Future, PENDING, Semaphore, spawn, Runtime } = require(distIndex);
+const { channel, unboundedChannel, Future, PENDING, Semaphore, spawn, Runtime } = require(distIndex);
 
 const OPS = opts.ops;
 const now = () => process.hrtime.bigint();
@@ -249,6 +251,21 @@ async function edgeioStream() {
   return perOp(t0, t1, OPS);
 }
 
+async function edgeioUnboundedStream() {
+  const [tx, rx] = unboundedChannel();
+  const t0 = now();
+  const producer = (async () => {
+    for (let i = 0; i < OPS; i++) tx.send(i);
+    tx.close();
+  })();
+  let n = 0;
+  for await (const v of rx) if (v === n) n++;
+  const t1 = now();
+  await producer;
+  if (n !== OPS) throw new Error(`received ${n}`);
+  return perOp(t0, t1, OPS);
+}
+
 async function promiseQueueStream() {
   const q = new PromiseQueue();
   const t0 = now();
@@ -345,6 +362,12 @@ const ALL_PAIRS = [
     id: 'stream-vs-queue',
     group: 'channel stream',
     edgeio: ['`await tx.send(i)` into `channel(1024)`, `for await` out', edgeioStream],
+    node: ['promise queue (unbounded), `for await` out', promiseQueueStream],
+  },
+  {
+    id: 'stream-unbounded-vs-queue',
+    group: 'channel stream',
+    edgeio: ['`unboundedChannel()`: `tx.send(i)` (synchronous), `for await` out', edgeioUnboundedStream],
     node: ['promise queue (unbounded), `for await` out', promiseQueueStream],
   },
   {
