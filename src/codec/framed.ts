@@ -118,7 +118,14 @@ export interface Encoder<T> {
   encode(item: T): Uint8Array[];
 }
 
-/** Options for {@link FramedRead}. */
+/**
+ * Options for {@link FramedRead}.
+ *
+ * @example
+ * ```ts
+ * new FramedRead(stream, new LinesCodec(), { capacity: 1024 });
+ * ```
+ */
 export interface FramedReadOptions {
   /** Initial buffer size (it grows as frames need). Default 8 KiB. */
   capacity?: number;
@@ -194,7 +201,15 @@ export class FramedRead<T> implements AsyncIterable<T> {
     return new ReadFrame(this);
   }
 
-  /** Poll-level {@link readFrame}. */
+  /**
+   * Poll-level {@link readFrame}.
+   *
+   * @example
+   * ```ts
+   * const frame = frames.pollNext(cx);
+   * if (frame === PENDING) return PENDING;
+   * ```
+   */
   pollNext(cx: Context): Poll<T | undefined> {
     const src = this.src;
     for (;;) {

@@ -5,10 +5,24 @@
 import type { AsyncRead, AsyncWrite } from '../io/traits';
 import { DecodeBuffer, Decoder, Encoder, FramedRead, FramedWrite, frameTooLarge } from './framed';
 
-/** tokio-util's default maximum frame length: 8 MiB. */
+/**
+ * tokio-util's default maximum frame length: 8 MiB.
+ *
+ * @example
+ * ```ts
+ * new LengthDelimited({ maxFrameLength: 4 * DEFAULT_MAX_FRAME_LENGTH });
+ * ```
+ */
 export const DEFAULT_MAX_FRAME_LENGTH = 8 * 1024 * 1024;
 
-/** Options for {@link LengthDelimited}. */
+/**
+ * Options for {@link LengthDelimited}.
+ *
+ * @example
+ * ```ts
+ * const opts: LengthDelimitedOptions = { lengthFieldLength: 2, maxFrameLength: 65535 };
+ * ```
+ */
 export interface LengthDelimitedOptions {
   /** Bytes in the length field, 1 to 6. Default 4. */
   lengthFieldLength?: number;

@@ -5,10 +5,24 @@ import { codedError } from '../sys/errors';
 import type { AsyncRead, AsyncWrite } from '../io/traits';
 import { DecodeBuffer, Decoder, Encoder, FramedRead, FramedWrite } from './framed';
 
-/** Default longest line: 64 KiB (tokio-util's `new()` is unbounded; a bound keeps a flood from growing memory). */
+/**
+ * Default longest line: 64 KiB (tokio-util's `new()` is unbounded; a bound keeps a flood from growing memory).
+ *
+ * @example
+ * ```ts
+ * new LinesCodec({ maxLength: 4 * DEFAULT_MAX_LINE });
+ * ```
+ */
 export const DEFAULT_MAX_LINE = 64 * 1024;
 
-/** Options for {@link LinesCodec}. */
+/**
+ * Options for {@link LinesCodec}.
+ *
+ * @example
+ * ```ts
+ * const opts: LinesCodecOptions = { maxLength: 1024 };
+ * ```
+ */
 export interface LinesCodecOptions {
   /** Longest line accepted, in bytes, newline excluded. Default 64 KiB; `Infinity` for none. */
   maxLength?: number;

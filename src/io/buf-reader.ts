@@ -11,17 +11,36 @@ import { codedError } from '../sys/errors';
 import { readChunks, readExactFuture, readFuture } from './read';
 import type { AsyncRead } from './traits';
 
-/** Default buffer size: tokio's `DEFAULT_BUF_SIZE`. */
+/**
+ * Default buffer size: tokio's `DEFAULT_BUF_SIZE`.
+ *
+ * @example
+ * ```ts
+ * new BufReader(stream, { capacity: 4 * DEFAULT_BUF_SIZE });
+ * ```
+ */
 export const DEFAULT_BUF_SIZE = 8 * 1024;
 
 /**
  * Default longest line (or `readUntil` run) accepted: 1 MiB. A peer that
  * sends bytes without a delimiter must not grow memory without bound;
  * tokio leaves this unbounded, edgeio bounds it by default. `Infinity` lifts it.
+ *
+ * @example
+ * ```ts
+ * new BufReader(stream, { maxLineLength: Infinity }); // trusted peer
+ * ```
  */
 export const DEFAULT_MAX_LINE_LENGTH = 1024 * 1024;
 
-/** Options for {@link BufReader}. */
+/**
+ * Options for {@link BufReader}.
+ *
+ * @example
+ * ```ts
+ * const opts: BufReaderOptions = { capacity: 16 * 1024, maxLineLength: 4096 };
+ * ```
+ */
 export interface BufReaderOptions {
   /** Bytes read from the source at a time. Default {@link DEFAULT_BUF_SIZE}. */
   capacity?: number;
@@ -191,6 +210,12 @@ export class BufReader<R extends AsyncRead = AsyncRead> implements AsyncRead, As
   /**
    * Poll-level `fillBuf`: the buffered bytes, reading from the source first
    * if there are none. An empty view means end of stream.
+   *
+   * @example
+   * ```ts
+   * const bytes = reader.pollFillBuf(cx);
+   * if (bytes === PENDING) return PENDING;
+   * ```
    */
   pollFillBuf(cx: Context): Poll<Uint8Array> {
     if (this.pos === this.end) {
@@ -232,6 +257,15 @@ export class BufReader<R extends AsyncRead = AsyncRead> implements AsyncRead, As
     this.pos += n;
   }
 
+  /**
+   * Poll-level read ({@link AsyncRead}): from the buffer, or straight from
+   * the source when the buffer is empty and `length` is at least its size.
+   *
+   * @example
+   * ```ts
+   * const n = reader.pollRead(cx, buf);
+   * ```
+   */
   pollRead(cx: Context, buf: Uint8Array, offset = 0, length: number = buf.length - offset): Poll<number> {
     if (this.pos === this.end) {
       // Nothing buffered and a large read: skip the copy (tokio does the same).
@@ -249,6 +283,14 @@ export class BufReader<R extends AsyncRead = AsyncRead> implements AsyncRead, As
     return k;
   }
 
+  /**
+   * Forgets `waker` in the source (a dropped read future).
+   *
+   * @example
+   * ```ts
+   * reader.clearReader(cx.waker);
+   * ```
+   */
   clearReader(waker: Waker): void {
     this.inner.clearReader?.(waker);
   }
@@ -333,7 +375,14 @@ export class BufReader<R extends AsyncRead = AsyncRead> implements AsyncRead, As
     return it;
   }
 
-  /** Chunks until end of stream, as `for await` over a stream gives. */
+  /**
+   * Chunks until end of stream, as `for await` over a stream gives.
+   *
+   * @example
+   * ```ts
+   * for await (const chunk of reader) total += chunk.length;
+   * ```
+   */
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     return readChunks(this);
   }

@@ -11,7 +11,14 @@ import { DEFAULT_BUF_SIZE } from './buf-reader';
 import type { AsyncWrite } from './traits';
 import { writeAllFuture, writeFuture, writevAllFuture, writevFuture } from './write';
 
-/** Options for {@link BufWriter}. */
+/**
+ * Options for {@link BufWriter}.
+ *
+ * @example
+ * ```ts
+ * const opts: BufWriterOptions = { capacity: 64 * 1024 };
+ * ```
+ */
 export interface BufWriterOptions {
   /** Buffer size; writes at least this large bypass the buffer. Default 8 KiB. */
   capacity?: number;
@@ -85,6 +92,16 @@ export class BufWriter<W extends AsyncWrite = AsyncWrite> implements AsyncWrite 
     return this.len - this.flushed;
   }
 
+  /**
+   * Poll-level write ({@link AsyncWrite}): copies into the buffer, flushing
+   * it first if it would overflow; writes at least the buffer's size go
+   * straight to the writer.
+   *
+   * @example
+   * ```ts
+   * const n = out.pollWrite(cx, buf);
+   * ```
+   */
   pollWrite(cx: Context, src: Uint8Array, offset = 0, length: number = src.length - offset): Poll<number> {
     if (this.len + length > this.buf.length && this.pollFlushBuf(cx) === PENDING) return PENDING;
     if (length >= this.buf.length) return this.inner.pollWrite(cx, src, offset, length);
@@ -93,6 +110,14 @@ export class BufWriter<W extends AsyncWrite = AsyncWrite> implements AsyncWrite 
     return length;
   }
 
+  /**
+   * Poll-level gather write: buffered like {@link pollWrite}.
+   *
+   * @example
+   * ```ts
+   * const n = out.pollWritev(cx, [header, body]);
+   * ```
+   */
   pollWritev(cx: Context, bufs: readonly Uint8Array[], index = 0, offset = 0): Poll<number> {
     let total = 0;
     for (let i = index; i < bufs.length; i++) total += bufs[i].length - (i === index ? offset : 0);
@@ -106,17 +131,39 @@ export class BufWriter<W extends AsyncWrite = AsyncWrite> implements AsyncWrite 
     return total;
   }
 
-  /** Poll-level {@link flush}. */
+  /**
+   * Poll-level {@link flush}.
+   *
+   * @example
+   * ```ts
+   * if (out.pollFlush(cx) === PENDING) return PENDING;
+   * ```
+   */
   pollFlush(cx: Context): Poll<void> {
     return this.pollFlushBuf(cx);
   }
 
-  /** Flushes, then ends the writer's write side (TCP: FIN). */
+  /**
+   * Poll-level {@link shutdown}: flushes, then ends the writer's write side (TCP: FIN).
+   *
+   * @example
+   * ```ts
+   * if (out.pollShutdown(cx) === PENDING) return PENDING;
+   * ```
+   */
   pollShutdown(cx: Context): Poll<void> {
     if (this.pollFlushBuf(cx) === PENDING) return PENDING;
     return this.inner.pollShutdown(cx);
   }
 
+  /**
+   * Forgets `waker` in the writer (a dropped write future).
+   *
+   * @example
+   * ```ts
+   * out.clearWriter(cx.waker);
+   * ```
+   */
   clearWriter(waker: Waker): void {
     this.inner.clearWriter?.(waker);
   }

@@ -167,7 +167,17 @@ export class BroadcastSender<T> {
     this.shared.dropSender();
   }
 
-  /** Same as {@link close}. */
+  /**
+   * Same as {@link close}.
+   *
+   * @example
+   * ```ts
+   * {
+   *   using tx2 = tx.clone();
+   *   tx2.send(1);
+   * } // tx2 closed
+   * ```
+   */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -303,7 +313,17 @@ export class BroadcastReceiver<T> implements AsyncIterable<T> {
     };
   }
 
-  /** Same as {@link close}. */
+  /**
+   * Same as {@link close}.
+   *
+   * @example
+   * ```ts
+   * {
+   *   using rx = tx.subscribe();
+   *   await rx.recv();
+   * } // unsubscribed
+   * ```
+   */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -5,14 +5,28 @@
  */
 import { codedError, CodedError } from '../sys/errors';
 
-/** A send or receive on a channel whose other side is gone. */
+/**
+ * A send or receive on a channel whose other side is gone.
+ *
+ * @example
+ * ```ts
+ * try { await tx.send(v); } catch (e) { if ((e as ChannelClosedError).code === 'ERR_CHANNEL_CLOSED') retry((e as ChannelClosedError<T>).value); }
+ * ```
+ */
 export interface ChannelClosedError<T = unknown> extends CodedError {
   code: 'ERR_CHANNEL_CLOSED';
   /** The value a failed send did not deliver (given back, as tokio's `SendError`). */
   value?: T;
 }
 
-/** A broadcast receiver fell behind: `missed` values were overwritten before it read them. */
+/**
+ * A broadcast receiver fell behind: `missed` values were overwritten before it read them.
+ *
+ * @example
+ * ```ts
+ * await rx.recv().catch((e: LaggedError) => console.warn(`missed ${e.missed}`));
+ * ```
+ */
 export interface LaggedError extends CodedError {
   code: 'ERR_CHANNEL_LAGGED';
   missed: number;

@@ -273,7 +273,17 @@ export class Receiver<T> implements AsyncIterable<T> {
     };
   }
 
-  /** Closes the receiver and drops queued values. */
+  /**
+   * Closes the receiver and drops queued values (tokio: dropping the receiver).
+   *
+   * @example
+   * ```ts
+   * {
+   *   using rx2 = rx;
+   *   await rx2.recv();
+   * } // closed: senders fail from now on
+   * ```
+   */
   [Symbol.dispose](): void {
     this.chan.closeRx();
     this.chan.queue.clear();
@@ -350,7 +360,17 @@ abstract class SenderBase<T> {
     return new ClosedFuture(this.chan);
   }
 
-  /** Same as {@link close}. */
+  /**
+   * Same as {@link close}.
+   *
+   * @example
+   * ```ts
+   * {
+   *   using tx2 = tx.clone();
+   *   await tx2.send(1);
+   * } // this clone closed
+   * ```
+   */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -472,7 +492,14 @@ export class UnboundedSender<T> extends SenderBase<T> {
   }
 }
 
-/** The receiving half of an {@link unboundedChannel} (the same class as a bounded one's). */
+/**
+ * The receiving half of an {@link unboundedChannel} (the same class as a bounded one's).
+ *
+ * @example
+ * ```ts
+ * const [, rx]: [UnboundedSender<number>, UnboundedReceiver<number>] = unboundedChannel<number>();
+ * ```
+ */
 export type UnboundedReceiver<T> = Receiver<T>;
 
 /**

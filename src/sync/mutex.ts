@@ -175,7 +175,17 @@ export class MutexGuard<T> {
     this.mutex.sem.release(1);
   }
 
-  /** Same as {@link release}. */
+  /**
+   * Same as {@link release}.
+   *
+   * @example
+   * ```ts
+   * {
+   *   using g = await m.lock();
+   *   g.value++;
+   * } // unlocked
+   * ```
+   */
   [Symbol.dispose](): void {
     this.release();
   }

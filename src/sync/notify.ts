@@ -136,6 +136,14 @@ export class Notified extends Waiter<void> {
     this.notify = notify;
   }
 
+  /**
+   * Poll-level wait for the notification.
+   *
+   * @example
+   * ```ts
+   * if (notified.poll(cx) === PENDING) return PENDING;
+   * ```
+   */
   poll(cx: Context): Poll<void> {
     const n = this.notify;
     if (this.state === WAITING) {
@@ -163,6 +171,14 @@ export class Notified extends Waiter<void> {
     return PENDING;
   }
 
+  /**
+   * Stops waiting; a notification already given to it passes on.
+   *
+   * @example
+   * ```ts
+   * notified.drop();
+   * ```
+   */
   override drop(): void {
     if (this.state !== WAITING) return;
     this.state = DONE;

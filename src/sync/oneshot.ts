@@ -119,7 +119,17 @@ export class OneshotSender<T> {
     return new ClosedFuture(this.shared);
   }
 
-  /** Same as {@link close}. */
+  /**
+   * Same as {@link close}.
+   *
+   * @example
+   * ```ts
+   * {
+   *   using reply = tx;
+   *   if (ok) reply.send(result);
+   * } // closed: the receiver fails if nothing was sent
+   * ```
+   */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -145,6 +155,14 @@ export class OneshotReceiver<T> extends Future<T> {
     super();
   }
 
+  /**
+   * Poll-level receive: the value, `PENDING`, or throws `ERR_CHANNEL_CLOSED`.
+   *
+   * @example
+   * ```ts
+   * const v = rx.poll(cx);
+   * ```
+   */
   poll(cx: Context): Poll<T> {
     const s = this.shared;
     if (s.state === SENT) {
@@ -161,6 +179,14 @@ export class OneshotReceiver<T> extends Future<T> {
     return PENDING;
   }
 
+  /**
+   * Stops waiting (the value, if sent later, stays for the next poll).
+   *
+   * @example
+   * ```ts
+   * rx.drop();
+   * ```
+   */
   override drop(): void {
     this.shared.rxWaker = null;
   }
@@ -205,7 +231,17 @@ export class OneshotReceiver<T> extends Future<T> {
     s.closedWaiters.wakeAll();
   }
 
-  /** Closes and drops any value sent. */
+  /**
+   * Closes and drops any value sent.
+   *
+   * @example
+   * ```ts
+   * {
+   *   using answer = rx;
+   *   await select(answer, sleep(100));
+   * } // the sender sees isClosed
+   * ```
+   */
   [Symbol.dispose](): void {
     this.close();
     this.shared.value = undefined;

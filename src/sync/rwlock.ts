@@ -8,7 +8,14 @@ import type { Future } from '../future/future';
 import { released } from './errors';
 import { Acquire, Semaphore } from './semaphore';
 
-/** Most readers at once (tokio's `MAX_READS`, `u32::MAX >> 3`). */
+/**
+ * Most readers at once (tokio's `MAX_READS`, `u32::MAX >> 3`).
+ *
+ * @example
+ * ```ts
+ * console.log(MAX_READS); // 536870911
+ * ```
+ */
 export const MAX_READS = 2 ** 29 - 1;
 
 class ReadLock<T> extends Acquire<RwLockReadGuard<T>> {
@@ -155,7 +162,17 @@ export class RwLockReadGuard<T> {
     this.lock.sem.release(n);
   }
 
-  /** Same as {@link release}. */
+  /**
+   * Same as {@link release}.
+   *
+   * @example
+   * ```ts
+   * {
+   *   using r = await lock.read();
+   *   console.log(r.value);
+   * } // released
+   * ```
+   */
   [Symbol.dispose](): void {
     this.release();
   }
@@ -224,7 +241,17 @@ export class RwLockWriteGuard<T> {
     this.lock.sem.release(MAX_READS);
   }
 
-  /** Same as {@link release}. */
+  /**
+   * Same as {@link release}.
+   *
+   * @example
+   * ```ts
+   * {
+   *   using w = await lock.write();
+   *   w.value = next;
+   * } // released
+   * ```
+   */
   [Symbol.dispose](): void {
     this.release();
   }

@@ -19,7 +19,14 @@ import { checkCount, released, semaphoreClosed } from './errors';
 import { WaitList, Waiter } from './wait-list';
 import { WithGuard } from './with-guard';
 
-/** The largest permit count a semaphore holds (exact integers in a double). */
+/**
+ * The largest permit count a semaphore holds (exact integers in a double).
+ *
+ * @example
+ * ```ts
+ * const unlimited = new Semaphore(MAX_PERMITS);
+ * ```
+ */
 export const MAX_PERMITS = Number.MAX_SAFE_INTEGER;
 
 const INIT = 0;
@@ -351,7 +358,17 @@ export class SemaphorePermit {
     return new SemaphorePermit(this.sem, n);
   }
 
-  /** Same as {@link release}. */
+  /**
+   * Same as {@link release}.
+   *
+   * @example
+   * ```ts
+   * {
+   *   using permit = await sem.acquire();
+   *   await work();
+   * } // released
+   * ```
+   */
   [Symbol.dispose](): void {
     this.release();
   }

@@ -275,7 +275,17 @@ export class WatchSender<T> {
     this.shared.dropSender();
   }
 
-  /** Same as {@link close}. */
+  /**
+   * Same as {@link close}.
+   *
+   * @example
+   * ```ts
+   * {
+   *   using tx2 = tx.clone();
+   *   tx2.send(next);
+   * } // this sender closed
+   * ```
+   */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -433,7 +443,17 @@ export class WatchReceiver<T> {
     this.shared.waiters.wakeAll();
   }
 
-  /** Same as {@link close}. */
+  /**
+   * Same as {@link close}.
+   *
+   * @example
+   * ```ts
+   * {
+   *   using rx2 = tx.subscribe();
+   *   await rx2.changed();
+   * } // closed
+   * ```
+   */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -296,7 +296,18 @@ export class JoinSet<T> {
     return e;
   }
 
-  /** Aborts every task and empties the set (tokio: dropping a JoinSet aborts its tasks). */
+  /**
+   * Aborts every task and empties the set (tokio: dropping a JoinSet aborts its tasks).
+   *
+   * @example
+   * ```ts
+   * {
+   *   using set = new JoinSet<void>();
+   *   set.spawn(worker());
+   *   await set.joinNext();
+   * } // the rest are aborted
+   * ```
+   */
   [Symbol.dispose](): void {
     this.abortAll();
     this.detachAll();
