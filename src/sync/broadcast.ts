@@ -10,6 +10,7 @@
 import type { Context } from '../future/context';
 import type { Future } from '../future/future';
 import { PENDING, Poll } from '../future/poll';
+import { pollProceed, restoreUnit } from '../runtime/coop';
 import { OnCollect, track, untrack } from './closed';
 import { channelClosed, checkCapacity, lagged } from './errors';
 import { WaitList, Waiter } from './wait-list';
@@ -57,6 +58,7 @@ class RecvFuture<T> extends Waiter<T | undefined> {
   poll(cx: Context): Poll<T | undefined> {
     const rx = this.rx;
     const s = rx.shared;
+    if (!pollProceed(cx.waker)) return PENDING; // cooperative budget, as tokio's recv
     if (rx.next < s.tail || s.senders === 0 || rx.closed) {
       s.waiters.remove(this);
       this.waker = null;
@@ -66,6 +68,7 @@ class RecvFuture<T> extends Waiter<T | undefined> {
     }
     if (this.wList === null) s.waiters.push(this);
     this.park(cx);
+    restoreUnit();
     return PENDING;
   }
 

@@ -11,6 +11,7 @@
 import type { Context } from '../future/context';
 import type { Future } from '../future/future';
 import { PENDING, Poll } from '../future/poll';
+import { pollProceed, restoreUnit } from '../runtime/coop';
 import { ClosedFuture, track, untrack } from './closed';
 import { Deque } from './deque';
 import { channelClosed, checkCapacity } from './errors';
@@ -96,6 +97,9 @@ class RecvFuture<T> extends Waiter<T | undefined> {
 
   poll(cx: Context): Poll<T | undefined> {
     const chan = this.chan;
+    // Cooperative budget, as tokio's recv: a consumer that always finds a
+    // value still lets the reactor and Node's loop run.
+    if (!pollProceed(cx.waker)) return PENDING;
     if (this.has) {
       const v = this.value as T;
       this.has = false;
@@ -106,6 +110,7 @@ class RecvFuture<T> extends Waiter<T | undefined> {
     }
     if (this.wList !== null) {
       this.park(cx);
+      restoreUnit();
       return PENDING;
     }
     if (chan.queue.length > 0) {
@@ -116,6 +121,7 @@ class RecvFuture<T> extends Waiter<T | undefined> {
     if (chan.closedForRecv) return undefined;
     chan.recvWaiters.push(this);
     this.park(cx);
+    restoreUnit();
     return PENDING;
   }
 

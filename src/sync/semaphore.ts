@@ -15,6 +15,7 @@ import type { Context } from '../future/context';
 import { Future } from '../future/future';
 import { PENDING, Poll } from '../future/poll';
 import type { CodedError } from '../sys/errors';
+import { pollProceed, restoreUnit } from '../runtime/coop';
 import { checkCount, released, semaphoreClosed } from './errors';
 import { WaitList, Waiter } from './wait-list';
 import { WithGuard } from './with-guard';
@@ -79,6 +80,9 @@ export abstract class Acquire<R> extends Waiter<R> {
       throw this.closedError();
     }
     if (this.state === DONE) throw new Error('an acquire future was polled after it completed');
+    // Cooperative budget (tokio's batch_semaphore does the same): a loop
+    // that always finds a free permit still yields to the reactor.
+    if (!pollProceed(cx.waker)) return PENDING;
     if (sem.closed) {
       this.state = DONE;
       throw this.closedError();
@@ -99,6 +103,7 @@ export abstract class Acquire<R> extends Waiter<R> {
     waiters.push(this);
     this.state = WAITING;
     this.park(cx);
+    restoreUnit(); // no progress: the unit is given back (tokio RestoreOnPending)
     return PENDING;
   }
 

@@ -5,6 +5,7 @@
 import type { Context } from '../future/context';
 import type { Future } from '../future/future';
 import { PENDING, Poll } from '../future/poll';
+import { pollProceed, restoreUnit } from '../runtime/coop';
 import { ClosedFuture, OnCollect, track, untrack } from './closed';
 import { channelClosed } from './errors';
 import { WaitList, Waiter } from './wait-list';
@@ -62,6 +63,7 @@ class ChangedFuture<T> extends Waiter<boolean> {
   poll(cx: Context): Poll<boolean> {
     const rx = this.rx;
     const s = rx.shared;
+    if (!pollProceed(cx.waker)) return PENDING; // cooperative budget, as tokio's changed()
     if (rx.seen !== s.version) {
       rx.seen = s.version;
       return this.finish(true);
@@ -69,6 +71,7 @@ class ChangedFuture<T> extends Waiter<boolean> {
     if (s.senders === 0 || rx.closed) return this.finish(false);
     if (this.wList === null) s.waiters.push(this);
     this.park(cx);
+    restoreUnit();
     return PENDING;
   }
 

@@ -1,9 +1,12 @@
 /**
  * A hand-driven task for poll-level tests (tokio-test's `task::spawn`):
  * polls a future with its own waker and records whether it was woken since
- * the last poll.
+ * the last poll. Polls run unconstrained: a test making thousands of polls
+ * in one macrotask must not run out of cooperative budget (which would turn
+ * ready polls into deferred wake-ups); test/sync.coop.test.ts covers the
+ * budget itself.
  */
-import { Context, Future, PENDING, Poll, wakerFn } from '../../src';
+import { Context, Future, PENDING, Poll, unconstrained, wakerFn } from '../../src';
 
 export class MockTask<T> {
   private woken = false;
@@ -19,7 +22,7 @@ export class MockTask<T> {
 
   poll(): Poll<T> {
     this.woken = false;
-    return this.future.poll(this.cx);
+    return unconstrained(() => this.future.poll(this.cx));
   }
 
   /** True if woken since the last poll. */
