@@ -84,3 +84,25 @@ test('tasks can still be added after close; a reopened tracker is not waited on'
   t.reopen();
   expect(mock(t.wait()).poll()).toBe(PENDING);
 });
+
+test('an async task is counted until its function has returned (even after abort), and gets its AbortSignal', async () => {
+  const t = new TaskTracker();
+  let sawAbort = false;
+  const h = t.spawn(async (signal: AbortSignal) => {
+    await sleep(20);
+    sawAbort = signal.aborted;
+  });
+  await sleep(1);
+  h.abort();
+  expect((await rejection(h)).code).toBe('ABORT_ERR');
+  t.close();
+  expect(t.size).toBe(1); // the function is still running
+  await timeout(5000, t.wait());
+  expect(sawAbort).toBe(true);
+  // A function that throws synchronously is not counted forever.
+  const bad = t.spawn(() => {
+    throw new Error('sync');
+  });
+  expect((await rejection(bad)).message).toBe('sync');
+  expect(t.size).toBe(0);
+});

@@ -1,46 +1,14 @@
 /**
  * Counting tasks for a graceful drain (tokio-util `TaskTracker`).
  */
-import { Context } from '../future/context';
+import type { Context } from '../future/context';
 import { Future } from '../future/future';
 import { FutureLike, toFuture } from '../future/combinators';
+import { fromPromise } from '../future/promise-future';
 import { PENDING, Poll } from '../future/poll';
-import type { Waker } from '../future/waker';
 import type { JoinHandle } from '../runtime/join-handle';
 import { spawn, Spawnable } from '../runtime/runtime';
 import { WaitList, Waiter } from '../sync/wait-list';
-
-/** Fires once when its task finishes. */
-class Tracked extends Context implements Waker {
-  private done = false;
-
-  constructor(
-    private readonly tracker: TaskTracker,
-    private readonly view: Future<unknown>,
-  ) {
-    super();
-  }
-
-  register(): void {
-    let finished = true;
-    try {
-      finished = this.view.poll(this) !== PENDING;
-    } catch {
-      // finished with an error
-    }
-    if (finished) this.wake();
-  }
-
-  wake(): void {
-    if (this.done) return;
-    this.done = true;
-    this.tracker.untrack();
-  }
-
-  willWake(other: Waker): boolean {
-    return other === this;
-  }
-}
 
 class TrackedFuture<T> extends Future<T> {
   private live = true;
@@ -128,7 +96,11 @@ export class TaskTracker {
 
   /**
    * Spawns `task` (on the current or default runtime) and tracks it until it
-   * finishes, fails or is aborted.
+   * finishes, fails or is aborted. An async function is tracked until it
+   * has returned: aborting its task fires its signal but the function runs
+   * on until its next await completes, and a drain waits for that. The
+   * tracker does not observe results: a failure nobody awaits through the
+   * handle is reported like any other.
    *
    * @example
    * ```ts
@@ -136,9 +108,44 @@ export class TaskTracker {
    * ```
    */
   spawn<T>(task: Spawnable<T>): JoinHandle<T> {
-    const handle = spawn(task);
+    // The task's own future is wrapped (its result is not observed here, so
+    // a failure nobody awaits is still reported as unhandled). A function
+    // is wrapped in a function of the same arity, so a task that takes an
+    // AbortSignal still gets one; what it returns is tracked until it
+    // settles (an async function is counted until it has really returned,
+    // even after an abort).
+    let wrapped: Spawnable<T>;
+    if (typeof task === 'function') {
+      const fn = task;
+      const track = (out: T | Future<T> | PromiseLike<T>): T | Future<T> | PromiseLike<T> => {
+        if (out instanceof Future) return new TrackedFuture(this, out);
+        if (out !== null && typeof out === 'object' && typeof (out as PromiseLike<T>).then === 'function') {
+          const done = () => this.untrack();
+          return Promise.resolve(out as PromiseLike<T>).finally(done);
+        }
+        this.untrack();
+        return out;
+      };
+      const call = (signal: AbortSignal | undefined): T | Future<T> | PromiseLike<T> => {
+        let out: T | Future<T> | PromiseLike<T>;
+        try {
+          out = fn(signal as AbortSignal);
+        } catch (err) {
+          this.untrack();
+          throw err;
+        }
+        return track(out);
+      };
+      wrapped = fn.length > 0 ? (signal: AbortSignal) => call(signal) : () => call(undefined);
+    } else if (task instanceof Future) {
+      wrapped = new TrackedFuture(this, task);
+    } else if (task !== null && typeof task === 'object' && typeof (task as PromiseLike<T>).then === 'function') {
+      wrapped = new TrackedFuture(this, fromPromise(task as PromiseLike<T>));
+    } else {
+      throw new TypeError('spawn needs a Future, a Promise, or a function');
+    }
+    const handle = spawn(wrapped);
     this.count++;
-    new Tracked(this, handle.forCombinator() as Future<unknown>).register();
     return handle;
   }
 
