@@ -192,3 +192,13 @@ describe('BufWriter', () => {
     expect(sink.writes.length).toBe(4);
   });
 });
+
+test('BufWriter: `await using` flushes at the end of the scope', async () => {
+  const sink = new RecordingWriter();
+  {
+    await using out = new BufWriter(sink);
+    await out.writeAll(Buffer.from('kept'));
+    expect(sink.writes).toHaveLength(0);
+  }
+  expect(sink.data.toString()).toBe('kept');
+});

@@ -3,17 +3,9 @@
  */
 import { codedError } from '../sys/errors';
 import type { AsyncRead, AsyncWrite } from '../io/traits';
+import { DEFAULT_MAX_LINE_LENGTH } from '../io/buf-reader';
 import { DecodeBuffer, Decoder, Encoder, FramedRead, FramedWrite } from './framed';
 
-/**
- * Default longest line: 64 KiB (tokio-util's `new()` is unbounded; a bound keeps a flood from growing memory).
- *
- * @example
- * ```ts
- * new LinesCodec({ maxLength: 4 * DEFAULT_MAX_LINE });
- * ```
- */
-export const DEFAULT_MAX_LINE = 64 * 1024;
 
 /**
  * Options for {@link LinesCodec}.
@@ -24,7 +16,11 @@ export const DEFAULT_MAX_LINE = 64 * 1024;
  * ```
  */
 export interface LinesCodecOptions {
-  /** Longest line accepted, in bytes, newline excluded. Default 64 KiB; `Infinity` for none. */
+  /**
+   * Longest line accepted, in bytes, newline excluded. Default
+   * `DEFAULT_MAX_LINE_LENGTH` (64 KiB; tokio-util's `new()` is unbounded, a
+   * bound keeps a flood from growing memory); `Infinity` for none.
+   */
   maxLength?: number;
 }
 
@@ -56,7 +52,7 @@ export class LinesCodec implements Decoder<string>, Encoder<string> {
    * ```
    */
   constructor(options: LinesCodecOptions = {}) {
-    const max = options.maxLength ?? DEFAULT_MAX_LINE;
+    const max = options.maxLength ?? DEFAULT_MAX_LINE_LENGTH;
     if (typeof max !== 'number' || Number.isNaN(max) || max < 0) throw new RangeError(`maxLength must be a number >= 0, got ${max}`);
     this.maxLength = max;
   }

@@ -22,16 +22,17 @@ import type { AsyncRead } from './traits';
 export const DEFAULT_BUF_SIZE = 8 * 1024;
 
 /**
- * Default longest line (or `readUntil` run) accepted: 1 MiB. A peer that
- * sends bytes without a delimiter must not grow memory without bound;
- * tokio leaves this unbounded, edgeio bounds it by default. `Infinity` lifts it.
+ * Default longest line (or `readUntil` run) accepted: 64 KiB, the same as
+ * `LinesCodec`'s. A peer that sends bytes without a delimiter must not
+ * grow memory without bound; tokio leaves this unbounded, edgeio bounds it
+ * by default. `Infinity` lifts it.
  *
  * @example
  * ```ts
  * new BufReader(stream, { maxLineLength: Infinity }); // trusted peer
  * ```
  */
-export const DEFAULT_MAX_LINE_LENGTH = 1024 * 1024;
+export const DEFAULT_MAX_LINE_LENGTH = 64 * 1024;
 
 /**
  * Options for {@link BufReader}.

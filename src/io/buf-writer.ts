@@ -243,6 +243,22 @@ export class BufWriter<W extends AsyncWrite = AsyncWrite> implements AsyncWrite 
     return new FlushFuture(this, true);
   }
 
+  /**
+   * Flushes (for `await using`): buffered bytes are not lost when the scope
+   * ends. tokio's `BufWriter` drops them if not flushed; JS can do better.
+   *
+   * @example
+   * ```ts
+   * {
+   *   await using out = new BufWriter(wr);
+   *   await out.writeAll(Buffer.from('last words\n'));
+   * } // flushed here
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.flush().toPromise();
+  }
+
   private pollFlushBuf(cx: Context): Poll<void> {
     while (this.flushed < this.len) {
       const n = this.inner.pollWrite(cx, this.buf, this.flushed, this.len - this.flushed);
