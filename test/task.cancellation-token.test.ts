@@ -140,3 +140,7 @@ test('graceful shutdown of a server with child tokens', async () => {
   expect(served).toBe(1);
   c.close();
 });
+
+test('runUntilCancelled of a non-future is a TypeError at the call', () => {
+  expect(() => new CancellationToken().runUntilCancelled(5 as never)).toThrow(TypeError);
+});

@@ -158,3 +158,9 @@ test('the handle returned by spawn can also be awaited', async () => {
   });
   expect(await outer).toBe(4);
 });
+
+test('bad input is a TypeError at the call', () => {
+  const set = new JoinSet<number>();
+  expect(() => set.spawn(5 as never)).toThrow(TypeError);
+  expect(set.size).toBe(0);
+});

@@ -106,3 +106,10 @@ test('an async task is counted until its function has returned (even after abort
   expect((await rejection(bad)).message).toBe('sync');
   expect(t.size).toBe(0);
 });
+
+test('bad input is a TypeError at the call and is not counted', () => {
+  const t = new TaskTracker();
+  expect(() => t.spawn(5 as never)).toThrow(TypeError);
+  expect(() => t.track(5 as never)).toThrow(TypeError);
+  expect(t.size).toBe(0);
+});
