@@ -3,10 +3,10 @@
  * which `Mutex`, `RwLock` and the bounded channel are built on.
  *
  * Permits are handed to waiters in queue order, straight from the releaser
- * (a waiter never competes with newcomers once queued). A waiter asking for
- * more than is free takes what there is and waits at the head for the rest,
- * so a large request is not starved by a stream of small ones, and nobody
- * overtakes it. A waiting acquire that is dropped (a lost `select`, a
+ * (a waiter never competes with newcomers once queued). The waiter at the
+ * head, if it needs more than is free, takes what there is and waits for
+ * the rest, so a large request is not starved by a stream of small ones,
+ * and nobody overtakes it. A waiting acquire that is dropped (a lost `select`, a
  * `timeout`, an aborted task) leaves the queue and gives back whatever it
  * had been assigned, to the next waiter: no permit and no wake-up is lost.
  */
