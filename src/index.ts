@@ -69,6 +69,7 @@ export { Mutex, MutexGuard } from './sync/mutex';
 export { RwLock, RwLockReadGuard, RwLockWriteGuard, MAX_READS } from './sync/rwlock';
 export { Notify, Notified } from './sync/notify';
 export { Barrier, BarrierWaitResult } from './sync/barrier';
+export type { WaitOptions } from './sync/abortable';
 export { JoinSet } from './task/join-set';
 export { CancellationToken } from './task/cancellation-token';
 export { TaskTracker } from './task/task-tracker';

@@ -284,3 +284,25 @@ describe('unbounded channel', () => {
     expect(got).toBeUndefined();
   });
 });
+
+describe('{ signal }', () => {
+  test('an aborted recv takes nothing; an aborted send sends nothing', async () => {
+    const [tx, rx] = channel<number>(1);
+    const ac = new AbortController();
+    const r = rx.recv({ signal: ac.signal });
+    const failed = rejection(r);
+    await sleep(1);
+    ac.abort();
+    expect((await failed).code).toBe('ABORT_ERR');
+    await tx.send(1);
+    const ac2 = new AbortController();
+    const s = tx.send(2, { signal: ac2.signal });
+    const sendFailed = rejection(s);
+    await sleep(1);
+    ac2.abort();
+    expect((await sendFailed).code).toBe('ABORT_ERR');
+    expect(await rx.recv()).toBe(1);
+    expect(rx.tryRecv()).toBeUndefined();
+    expect(tx.capacity).toBe(1);
+  });
+});

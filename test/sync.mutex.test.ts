@@ -152,3 +152,17 @@ test('aborted_future_1 (future form): withLock releases the lock when the future
   h.abort();
   expect(m.isLocked).toBe(false);
 });
+
+test('{ signal }: a lock() aborted while waiting leaves the queue', async () => {
+  const m = new Mutex(0);
+  const g = await m.lock();
+  const ac = new AbortController();
+  const failed = rejection(m.lock({ signal: ac.signal }));
+  await sleep(1);
+  ac.abort(new Error('user gave up'));
+  const err = await failed;
+  expect(err.code).toBe('ABORT_ERR');
+  expect((err.cause as Error).message).toBe('user gave up');
+  g.release();
+  expect(m.tryLock()).not.toBeNull();
+});

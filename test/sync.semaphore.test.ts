@@ -2,6 +2,7 @@
  * Semaphore: behaviours ported from tokio's tests/sync_semaphore.rs (and
  * its batch_semaphore unit tests: fairness of multi-permit acquires).
  */
+import { getEventListeners } from 'events';
 import { MAX_PERMITS, Semaphore, SemaphorePermit, sleep, spawn, timeout } from '../src';
 import { expectThrow, rejection, thrown } from './util/expect';
 import { mock, PENDING } from './util/mock-task';
@@ -145,4 +146,31 @@ test('withPermits gives the permits back on completion, failure and drop', async
   expect(sem.availablePermits).toBe(2);
   expect((await rejection(timeout(2, sem.withPermits(1, () => sleep(10_000))))).code).toBe('ETIMEDOUT');
   expect(sem.availablePermits).toBe(2);
+});
+
+test('{ signal }: an aborted acquire fails with AbortError, leaves the queue, and removes its listener', async () => {
+  const sem = new Semaphore(1);
+  const held = await sem.acquire();
+  const ac = new AbortController();
+  const waiting = sem.acquire(1, { signal: ac.signal });
+  const next = mock(sem.acquire());
+  const failed = rejection(waiting);
+  await sleep(1);
+  expect(next.poll()).toBe(PENDING);
+  expect(getEventListeners(ac.signal, 'abort')).toHaveLength(1);
+  ac.abort();
+  const err = await failed;
+  expect(err.name).toBe('AbortError');
+  expect(err.code).toBe('ABORT_ERR');
+  expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+  held.release();
+  expect(next.isWoken()).toBe(true); // the aborted waiter was not in the way
+  // Already aborted: fails without taking a permit; a completed wait drops its listener.
+  expect((await rejection(sem.acquire(1, { signal: AbortSignal.abort() }))).code).toBe('ABORT_ERR');
+  const ac2 = new AbortController();
+  const sem2 = new Semaphore(1);
+  const p = await sem2.acquire(1, { signal: ac2.signal });
+  expect(getEventListeners(ac2.signal, 'abort')).toHaveLength(0);
+  p.release();
+  expectThrow(() => sem2.acquire(1, { signal: 5 as never }), 'TypeError');
 });

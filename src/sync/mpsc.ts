@@ -17,6 +17,7 @@ import { Deque } from './deque';
 import { channelClosed, checkCapacity } from './errors';
 import { Acquire, Semaphore } from './semaphore';
 import { WaitList, Waiter } from './wait-list';
+import { WaitOptions, withSignal } from './abortable';
 
 /** The state one channel's handles share. @internal */
 class Chan<T> {
@@ -185,14 +186,16 @@ export class Receiver<T> implements AsyncIterable<T> {
    *
    * Cancel safety: cancel-safe. A dropped `recv()` has taken nothing: a
    * value already handed to it goes back to the front of the queue.
+   * Pass `{ signal }` to give up when an `AbortSignal` fires: the wait
+   * then fails with `AbortError` having taken nothing.
    *
    * @example
    * ```ts
    * for (let v; (v = await rx.recv()) !== undefined; ) handle(v);
    * ```
    */
-  recv(): Future<T | undefined> {
-    return new RecvFuture(this.chan);
+  recv(options?: WaitOptions): Future<T | undefined> {
+    return withSignal(new RecvFuture(this.chan), options);
   }
 
   /**
@@ -401,15 +404,17 @@ export class Sender<T> extends SenderBase<T> {
    *
    * Cancel safety: if the future is dropped before it completed, `v` was
    * not sent (and its place in the queue of waiting senders is lost).
+   * Pass `{ signal }` to give up when an `AbortSignal` fires: the wait
+   * then fails with `AbortError` having taken nothing.
    *
    * @example
    * ```ts
    * await tx.send(job); // waits while 8 are queued
    * ```
    */
-  send(v: T): Future<void> {
+  send(v: T, options?: WaitOptions): Future<void> {
     this.checkOpen();
-    return new SendFuture(this.chan, v);
+    return withSignal(new SendFuture(this.chan, v), options);
   }
 
   /**

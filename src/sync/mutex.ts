@@ -8,6 +8,7 @@ import type { Future } from '../future/future';
 import { released } from './errors';
 import { Acquire, Semaphore } from './semaphore';
 import { WithGuard } from './with-guard';
+import { WaitOptions, withSignal } from './abortable';
 
 class MutexLock<T> extends Acquire<MutexGuard<T>> {
   declare private readonly mutex: Mutex<T>;
@@ -58,6 +59,8 @@ export class Mutex<T> {
   /**
    * Waits for the lock. Cancel safety: a dropped `lock()` loses its place in
    * the queue; if the lock had already been handed to it, it is passed on.
+   * Pass `{ signal }` to give up when an `AbortSignal` fires: the wait
+   * then fails with `AbortError` having taken nothing.
    *
    * @example
    * ```ts
@@ -66,8 +69,8 @@ export class Mutex<T> {
    * g.release();
    * ```
    */
-  lock(): Future<MutexGuard<T>> {
-    return new MutexLock(this);
+  lock(options?: WaitOptions): Future<MutexGuard<T>> {
+    return withSignal(new MutexLock(this), options);
   }
 
   /**

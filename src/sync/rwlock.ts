@@ -7,6 +7,7 @@
 import type { Future } from '../future/future';
 import { released } from './errors';
 import { Acquire, Semaphore } from './semaphore';
+import { WaitOptions, withSignal } from './abortable';
 
 /**
  * Most readers at once (tokio's `MAX_READS`, `u32::MAX >> 3`).
@@ -65,26 +66,29 @@ export class RwLock<T> {
   /**
    * Waits for shared access. Cancel safety: a dropped `read()` loses its
    * place in the queue and passes on anything assigned to it.
+   * Pass `{ signal }` to give up when an `AbortSignal` fires: the wait
+   * then fails with `AbortError` having taken nothing.
    *
    * @example
    * ```ts
    * const r = await lock.read(); console.log(r.value); r.release();
    * ```
    */
-  read(): Future<RwLockReadGuard<T>> {
-    return new ReadLock(this);
+  read(options?: WaitOptions): Future<RwLockReadGuard<T>> {
+    return withSignal(new ReadLock(this), options);
   }
 
   /**
-   * Waits for exclusive access. Cancel safety: as {@link read}.
+   * Waits for exclusive access. Cancel safety: as {@link read}; so does
+   * `{ signal }`.
    *
    * @example
    * ```ts
    * const w = await lock.write(); w.value = next; w.release();
    * ```
    */
-  write(): Future<RwLockWriteGuard<T>> {
-    return new WriteLock(this);
+  write(options?: WaitOptions): Future<RwLockWriteGuard<T>> {
+    return withSignal(new WriteLock(this), options);
   }
 
   /**

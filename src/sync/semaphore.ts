@@ -19,6 +19,7 @@ import { pollProceed, restoreUnit } from '../runtime/coop';
 import { checkCount, released, semaphoreClosed } from './errors';
 import { WaitList, Waiter } from './wait-list';
 import { WithGuard } from './with-guard';
+import { WaitOptions, withSignal } from './abortable';
 
 /**
  * The largest permit count a semaphore holds (exact integers in a double).
@@ -169,15 +170,18 @@ export class Semaphore {
    * Cancel safety: dropping the future (a lost `select`, a `timeout`)
    * gives back any permits already assigned to it and loses its place in
    * the queue; nothing leaks.
+   * Pass `{ signal }` to give up when an `AbortSignal` fires: the wait
+   * then fails with `AbortError` having taken nothing.
    *
    * @example
    * ```ts
    * const permit = await sem.acquire(2);
    * permit.release();
+   * const p = await sem.acquire(1, { signal: AbortSignal.timeout(1000) });
    * ```
    */
-  acquire(n = 1): Future<SemaphorePermit> {
-    return new SemaphoreAcquire(this, checkCount(n, MAX_PERMITS));
+  acquire(n = 1, options?: WaitOptions): Future<SemaphorePermit> {
+    return withSignal(new SemaphoreAcquire(this, checkCount(n, MAX_PERMITS)), options);
   }
 
   /**
