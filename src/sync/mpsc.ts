@@ -11,7 +11,8 @@
 import type { Context } from '../future/context';
 import type { Future } from '../future/future';
 import { PENDING, Poll } from '../future/poll';
-import { pollProceed, restoreUnit } from '../runtime/coop';
+import { noopWaker } from '../future/waker';
+import { hasBudget, pollProceed, restoreUnit } from '../runtime/coop';
 import { ClosedFuture, track, untrack } from './closed';
 import { Deque } from './deque';
 import { channelClosed, checkCapacity } from './errors';
@@ -278,7 +279,18 @@ export class Receiver<T> implements AsyncIterable<T> {
    */
   [Symbol.asyncIterator](): AsyncIterator<T> {
     return {
-      next: () => this.recv().then(iterResult),
+      next: () => {
+        // A value is queued and budget is left: settle at once, without a
+        // future and its await driver (the common case of a busy consumer).
+        const chan = this.chan;
+        if (chan.queue.length > 0 && hasBudget()) {
+          pollProceed(noopWaker);
+          const v = chan.queue.shift() as T;
+          chan.received();
+          return Promise.resolve({ done: false, value: v });
+        }
+        return this.recv().then(iterResult);
+      },
     };
   }
 
