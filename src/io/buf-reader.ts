@@ -370,10 +370,28 @@ export class BufReader<R extends AsyncRead = AsyncRead> implements AsyncRead, As
    */
   lines(): AsyncIterableIterator<string> {
     const it: AsyncIterableIterator<string> = {
-      next: () => this.readLine().then(lineResult),
+      next: () => {
+        const line = this.bufferedLine();
+        return line !== undefined ? Promise.resolve({ done: false, value: line }) : this.readLine().then(lineResult);
+      },
       [Symbol.asyncIterator]: () => it,
     };
     return it;
+  }
+
+  /**
+   * A complete line already in the buffer, taken without a future (the
+   * `lines()` fast path), or `undefined`.
+   */
+  private bufferedLine(): string | undefined {
+    if (this.discarding >= 0 || this.pos === this.end) return undefined;
+    const idx = this.buf.indexOf(10, this.pos);
+    if (idx < 0 || idx >= this.end || idx - this.pos > this.maxLine) return undefined;
+    const start = this.pos;
+    this.pos = idx + 1;
+    let end = idx;
+    if (end > start && this.buf[end - 1] === 13) end--;
+    return this.buf.toString('utf8', start, end);
   }
 
   /**
