@@ -26,7 +26,7 @@ export class IoDriver {
   /** The native selector handle. */
   private handle: number;
   /** Reused by every turn: `[token, readiness]` pairs. */
-  readonly events = new Int32Array(EVENTS_PER_TURN * 2);
+  readonly events: Int32Array = new Int32Array(EVENTS_PER_TURN * 2);
   readonly registrations = new RegistrationSet();
   private refs = 0;
   private bridged = false;

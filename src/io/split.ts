@@ -46,7 +46,7 @@ class Shared<S extends AsyncDuplex> {
  * spawn(async () => { for await (const chunk of rd) handle(chunk); });
  * ```
  */
-export class ReadHalf<S extends AsyncDuplex = AsyncDuplex> implements AsyncRead, AsyncIterable<Uint8Array> {
+export class ReadHalf<S extends AsyncDuplex = AsyncDuplex> implements AsyncRead, AsyncIterable<Buffer> {
   /** @internal */
   constructor(readonly shared: Shared<S>) {}
 
@@ -89,7 +89,7 @@ export class ReadHalf<S extends AsyncDuplex = AsyncDuplex> implements AsyncRead,
     w?.wake();
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
     return readChunks(this);
   }
 }

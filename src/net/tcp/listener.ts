@@ -58,7 +58,7 @@ export interface BindOptions {
 }
 
 /** What {@link TcpListener.bind} accepts as an address. */
-export type ListenAddr = string | ({ host?: string; port: number } & BindOptions);
+export type ListenAddr = string | ({ host?: string; address?: string; port: number } & BindOptions);
 
 // ===== the reserve descriptor for the EMFILE trick =====
 
