@@ -63,6 +63,16 @@ export class IoDriver {
   }
 
   /**
+   * Whether the bridge keeps Node's loop alive now (a ref'd resource is
+   * registered). This driver is the bridge's async resource, and tools that
+   * track async resources ask it `hasRef()` as they ask a timer (jest's
+   * --detectOpenHandles): an idle runtime is then no open handle.
+   */
+  hasRef(): boolean {
+    return this.bridged && !this.closed && this.refs > 0;
+  }
+
+  /**
    * Registers `io.fd` with the selector, edge-triggered, once. Throws a
    * Node-shaped error if the kernel refuses.
    */
