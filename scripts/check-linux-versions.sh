@@ -2,7 +2,7 @@
 # One Linux binary, five Node majors: the committed N-API prebuild
 # prebuilds/linux-x64/edgeio.node loads and passes test/xplat/tcp-smoke.js
 # (and test/xplat/selector-smoke.js) under the official Node 18, 20, 22, 24
-# and 26 builds (shared/notes/cross-platform.md section 1).
+# and 26 builds (docs/platforms.md).
 #
 #   1. the prebuild is fresh: its sourceHash equals the hash of native/ and
 #      binding.gyp (else: run `npm run prebuildify`); this script never

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The package as a user gets it (shared/notes/cross-platform.md section 2):
+# The package as a user gets it (docs/platforms.md):
 #
 #   1. package.json: "install": "node-gyp-build" (without it npm injects
 #      `node-gyp rebuild` because binding.gyp exists, and compiles even when a

@@ -277,7 +277,9 @@ export function join<const F extends readonly FutureLike<unknown>[]>(
 
 /** What {@link select} resolves with: which future won, and its value. */
 export interface Selected<T, I extends number = number> {
+  /** Position of the winning future among `select`'s arguments. */
   index: I;
+  /** What the winning future completed with. */
   value: T;
 }
 

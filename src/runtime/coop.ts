@@ -1,5 +1,5 @@
 /**
- * Cooperative scheduling budget (design.md contract 6; tokio task/coop).
+ * Cooperative scheduling budget (docs/architecture.md contract 6; tokio task/coop).
  *
  * Every resource operation spends one unit. A task poll starts with
  * {@link TASK_BUDGET}; when it is spent, resources report `PENDING` and the

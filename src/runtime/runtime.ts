@@ -1,6 +1,6 @@
 /**
  * The runtime: an executor, an I/O driver (reactor) and a time driver,
- * embedded in Node's event loop (design.md contract 7).
+ * embedded in Node's event loop (docs/architecture.md contract 7).
  *
  * How Node's loop drives it:
  * - the selector's fd is watched by libuv; when it is readable the addon

@@ -16,8 +16,11 @@ import * as path from 'path';
 
 /** `{ address, port, family }`, Node's `AddressInfo` shape. */
 export interface AddressInfo {
+  /** The IP address, such as `'127.0.0.1'` or `'::1'`. */
   address: string;
+  /** `'IPv4'` or `'IPv6'`. */
   family: 'IPv4' | 'IPv6';
+  /** The port number. */
   port: number;
 }
 

@@ -9,7 +9,7 @@
 //
 // Prints one PASS/FAIL line per check and "N passed, M failed"; exits 1 on any
 // failure. The edge-triggered checks assert what every backend guarantees
-// (design.md contract 1, scripts/check-windows.sh): one event per arrival,
+// (docs/architecture.md contract 1, scripts/check-windows.sh): one event per arrival,
 // none while unread data remains, a new one after EAGAIN and new data.
 'use strict';
 const path = require('path');
