@@ -68,7 +68,7 @@ describe('typed results at run time', () => {
   });
 });
 
-test('jest --detectOpenHandles reports nothing for a test file that closed everything', () => {
+test('jest --detectOpenHandles reports nothing for a test file that closed everything, nor for one that ends the runtime in afterAll', () => {
   const r = spawnSync(
     process.execPath,
     [
@@ -82,7 +82,8 @@ test('jest --detectOpenHandles reports nothing for a test file that closed every
     { encoding: 'utf8', timeout: 60_000, cwd: ROOT },
   );
   const out = r.stdout + r.stderr;
-  expect(out).toContain('Tests:       1 passed, 1 total');
+  expect(out).toContain('Tests:       2 passed, 2 total');
+  expect(out).toContain('Test Suites: 2 passed, 2 total');
   expect(out).not.toMatch(/open handle/i);
   expect(r.status).toBe(0);
 }, 70_000);
