@@ -138,7 +138,8 @@ for t in $TARGETS; do
       # check-windows.sh builds with mingw, runs the wine smoke tests and
       # replaces prebuilds/win32-x64/edgeio.node only if every run passed.
       run_check check-windows scripts/check-windows.sh
-      [ "$(embedded_hash "$f")" = "$WANT" ] || fail "$f still has another source hash"
+      if [ "$(embedded_hash "$f")" = "$WANT" ]; then pass "$f embeds the current source hash"
+      else fail "$f still has another source hash (the wine runs failed?)"; fi
       ;;
   esac
 done
