@@ -69,8 +69,9 @@ fi
 S=$CACHE/musl-stage
 files=("$FILE")
 [ -f "$GLIBC_FILE" ] && files+=("$GLIBC_FILE")
-stage_package "$S" linux-x64 "${files[@]}" && [ "$(basename "$FILE")" = edgeio.musl.node ] ||
-  cp "$FILE" "$S/prebuilds/linux-x64/edgeio.musl.node" || { fail "staging directory"; summary; exit 1; }
+stage_package "$S" linux-x64 "${files[@]}" || { fail "staging directory"; summary; exit 1; }
+# node-gyp-build finds the musl build by its tag: stage it under that name.
+[ "$(basename "$FILE")" = edgeio.musl.node ] || cp "$FILE" "$S/prebuilds/linux-x64/edgeio.musl.node"
 pick='process.stdout.write(require("path").basename(require("node-gyp-build").path(process.cwd())))'
 got_glibc=$(cd "$S" && node -e "$pick" 2>&1)
 got_musl=$(cd "$S" && LIBC=musl "${BUN_MUSL[@]}" -e "$pick" 2>&1)
