@@ -46,6 +46,7 @@ apt_need() {
 # (build/edgeio.target.mk), so a cross build compiles what node-gyp would.
 gyp_linux_flags() {
   mapfile -t GYP_DEFINES < <(node "$ROOT/scripts/lib/gyp-sources.js" linux --defines)
+  mapfile -t GYP_LIBS < <(node "$ROOT/scripts/lib/gyp-sources.js" linux --libraries | grep -v "^$")
   GYP_CXXFLAGS=(-fPIC -pthread -Wall -Wextra -Wno-unused-parameter -O3 -fno-omit-frame-pointer
     -fno-rtti -std=c++17 -Werror -O2 -fno-exceptions "${GYP_DEFINES[@]}"
     -I"$CACHE/node-api-headers/package/include" -I"$ROOT/$(node -p "require('node-addon-api').include_dir")"
@@ -95,7 +96,7 @@ arm64_build() {
   for src in $(node "$ROOT/scripts/lib/gyp-sources.js" linux); do
     (cd "$ROOT" && aarch64-linux-gnu-g++ "${GYP_CXXFLAGS[@]}" -c "$src" -o "$out/obj/$(basename "$src" .cc).o") || return 1
   done
-  (cd "$out/obj" && aarch64-linux-gnu-g++ -shared -pthread -o ../edgeio.node ./*.o -s)
+  (cd "$out/obj" && aarch64-linux-gnu-g++ -shared -pthread -o ../edgeio.node ./*.o "${GYP_LIBS[@]}" -s)
 }
 
 # ----------------------------------------------------------------- musl --
@@ -149,7 +150,7 @@ musl_build() {
   for src in $(node "$ROOT/scripts/lib/gyp-sources.js" linux); do
     (cd "$ROOT" && "$ZIG" c++ -target x86_64-linux-musl "${GYP_CXXFLAGS[@]}" -c "$src" -o "$out/obj/$(basename "$src" .cc).o") || return 1
   done
-  (cd "$out/obj" && "$ZIG" c++ -target x86_64-linux-musl -shared -o ../edgeio.musl.node ./*.o -s)
+  (cd "$out/obj" && "$ZIG" c++ -target x86_64-linux-musl -shared -o ../edgeio.musl.node ./*.o "${GYP_LIBS[@]}" -s)
 }
 
 # --------------------------------------------------------------- common --
