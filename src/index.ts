@@ -26,7 +26,7 @@ export {
   select,
   toFuture,
 } from './future/combinators';
-export type { FutureLike, Output, Selected } from './future/combinators';
+export type { FutureLike, Output, Selected, SelectedOf } from './future/combinators';
 
 // ===== runtime =====
 export { Runtime, spawn } from './runtime/runtime';

@@ -109,7 +109,7 @@ export abstract class Future<T> implements PromiseLike<T>, Pollable<T> {
    * const code = await timeout(100, sleep(1000)).catch((e) => (e as NodeJS.ErrnoException).code); // 'ETIMEDOUT'
    * ```
    */
-  catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
+  catch<R = never, E = unknown>(onrejected?: ((reason: E) => R | PromiseLike<R>) | null): Promise<T | R> {
     return this.then(undefined, onrejected);
   }
 
@@ -143,12 +143,14 @@ export abstract class Future<T> implements PromiseLike<T>, Pollable<T> {
    * Makes the future awaitable. The future is first polled when `then` is
    * called (futures are lazy), then whenever it is woken. It is driven once:
    * awaiting it again (or from several places at once) shares the same
-   * outcome and never polls it after it completed.
+   * outcome and never polls it after it completed. The rejection callback
+   * may type its argument as it expects it (`(err: NodeJS.ErrnoException)`),
+   * as with a Promise; what arrives is whatever the future threw.
    */
-  then<R1 = T, R2 = never>(
+  then<R1 = T, R2 = never, E = unknown>(
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
-    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+    onrejected?: ((reason: E) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    return awaitFuture(this, onfulfilled, onrejected);
+    return awaitFuture(this, onfulfilled, onrejected as ((reason: unknown) => R2 | PromiseLike<R2>) | null | undefined);
   }
 }
