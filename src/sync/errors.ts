@@ -29,6 +29,7 @@ export interface ChannelClosedError<T = unknown> extends CodedError {
  */
 export interface LaggedError extends CodedError {
   code: 'ERR_CHANNEL_LAGGED';
+  /** How many values were overwritten before this receiver read them. */
   missed: number;
 }
 

@@ -158,6 +158,7 @@ export class MutexGuard<T> {
     return this.mutex.data;
   }
 
+  /** Replaces the protected value (the guard must still be held). */
   set value(v: T) {
     if (!this.held) throw released('mutex guard');
     this.mutex.data = v;

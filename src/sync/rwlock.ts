@@ -210,6 +210,7 @@ export class RwLockWriteGuard<T> {
     return this.lock.data;
   }
 
+  /** Replaces the protected value (the write guard must still be held). */
   set value(v: T) {
     if (!this.held) throw released('write guard');
     this.lock.data = v;
