@@ -34,6 +34,10 @@ void AsyncCleanup(napi_async_cleanup_hook_handle handle, void* arg) {
     delete e.selector;
     e.selector = nullptr;
   }
+  // Then every descriptor JavaScript left open: listeners, streams, the
+  // EMFILE reserve, adopted ones (fd_table.h). Nothing is registered any
+  // more, so this is a plain close: peers get their FIN, ports are free.
+  addon->fds.CloseAll();
   if (addon->bridges_closing == 0) {
     napi_remove_async_cleanup_hook(handle);
     delete addon;

@@ -77,9 +77,27 @@ export interface NativeBinding {
   getOption(fd: number, option: number, out: Int32Array): number;
   localAddress(fd: number): AddressInfo | number;
   peerAddress(fd: number): AddressInfo | number;
+  /** Opens the spare descriptor of the EMFILE trick (owned like a socket). */
   reserveFd(): number;
-  /** Sets O_NONBLOCK on an adopted socket. */
-  setNonblocking(fd: number): number;
+  /**
+   * Takes ownership of a descriptor opened elsewhere (`fromFd`): sets
+   * O_NONBLOCK and tracks it, so it is closed when this environment (the
+   * main thread or a worker) goes away. Returns 0 or a negative error.
+   */
+  adoptFd(fd: number): number;
+  /**
+   * Gives up ownership of a descriptor without closing it (handing it to
+   * other code): the environment's teardown no longer closes it. Returns 0,
+   * or `EBADF` when this environment did not own it.
+   */
+  detachFd(fd: number): number;
+  /**
+   * How many descriptors this environment owns: everything `socket`,
+   * `accept`, `reserveFd` and `adoptFd` returned and `close`/`detachFd`
+   * did not release. Each is closed at environment teardown
+   * (native/fd_table.h).
+   */
+  trackedFds(): number;
 
   // ===== constants =====
   readonly backend: 'epoll' | 'kqueue' | 'iocp';
