@@ -833,8 +833,6 @@ int64_t Selector::waker_handle() const {
   return static_cast<int64_t>(reinterpret_cast<uintptr_t>(impl_->w.iocp));
 }
 
-int Selector::poll_fd() const { return -1; }
-
 // ===== the notifier thread, for loop_win.cc =====
 //
 // libuv cannot watch an IOCP handle (uv_poll_t takes sockets only), so the
