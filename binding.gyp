@@ -29,7 +29,15 @@
         }],
         ["OS=='win'", {
           "sources!": ["native/loop_unix.cc", "native/selector_epoll.cc", "native/sys_unix.cc"],
-          "sources": ["native/loop_win.cc", "native/selector_win.cc", "native/sys_win.cc"],
+          "sources": [
+            "native/afd_win.cc",
+            "native/iocp_win.cc",
+            "native/loop_win.cc",
+            "native/notifier_win.cc",
+            "native/selector_win.cc",
+            "native/sys_win.cc",
+            "native/waker_win.cc"
+          ],
           "defines": ["WIN32_LEAN_AND_MEAN", "NOMINMAX", "_WIN32_WINNT=0x0602"],
           "libraries": ["-lws2_32"]
         }]
