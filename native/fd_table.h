@@ -1,8 +1,9 @@
 // The descriptors one Node environment owns, so that they are closed when the
-// environment goes away (a worker_thread that is terminate()d or calls
-// process.exit() runs no JavaScript `close` any more: without this table its
-// listeners, streams and the EMFILE reserve fd stayed open in the process,
-// kept their ports bound and never sent their peers a FIN).
+// environment goes away (docs/architecture.md, "nothing outlives its
+// environment"). A worker_thread that is terminate()d or calls process.exit()
+// runs no JavaScript `close` any more: without this table its listeners,
+// streams and the EMFILE reserve fd stayed open in the process, kept their
+// ports bound and never sent their peers a FIN.
 //
 // THE RULE for every native file: each descriptor edgeio creates or adopts is
 // tracked on the env's thread the moment it exists, and untracked the moment

@@ -31,7 +31,8 @@
 // Alternatives considered:
 //  * Loop thread polls the port from a uv_prepare/uv_check hook with timeout
 //    0: no blocking, but an idle process would then have to wake up
-//    periodically to look (design.md contract 7: idle means 0% CPU).
+//    periodically to look (docs/architecture.md, Node embedding: idle means
+//    0% CPU).
 //  * Notifier only "peeks" and the loop thread dequeues: there is no
 //    documented way to wait on an IOCP without dequeuing a packet.
 //  * Notifier re-posts every packet to a second port that only the loop

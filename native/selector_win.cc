@@ -7,11 +7,12 @@
 // holds. This is how wepoll
 // (piscisaureus/wepoll) and mio (src/sys/windows/{afd,selector}.rs) do it,
 // and libuv's uv_poll_t (src/win/poll.c, "fast poll"). wine 8 implements it
-// too (shared/notes/iocp-afd-probe.cc passes there).
+// too (a probe of IOCTL_AFD_POLL through a completion port passes there).
 //
 // AFD poll is level-triggered and one-shot: a poll completes once, and a new
 // poll on a socket that is still readable completes at once. epoll with
-// EPOLLET is what the TypeScript side expects (design.md contract 1): one
+// EPOLLET is what the TypeScript side expects (docs/architecture.md, edge-
+// triggered once): one
 // event per new arrival, none while unread data remains, a new one after the
 // reader hit EAGAIN and more data came. The emulation:
 //
@@ -26,13 +27,14 @@
 //    NOT submitted again: the direction is "consumed".
 //  * sys_win.cc calls win::OnDrained(fd, direction) when a read, accept,
 //    write or connect observes WSAEWOULDBLOCK, or a short transfer (which
-//    design.md contract 3 counts as drained). Only then is that direction's
-//    poll submitted again. If data arrived in between, the fresh poll
-//    completes at once, so no wake-up is lost; while the user has not
-//    drained, nothing is polled, so nothing repeats. This is mio's scheme
-//    (selector.rs feed_event: `user_evts &= !afd_events`; mod.rs do_io:
-//    reregister on WouldBlock), done per direction so that draining one
-//    direction never cancels or re-reports the other (one poll per socket,
+//    the readiness contract of docs/architecture.md counts as drained).
+//    Only then is that direction's poll submitted again. If data arrived
+//    in between, the fresh poll completes at once, so no wake-up is lost;
+//    while the user has not drained, nothing is polled, so nothing
+//    repeats. This is mio's scheme (selector.rs feed_event: `user_evts &=
+//    !afd_events`; mod.rs do_io: reregister on WouldBlock), done per
+//    direction so that draining one direction never cancels or re-reports
+//    the other (one poll per socket,
 //    as in mio and wepoll, would have to be cancelled and resubmitted --
 //    an extra completion and loop turn -- whenever a drain re-adds a bit
 //    that the pending poll lacks, i.e. on nearly every message).
