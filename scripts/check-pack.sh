@@ -33,8 +33,8 @@
 #      and names the command to run.
 #
 # Idempotent (the tarball goes to .cache/pack, the consumer to a mktemp dir
-# that is removed). Needs the npm registry for node-gyp-build and
-# node-addon-api (the package's dependencies), usually from npm's cache.
+# that is removed). Needs the npm registry for node-gyp-build (the package's
+# one dependency), usually from npm's cache.
 # Takes about 25 s. Prints PASS/FAIL lines and "N passed, M failed".
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib/xplat-common.sh"
