@@ -33,7 +33,7 @@ export { Runtime, spawn } from './runtime/runtime';
 export type { Spawnable, ShutdownOptions } from './runtime/runtime';
 export { JoinHandle } from './runtime/join-handle';
 export { yieldNow } from './runtime/yield-now';
-export { runUnconstrained as unconstrained } from './runtime/coop';
+export { runUnconstrained as unconstrained } from './task/coop';
 
 // ===== time =====
 export { Sleep, sleep, sleepUntil } from './time/sleep';
@@ -56,3 +56,8 @@ export { TcpListener, EMFILE_BACKOFF_MS } from './net/tcp/listener';
 export type { BindOptions, ListenAddr } from './net/tcp/listener';
 export { TcpStream } from './net/tcp/stream';
 export type { ConnectOptions } from './net/tcp/connect';
+
+// ===== structural futures and metrics =====
+export { isPollable } from './future/future';
+export type { Pollable } from './future/future';
+export type { RuntimeMetrics } from './runtime/metrics';

@@ -18,11 +18,11 @@ describe("regression: a dropped copy() left its waker in the streams' slots", ()
       const [rd, wr] = s1.split();
       const r1 = await select(copy(rd, wr), sleep(10));
       expect(r1.index).toBe(1);
-      expect(s1.io.reader).toBeNull();
+      expect(s1.registration.io.reader).toBeNull();
       const r2 = await select(copyBidirectional(s1, s2), sleep(10));
       expect(r2.index).toBe(1);
-      expect(s1.io.reader).toBeNull();
-      expect(s2.io.reader).toBeNull();
+      expect(s1.registration.io.reader).toBeNull();
+      expect(s2.registration.io.reader).toBeNull();
     } finally {
       for (const s of [c1, s1, c2, s2]) s.close();
       listener.close();

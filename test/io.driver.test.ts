@@ -5,7 +5,8 @@
  */
 import { IoDriver } from '../src/io/driver';
 import { INTEREST_READ, READABLE } from '../src/io/ready';
-import { ScheduledIo } from '../src/io/scheduled-io';
+import { Registration } from '../src/io/registration';
+import { RegistrationSet } from '../src/io/registration-set';
 import { wakerFn } from '../src';
 import { acceptOne, connectLoopback, listenLoopback, native, ok, sleepSync, socketPair } from './util/native';
 
@@ -15,17 +16,15 @@ describe('stale events', () => {
     const first = socketPair();
     const other = socketPair();
     try {
-      const a = new ScheduledIo(first.server);
-      const trigger = new ScheduledIo(other.server);
-      drv.register(trigger, INTEREST_READ);
-      drv.register(a, INTEREST_READ);
+      const trigger = new Registration(drv, other.server, INTEREST_READ);
+      const a = new Registration(drv, first.server, INTEREST_READ);
       const oldToken = a.token;
       const fdNumber = first.server;
-      let b: ScheduledIo | null = null;
+      let b: Registration | null = null;
       let replacement = -1;
       // Dispatching `trigger` closes `a` and opens a new socket that gets the
       // same fd number (the lowest free one), registered as `b`.
-      trigger.reader = wakerFn(() => {
+      trigger.io.reader = wakerFn(() => {
         drv.deregister(a);
         ok(native.close(first.server));
         // The kernel hands out the lowest free number; hold lower holes open
@@ -40,8 +39,7 @@ describe('stale events', () => {
           holes.push(fd);
         }
         for (const h of holes) native.close(h);
-        b = new ScheduledIo(replacement);
-        drv.register(b, INTEREST_READ);
+        b = new Registration(drv, replacement, INTEREST_READ);
       });
       // The batch as the selector returned it: trigger first, then a's event.
       drv.events[0] = trigger.token | 0;
@@ -51,10 +49,10 @@ describe('stale events', () => {
       drv.dispatch(2);
       expect(replacement).toBe(fdNumber); // the fd really was reused
       expect(b).not.toBeNull();
-      const reused = b as unknown as ScheduledIo;
+      const reused = b as unknown as Registration;
       expect(reused.token).not.toBe(oldToken);
-      expect(reused.readiness).toBe(0); // the stale event did not reach it
-      expect(a.readiness).toBe(0);
+      expect(reused.io.readiness).toBe(0); // the stale event did not reach it
+      expect(a.io.readiness).toBe(0);
       drv.deregister(reused);
       native.close(replacement);
     } finally {
@@ -69,26 +67,22 @@ describe('stale events', () => {
     const p = socketPair();
     const q = socketPair();
     try {
-      const a = new ScheduledIo(p.server);
-      const trigger = new ScheduledIo(q.server);
-      drv.register(trigger, INTEREST_READ);
-      drv.register(a, INTEREST_READ);
-      const slotOf = (io: ScheduledIo) => io.token & 0xffffff;
+      const trigger = new Registration(drv, q.server, INTEREST_READ);
+      const a = new Registration(drv, p.server, INTEREST_READ);
+      const slotOf = (reg: Registration) => RegistrationSet.slotOf(reg.token);
       const slotOfA = slotOf(a);
-      let c: ScheduledIo | null = null;
-      trigger.reader = wakerFn(() => {
+      let c: Registration | null = null;
+      trigger.io.reader = wakerFn(() => {
         drv.deregister(a);
-        c = new ScheduledIo(p.client);
-        drv.register(c, INTEREST_READ);
+        c = new Registration(drv, p.client, INTEREST_READ);
       });
       drv.events[0] = trigger.token | 0;
       drv.events[1] = READABLE;
       drv.dispatch(1);
-      const cc = c as unknown as ScheduledIo;
+      const cc = c as unknown as Registration;
       expect(slotOf(cc)).not.toBe(slotOfA);
       // After the batch the slot is free again, with a new generation.
-      const d = new ScheduledIo(q.client);
-      drv.register(d, INTEREST_READ);
+      const d = new Registration(drv, q.client, INTEREST_READ);
       expect(slotOf(d)).toBe(slotOfA);
       expect(d.token >>> 24).toBe(1);
       drv.deregister(cc);
@@ -103,18 +97,17 @@ describe('stale events', () => {
   test('randomized: close and reopen sockets while their events are in flight', () => {
     const drv = new IoDriver(null);
     const l = listenLoopback(1024);
-    type Conn = { io: ScheduledIo; peer: number; id: number; events: number };
+    type Conn = { reg: Registration; peer: number; id: number; events: number };
     const live: Conn[] = [];
     let nextId = 0;
     const misdelivered: string[] = [];
     const open = (): Conn => {
       const peer = connectLoopback(l.port);
       const fd = acceptOne(l.fd);
-      const io = new ScheduledIo(fd);
-      const conn: Conn = { io, peer, id: nextId++, events: 0 };
-      drv.register(io, INTEREST_READ);
+      const reg = new Registration(drv, fd, INTEREST_READ);
+      const conn: Conn = { reg, peer, id: nextId++, events: 0 };
       // Only data written for *this* connection may wake it.
-      io.reader = wakerFn(() => onReady(conn));
+      reg.io.reader = wakerFn(() => onReady(conn));
       live.push(conn);
       return conn;
     };
@@ -122,17 +115,17 @@ describe('stale events', () => {
       if (!live.includes(conn)) misdelivered.push(`event for closed conn ${conn.id}`);
       conn.events++;
       const buf = Buffer.alloc(64);
-      const n = native.read(conn.io.fd, buf, 0, 64);
+      const n = native.read(conn.reg.fd, buf, 0, 64);
       if (n > 0 && buf[0] !== (conn.id & 0xff)) misdelivered.push(`conn ${conn.id} got data for ${buf[0]}`);
-      conn.io.readiness = 0;
-      conn.io.reader = wakerFn(() => onReady(conn));
+      conn.reg.io.readiness = 0;
+      conn.reg.io.reader = wakerFn(() => onReady(conn));
       // Half the time, close a random *other* connection mid-batch and open a
       // new one (likely reusing its fd and slot).
       if (Math.random() < 0.5 && live.length > 1) {
         const victim = live.splice(Math.floor(Math.random() * live.length), 1)[0];
         if (victim !== conn) {
-          drv.deregister(victim.io);
-          native.close(victim.io.fd);
+          drv.deregister(victim.reg);
+          native.close(victim.reg.fd);
           native.close(victim.peer);
           open();
         } else {
@@ -152,8 +145,8 @@ describe('stale events', () => {
       expect(nextId).toBeGreaterThan(100); // plenty of closes and reuses happened
     } finally {
       for (const c of live) {
-        drv.deregister(c.io);
-        native.close(c.io.fd);
+        drv.deregister(c.reg);
+        native.close(c.reg.fd);
         native.close(c.peer);
       }
       native.close(l.fd);
@@ -174,24 +167,22 @@ describe("regression: a throwing waker dropped the rest of the batch", () => {
       const drv = new IoDriver(null);
       const p1 = socketPair();
       const p2 = socketPair();
-      const a = new ScheduledIo(p1.server);
-      const b = new ScheduledIo(p2.server);
+      const a = new Registration(drv, p1.server, INTEREST_READ);
+      const b = new Registration(drv, p2.server, INTEREST_READ);
       try {
-        drv.register(a, INTEREST_READ);
-        drv.register(b, INTEREST_READ);
         let bWoken = 0;
-        a.reader = wakerFn(() => {
+        a.io.reader = wakerFn(() => {
           throw new Error('user waker failed');
         });
-        b.reader = wakerFn(() => bWoken++);
+        b.io.reader = wakerFn(() => bWoken++);
         drv.events[0] = a.token | 0;
         drv.events[1] = READABLE;
         drv.events[2] = b.token | 0;
         drv.events[3] = READABLE;
         expect(() => drv.dispatch(2)).toThrow('user waker failed');
         expect(bWoken).toBe(1);
-        expect(b.readiness & READABLE).toBe(READABLE);
-        expect(a.readiness & READABLE).toBe(READABLE);
+        expect(b.io.readiness & READABLE).toBe(READABLE);
+        expect(a.io.readiness & READABLE).toBe(READABLE);
       } finally {
         drv.deregister(a);
         drv.deregister(b);

@@ -1,6 +1,52 @@
+import { awaitFuture, driveFuture } from './await';
 import type { Context } from './context';
 import type { Poll } from './poll';
-import { awaitFuture, driveFuture } from '../runtime/await';
+
+/**
+ * What edgeio accepts wherever it takes a future, as promises accept any
+ * thenable: any object with a `poll(cx)` method that follows the poll
+ * contract (see {@link Future}), and optionally a `drop()`. Nothing else is
+ * required: no base class, no `instanceof`, so a future made by another
+ * copy of edgeio (another version in node_modules) works too.
+ *
+ * @example
+ * ```ts
+ * let asked = false;
+ * const tick: Pollable<string> = {
+ *   poll(cx) {
+ *     if (asked) return 'tick';
+ *     asked = true;
+ *     cx.waker.wake(); // woke itself before returning PENDING
+ *     return PENDING;
+ *   },
+ * };
+ * await spawn(tick); // 'tick'
+ * ```
+ */
+export interface Pollable<T> {
+  /** Polls once: the value, a thrown error, or {@link PENDING} after storing `cx.waker`. */
+  poll(cx: Context): Poll<T>;
+  /** Releases what it holds when abandoned before completing (optional). */
+  drop?(): void;
+}
+
+/**
+ * True for an object with a `poll` method: a {@link Pollable}. Checked by
+ * shape, never with `instanceof`, so futures of another copy of edgeio pass.
+ *
+ * @example
+ * ```ts
+ * isPollable(sleep(1)); // true
+ * isPollable(Promise.resolve(1)); // false
+ * ```
+ */
+export function isPollable<T = unknown>(value: unknown): value is Pollable<T> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { poll?: unknown }).poll === 'function'
+  );
+}
 
 /**
  * A value that will be ready later, polled by an executor (tokio's `Future`).
@@ -30,7 +76,7 @@ import { awaitFuture, driveFuture } from '../runtime/await';
  * console.log(await new Countdown(3)); // 'liftoff'
  * ```
  */
-export abstract class Future<T> implements PromiseLike<T> {
+export abstract class Future<T> implements PromiseLike<T>, Pollable<T> {
   /**
    * @internal How `then` drove this future: its driver while pending, or its
    * settled outcome. A future is driven once, however often it is awaited.

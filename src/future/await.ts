@@ -22,21 +22,25 @@
  *
  * Internal module: not exported from index.ts.
  */
-import { Context } from '../future/context';
-import type { Future } from '../future/future';
-import { PENDING } from '../future/poll';
-import type { Waker } from '../future/waker';
-import { deferWake, enterTask, exitTask, setProbeWaker } from './coop';
-import { blockingRuntimeOrNull, currentOrDefault } from './context';
-import type { Executor, Runnable } from './executor';
+import { CONTEXT, currentOrDefault, Runnable, RuntimeHandle, TASK_BUDGET } from '../task/context';
+import { deferWakeOn, setProbeWaker, useRuntime } from '../task/coop';
+import { Context } from './context';
+import { PENDING, Poll } from './poll';
+import type { Waker } from './waker';
+
+/** What `await` drives: anything with a `poll(cx)` (an edgeio Future of any copy). */
+interface Driven<T> {
+  poll(cx: Context): Poll<T>;
+  /** @see Future.awaitState */
+  awaitState?: unknown;
+}
 
 type OnFulfilled<T, R> = ((value: T) => R | PromiseLike<R>) | null | undefined;
 type OnRejected<R> = ((reason: unknown) => R | PromiseLike<R>) | null | undefined;
 
-/** What the inline poll's waker was asked for (bits, reset per inline poll). */
+/** What the inline poll's waker was asked for (bits in CONTEXT.probeState, reset per inline poll). */
 const PROBE_WOKEN = 1;
 const PROBE_DEFERRED = 2;
-let probeState = 0;
 
 const enum State {
   Pending = 0,
@@ -57,8 +61,8 @@ class AwaitDriver<T, R1, R2> extends Context implements Waker, Runnable {
   private joined: { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } | null = null;
 
   constructor(
-    private readonly future: Future<T>,
-    private readonly executor: Executor,
+    private readonly future: Driven<T>,
+    private readonly rt: RuntimeHandle,
     private readonly onFulfilled: OnFulfilled<T, R1>,
     private readonly onRejected: OnRejected<R2>,
     private readonly resolve: (value: R1 | R2 | PromiseLike<R1 | R2>) => void,
@@ -68,7 +72,7 @@ class AwaitDriver<T, R1, R2> extends Context implements Waker, Runnable {
   }
 
   wake(): void {
-    if (this.state === State.Pending) this.executor.schedule(this);
+    if (this.state === State.Pending) this.rt.executor.schedule(this);
   }
 
   willWake(other: Waker): boolean {
@@ -98,14 +102,20 @@ class AwaitDriver<T, R1, R2> extends Context implements Waker, Runnable {
   /** Polled by the executor after a wake-up: a task's budget applies. */
   run(): void {
     if (this.state !== State.Pending) return;
-    const saved = enterTask();
+    // enterTask/exitTask (task/coop.ts) written out, as in Task.run.
+    const cx = CONTEXT;
+    const live = cx.live;
+    const saved = cx.budget;
+    cx.live = this.rt.context;
+    cx.budget = TASK_BUDGET;
+    cx.inTask++;
     try {
       let value;
       try {
         value = this.future.poll(this);
       } catch (err) {
         this.complete(State.Error, err);
-        if (blockingRuntimeOrNull() !== null) this.settleLater(Promise.reject(err));
+        if (CONTEXT.blocking !== null) this.settleLater(Promise.reject(err));
         else this.settleRejected(err);
         return;
       }
@@ -113,11 +123,13 @@ class AwaitDriver<T, R1, R2> extends Context implements Waker, Runnable {
         this.complete(State.Value, value);
         // Inside a blockOn the caller's code is on the stack: the callbacks
         // must wait for a promise job (Promises/A+ 2.2.4).
-        if (blockingRuntimeOrNull() !== null) this.settleLater(Promise.resolve(value));
+        if (CONTEXT.blocking !== null) this.settleLater(Promise.resolve(value));
         else this.settleFulfilled(value);
       }
     } finally {
-      exitTask(saved);
+      cx.inTask--;
+      cx.live = live;
+      cx.budget = saved;
     }
   }
 
@@ -189,7 +201,7 @@ class AwaitDriver<T, R1, R2> extends Context implements Waker, Runnable {
  */
 class ProbeWaker implements Waker {
   wake(): void {
-    probeState |= PROBE_WOKEN;
+    CONTEXT.probeState |= PROBE_WOKEN;
   }
   willWake(other: Waker): boolean {
     return other === this;
@@ -199,11 +211,11 @@ class ProbeWaker implements Waker {
 const PROBE_WAKER = new ProbeWaker();
 const PROBE = new Context(PROBE_WAKER);
 setProbeWaker(PROBE_WAKER, () => {
-  probeState |= PROBE_DEFERRED;
+  CONTEXT.probeState |= PROBE_DEFERRED;
 });
 
 /** `future.then(onFulfilled, onRejected)`. */
-export function awaitFuture<T, R1, R2>(future: Future<T>, onFulfilled: OnFulfilled<T, R1>, onRejected: OnRejected<R2>): Promise<R1 | R2> {
+export function awaitFuture<T, R1, R2>(future: Driven<T>, onFulfilled: OnFulfilled<T, R1>, onRejected: OnRejected<R2>): Promise<R1 | R2> {
   const prior = future.awaitState;
   if (prior !== undefined) {
     // Driven before: share that outcome, never poll it again.
@@ -212,31 +224,40 @@ export function awaitFuture<T, R1, R2>(future: Future<T>, onFulfilled: OnFulfill
   }
   // A poll nested in this one (a future awaiting inside its poll) restores
   // the outer poll's bits when it is done.
-  const outer = probeState;
-  probeState = 0;
+  const cx = CONTEXT;
+  const outer = cx.probeState;
+  cx.probeState = 0;
+  if (cx.inTask === 0) {
+    // A promise job spends the tick budget of the runtime the await drives
+    // on (a task poll keeps its own). Not created here: the default runtime
+    // is made only if the future turns out to be pending.
+    const s = cx.stack;
+    const rt = s.length > 0 ? s[s.length - 1] : (cx.blocking ?? cx.defaultRuntime);
+    if (rt !== null && rt.context !== cx.live) useRuntime(rt.context);
+  }
   let value;
   try {
     // Inline, with the caller's budget (the per-macrotask one in promise jobs).
     value = future.poll(PROBE);
   } catch (err) {
-    probeState = outer;
+    cx.probeState = outer;
     const p = Promise.reject(err);
     future.awaitState = p;
     return p.then(onFulfilled, onRejected);
   }
-  const probed = probeState;
-  probeState = outer;
+  const probed = cx.probeState;
+  cx.probeState = outer;
   if (value !== PENDING) {
     const p = Promise.resolve(value);
     future.awaitState = p;
     return p.then(onFulfilled, onRejected);
   }
-  const executor = currentOrDefault().executor;
+  const rt = currentOrDefault();
   return new Promise<R1 | R2>((resolve, reject) => {
-    const d = new AwaitDriver(future, executor, onFulfilled, onRejected, resolve, reject);
+    const d = new AwaitDriver(future, rt, onFulfilled, onRejected, resolve, reject);
     future.awaitState = d;
-    if ((probed & PROBE_DEFERRED) !== 0) deferWake(d);
-    else if ((probed & PROBE_WOKEN) !== 0) executor.schedule(d);
+    if ((probed & PROBE_DEFERRED) !== 0) deferWakeOn(rt.context, d);
+    else if ((probed & PROBE_WOKEN) !== 0) rt.executor.schedule(d);
     else d.pollInline();
   });
 }
@@ -245,12 +266,12 @@ export function awaitFuture<T, R1, R2>(future: Future<T>, onFulfilled: OnFulfill
  * Lets a completed future be awaited afresh (a `Sleep` after `reset`). A
  * driver still waiting on it keeps it: it will see the new state.
  */
-export function rearmAwait(future: Future<unknown>): void {
+export function rearmAwait(future: Driven<unknown>): void {
   const s = future.awaitState;
   if (!(s instanceof AwaitDriver) || !s.pending) future.awaitState = undefined;
 }
 
 /** Polls `future` now and, if needed, until it completes; settles a Promise with it. */
-export function driveFuture<T>(future: Future<T>): Promise<T> {
+export function driveFuture<T>(future: Driven<T>): Promise<T> {
   return awaitFuture<T, T, never>(future, undefined, undefined);
 }
