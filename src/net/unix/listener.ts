@@ -139,9 +139,11 @@ function listen(path: string, bytes: Buffer, backlog: number, unlinkStale: boole
   try {
     let r = uds.unixBind(fd, bytes);
     if (r === native.errno.EADDRINUSE && unlinkStale && bytes[0] !== 0 && isStale(bytes)) {
+      // Only a socket file is ever removed: anything else stays, and the
+      // bind's EADDRINUSE is the answer.
       const u = uds.unlinkSocket(bytes);
-      if (u < 0 && u !== native.errno.ENOENT) throw systemError(u, 'unlink', target);
-      r = uds.unixBind(fd, bytes);
+      if (u === 0 || u === native.errno.ENOENT) r = uds.unixBind(fd, bytes);
+      else if (u !== native.errno.ENOTSOCK) throw systemError(u, 'unlink', target);
     }
     if (r < 0) throw systemError(r, 'bind', target);
     r = native.listen(fd, backlog);
