@@ -18,6 +18,10 @@
 //   pathIdentity(path, out: BigUint64Array(2)) -> 0 | -errno   out = [dev, ino]
 //   unlinkIfSame(path, identity: BigUint64Array(2)) -> 1 | 0 | -errno
 //   unlinkSocket(path) -> 0 | -errno
+//
+// Descriptors these calls create (unixSocket, socketPair, pipe, openFifo) are
+// owned by the environment (fd_table.h) and closed with it. Descriptors
+// received with recvWithFds belong to the caller until adopted (fromFd).
 #include <string.h>
 
 #include "binding.h"
@@ -27,6 +31,8 @@
 namespace edgeio {
 
 namespace {
+
+AddonEnv* Addon(void* data) { return static_cast<AddonEnv*>(data); }
 
 // A typed array of `want` type with at least `min` elements.
 bool ArgTyped(napi_env env, napi_value v, napi_typedarray_type want, size_t min, void** data, size_t* length,
@@ -72,10 +78,11 @@ bool ArgType(napi_env env, napi_value v, int32_t* type) {
 
 napi_value UnixSocket(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  if (!Args(env, info, argv)) return nullptr;
+  void* data;
+  if (!Args(env, info, argv, &data)) return nullptr;
   int32_t type;
   if (!ArgType(env, argv[0], &type)) return nullptr;
-  return Int(env, SysUnixSocket(type));
+  return Int(env, Addon(data)->fds.TrackNew(SysUnixSocket(type)));
 }
 
 napi_value PathCall(napi_env env, napi_callback_info info, bool is_connect) {
@@ -91,7 +98,9 @@ napi_value PathCall(napi_env env, napi_callback_info info, bool is_connect) {
 napi_value UnixBind(napi_env env, napi_callback_info info) { return PathCall(env, info, false); }
 napi_value UnixConnect(napi_env env, napi_callback_info info) { return PathCall(env, info, true); }
 
-napi_value PairCall(napi_env env, napi_value out_v, int (*make)(int, int64_t*), int type) {
+// Both new descriptors are owned by the environment (fd_table.h): if either
+// cannot be tracked, both are closed and the error reported.
+napi_value PairCall(napi_env env, AddonEnv* addon, napi_value out_v, int (*make)(int, int64_t*), int type) {
   void* data;
   size_t len;
   if (!ArgTyped(env, out_v, napi_int32_array, 2, &data, &len, "out must be an Int32Array of length 2")) {
@@ -100,6 +109,16 @@ napi_value PairCall(napi_env env, napi_value out_v, int (*make)(int, int64_t*), 
   int64_t fds[2];
   int r = make(type, fds);
   if (r < 0) return Int(env, r);
+  int64_t first = addon->fds.TrackNew(fds[0]);
+  if (first < 0) {
+    SysClose(static_cast<socket_t>(fds[1]));
+    return Int(env, first);
+  }
+  int64_t second = addon->fds.TrackNew(fds[1]);
+  if (second < 0) {
+    addon->fds.Close(static_cast<socket_t>(fds[0]));
+    return Int(env, second);
+  }
   int32_t* out = static_cast<int32_t*>(data);
   out[0] = static_cast<int32_t>(fds[0]);
   out[1] = static_cast<int32_t>(fds[1]);
@@ -108,18 +127,20 @@ napi_value PairCall(napi_env env, napi_value out_v, int (*make)(int, int64_t*), 
 
 napi_value SocketPair(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  if (!Args(env, info, argv)) return nullptr;
+  void* data;
+  if (!Args(env, info, argv, &data)) return nullptr;
   int32_t type;
   if (!ArgType(env, argv[0], &type)) return nullptr;
-  return PairCall(env, argv[1], SysSocketPair, type);
+  return PairCall(env, Addon(data), argv[1], SysSocketPair, type);
 }
 
 int MakePipe(int, int64_t* out) { return SysPipe(out); }
 
 napi_value Pipe(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  if (!Args(env, info, argv)) return nullptr;
-  return PairCall(env, argv[0], MakePipe, 0);
+  void* data;
+  if (!Args(env, info, argv, &data)) return nullptr;
+  return PairCall(env, Addon(data), argv[0], MakePipe, 0);
 }
 
 napi_value UnixPath(napi_env env, napi_callback_info info) {
@@ -223,12 +244,13 @@ napi_value RecvWithFds(napi_env env, napi_callback_info info) {
 
 napi_value OpenFifo(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  if (!Args(env, info, argv)) return nullptr;
+  void* data;
+  if (!Args(env, info, argv, &data)) return nullptr;
   uint8_t* path;
   size_t len;
   bool write;
   if (!ArgPath(env, argv[0], &path, &len) || !ArgBool(env, argv[1], &write)) return nullptr;
-  return Int(env, SysOpenFifo(path, len, write));
+  return Int(env, Addon(data)->fds.TrackNew(SysOpenFifo(path, len, write)));
 }
 
 napi_value FileTypeOf(napi_env env, napi_callback_info info) {

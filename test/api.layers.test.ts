@@ -1,7 +1,7 @@
 /**
  * The layers point one way (docs/architecture.md, layers):
  *
- *   sys → task → future → io, time → runtime → net → index
+ *   sys → task → future → io, time, sync → runtime → net, codec, fs → worker, compat → index
  *
  * `sys` wraps the native addon; `task` is the execution context (budget,
  * deferred wakes, runtime stack, counters) and imports nothing of edgeio;
@@ -21,7 +21,21 @@ import * as path from 'path';
 const SRC = path.resolve(__dirname, '..', 'src');
 
 /** Rank of each top-level directory of src/ (index.ts is the top). */
-const LAYERS: Record<string, number> = { sys: 1, task: 2, future: 3, io: 4, time: 4, runtime: 5, net: 6, 'index.ts': 7 };
+const LAYERS: Record<string, number> = {
+  sys: 1,
+  task: 2,
+  future: 3,
+  io: 4,
+  time: 4,
+  sync: 4,
+  runtime: 5,
+  net: 6,
+  codec: 6,
+  fs: 6,
+  worker: 7,
+  compat: 7,
+  'index.ts': 8,
+};
 
 interface Edge {
   from: string;

@@ -96,9 +96,10 @@ describe('pipes', () => {
 
   test('stdin that is a pipe, read with PipeReader.fromFd(0)', () => {
     const out = execFileSync(process.execPath, ['-e', `const e = require(${JSON.stringify(DIST)});
-      (async () => { let n = 0; for await (const c of e.PipeReader.fromFd(0)) n += c.length; console.log(n); })();`], {
+      (async () => { const r = e.PipeReader.fromFd(0); let n = 0; for await (const c of r) n += c.length; r.close(); console.log(n); })();`], {
       input: Buffer.alloc(100000, 1),
       encoding: 'utf8',
+      timeout: 20000,
     });
     expect(out.trim()).toBe('100000');
   });

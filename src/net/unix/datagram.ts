@@ -175,7 +175,7 @@ export class UnixDatagram {
   static fromFd(fd: number): UnixDatagram {
     assertSupported();
     checkFdArg(fd);
-    const r = native.setNonblocking(fd);
+    const r = native.adoptFd(fd);
     if (r < 0) throw systemError(r, 'fcntl');
     return new UnixDatagram(fd, currentOrDefault().io);
   }

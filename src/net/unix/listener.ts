@@ -96,7 +96,7 @@ export class UnixListener extends SocketListener<UnixStream> {
   static fromFd(fd: number): UnixListener {
     assertSupported();
     checkFdArg(fd);
-    const r = native.setNonblocking(fd);
+    const r = native.adoptFd(fd);
     if (r < 0) throw systemError(r, 'fcntl');
     return new UnixListener(fd, currentOrDefault().io);
   }

@@ -316,7 +316,7 @@ function adopt<T>(fd: number, what: string, make: (fd: number, driver: IoDriver)
   assertSupported();
   checkFdArg(fd);
   checkPollable(fd, what);
-  const r = native.setNonblocking(fd);
+  const r = native.adoptFd(fd);
   if (r < 0) throw systemError(r, 'fcntl');
   return make(fd, currentOrDefault().io);
 }

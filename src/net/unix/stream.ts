@@ -201,7 +201,7 @@ export class UnixStream extends SocketStream {
   static fromFd(fd: number): UnixStream {
     assertSupported();
     checkFdArg(fd);
-    const r = native.setNonblocking(fd);
+    const r = native.adoptFd(fd);
     if (r < 0) throw systemError(r, 'fcntl');
     return new UnixStream(fd, currentOrDefault().io);
   }
