@@ -62,6 +62,16 @@ export { isPollable } from './future/future';
 export type { Pollable } from './future/future';
 export type { RuntimeMetrics } from './runtime/metrics';
 
+// ===== Unix domain sockets and pipes =====
+export { UnixListener } from './net/unix/listener';
+export type { UnixBindOptions } from './net/unix/listener';
+export { UnixStream } from './net/unix/stream';
+export type { UnixCredentials, RecvWithFds, RecvWithFdsOptions } from './net/unix/stream';
+export { UnixDatagram } from './net/unix/datagram';
+export type { UnixRecvInfo, UnixRecvWithFds } from './net/unix/datagram';
+export type { UnixSocketAddr } from './net/unix/path';
+export { pipe, PipeReader, PipeWriter } from './net/unix/pipe';
+
 // ===== sync =====
 export { channel, unboundedChannel, Sender, UnboundedSender, Receiver } from './sync/mpsc';
 export type { UnboundedReceiver } from './sync/mpsc';
