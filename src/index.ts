@@ -61,3 +61,7 @@ export type { ConnectOptions } from './net/tcp/connect';
 export { isPollable } from './future/future';
 export type { Pollable } from './future/future';
 export type { RuntimeMetrics } from './runtime/metrics';
+
+// ===== task behaviour: errors, cancellation, signals =====
+export type { RuntimeOptions } from './runtime/runtime';
+export type { TaskErrorHandler } from './runtime/failure';

@@ -23,7 +23,9 @@
  * Internal module: not exported from index.ts.
  */
 import { CONTEXT, currentOrDefault, Runnable, RuntimeHandle, TASK_BUDGET } from '../task/context';
+import { abortError } from '../sys/errors';
 import { deferWakeOn, setProbeWaker, useRuntime } from '../task/coop';
+import { Cancellable, currentScope, TaskScope } from '../task/local';
 import { Context } from './context';
 import { PENDING, Poll } from './poll';
 import type { Waker } from './waker';
@@ -31,6 +33,7 @@ import type { Waker } from './waker';
 /** What `await` drives: anything with a `poll(cx)` (an edgeio Future of any copy). */
 interface Driven<T> {
   poll(cx: Context): Poll<T>;
+  drop?(): void;
   /** @see Future.awaitState */
   awaitState?: unknown;
 }
@@ -53,7 +56,7 @@ function settled(state: State, result: unknown): Promise<unknown> {
   return state === State.Value ? Promise.resolve(result) : Promise.reject(result);
 }
 
-class AwaitDriver<T, R1, R2> extends Context implements Waker, Runnable {
+class AwaitDriver<T, R1, R2> extends Context implements Waker, Runnable, Cancellable {
   queued = false;
   private state = State.Pending;
   private result: unknown = undefined;
@@ -67,8 +70,24 @@ class AwaitDriver<T, R1, R2> extends Context implements Waker, Runnable {
     private readonly onRejected: OnRejected<R2>,
     private readonly resolve: (value: R1 | R2 | PromiseLike<R1 | R2>) => void,
     private readonly reject: (reason: unknown) => void,
+    /** The task-local scope of the async function awaiting, if it runs in a task (task/local.ts). */
+    private readonly scope: TaskScope | undefined,
   ) {
     super();
+    if (scope !== undefined) scope.watch(this);
+  }
+
+  /** The task was aborted: drop the future and reject the await. */
+  cancel(error: unknown): void {
+    if (this.state !== State.Pending) return;
+    const f = this.future;
+    try {
+      if (typeof f.drop === 'function') f.drop();
+    } finally {
+      this.complete(State.Error, error);
+      // Never call the callbacks inside abort(): a promise job settles them.
+      this.settleLater(Promise.reject(error));
+    }
   }
 
   wake(): void {
@@ -160,6 +179,7 @@ class AwaitDriver<T, R1, R2> extends Context implements Waker, Runnable {
   private complete(state: State, result: unknown): void {
     this.state = state;
     this.result = result;
+    if (this.scope !== undefined) this.scope.unwatch(this);
     const j = this.joined;
     if (j === null) return;
     this.joined = null;
@@ -222,6 +242,15 @@ export function awaitFuture<T, R1, R2>(future: Driven<T>, onFulfilled: OnFulfill
     if (prior instanceof AwaitDriver) return (prior as AwaitDriver<T, unknown, unknown>).join(onFulfilled, onRejected);
     return (prior as Promise<T>).then(onFulfilled, onRejected);
   }
+  // Inside an aborted task's async function, every edgeio await fails at
+  // once (task/local.ts): that is how abort() stops the function.
+  const scope = currentScope();
+  if (scope !== undefined && scope.aborted) {
+    if (typeof future.drop === 'function') future.drop();
+    const p = Promise.reject(abortError('The task was aborted'));
+    future.awaitState = p;
+    return p.then(onFulfilled, onRejected);
+  }
   // A poll nested in this one (a future awaiting inside its poll) restores
   // the outer poll's bits when it is done.
   const cx = CONTEXT;
@@ -254,7 +283,7 @@ export function awaitFuture<T, R1, R2>(future: Driven<T>, onFulfilled: OnFulfill
   }
   const rt = currentOrDefault();
   return new Promise<R1 | R2>((resolve, reject) => {
-    const d = new AwaitDriver(future, rt, onFulfilled, onRejected, resolve, reject);
+    const d = new AwaitDriver(future, rt, onFulfilled, onRejected, resolve, reject, scope);
     future.awaitState = d;
     if ((probed & PROBE_DEFERRED) !== 0) deferWakeOn(rt.context, d);
     else if ((probed & PROBE_WOKEN) !== 0) rt.executor.schedule(d);

@@ -29,7 +29,7 @@ import {
   blockingRuntimeOrNull,
 } from './context';
 import { Executor } from './executor';
-import { reportIfUnobserved } from './failure';
+import { checkTaskErrorHandler, reportIfUnobserved, TaskErrorHandler } from './failure';
 import { JoinHandle } from './join-handle';
 import { RuntimeMetrics, snapshot } from './metrics';
 import { NodeLoop } from './node-loop';
@@ -65,6 +65,23 @@ export interface ShutdownOptions {
   graceful?: boolean;
   /** How long a graceful shutdown waits for tasks before aborting them. Default 10,000. */
   timeoutMs?: number;
+}
+
+/**
+ * Options for `new Runtime(options)`.
+ *
+ * @example
+ * ```ts
+ * const rt = new Runtime({ onTaskError: 'throw' });
+ * ```
+ */
+export interface RuntimeOptions {
+  /**
+   * What to do with a task failure nobody observes through its JoinHandle
+   * (see {@link TaskErrorHandler}). Default `'log'`: printed once on stderr
+   * with its stack, the process goes on.
+   */
+  onTaskError?: TaskErrorHandler;
 }
 
 /**
@@ -107,8 +124,11 @@ export class Runtime implements RuntimeCore {
   private gracefulDone: Promise<void> | null = null;
   /** Called when the last live task finishes (graceful shutdown waits on it). */
   private onIdle: (() => void) | null = null;
+  private taskErrorHandler: TaskErrorHandler = 'log';
 
-  constructor() {
+  constructor(options: RuntimeOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    if (options.onTaskError !== undefined) this.taskErrorHandler = checkTaskErrorHandler(options.onTaskError);
     const counters = new Float64Array(METRICS_LENGTH);
     this.loop = new NodeLoop(this);
     this.context = new RuntimeContext(this.loop.scheduleFlush, counters);
@@ -159,6 +179,25 @@ export class Runtime implements RuntimeCore {
     return fresh;
   }
 
+  /**
+   * What this runtime does with a task failure nobody observes through its
+   * JoinHandle: `'log'` (default: stderr, once, with the stack; the process
+   * goes on), `'throw'` (an unhandled rejection, Node's behaviour) or a
+   * function `(error, handle) => void`. See {@link TaskErrorHandler}.
+   *
+   * @example
+   * ```ts
+   * Runtime.default().onTaskError = (err, handle) => logger.error({ err }, 'task failed');
+   * ```
+   */
+  get onTaskError(): TaskErrorHandler {
+    return this.taskErrorHandler;
+  }
+
+  set onTaskError(handler: TaskErrorHandler) {
+    this.taskErrorHandler = checkTaskErrorHandler(handler);
+  }
+
   /** True while `blockOn` drives this runtime. */
   get blocking(): boolean {
     return this.blockingNow;
@@ -186,8 +225,8 @@ export class Runtime implements RuntimeCore {
    * and runs independently of the returned handle.
    *
    * A task that throws rejects its handle and disturbs no other task; a
-   * failure nobody observes through the handle is reported like an unhandled
-   * promise rejection.
+   * failure nobody observes through the handle goes to {@link onTaskError}
+   * (by default printed on stderr; the process goes on).
    *
    * @example
    * ```ts
@@ -369,10 +408,15 @@ export class Runtime implements RuntimeCore {
     if (CONTEXT.defaultRuntime === this) CONTEXT.defaultRuntime = null;
   }
 
+  private readonly currentHandler = (): TaskErrorHandler => this.taskErrorHandler;
+
   private readonly onTaskDone = (task: Task<unknown>): void => {
+    // An aborted async function still running is unlinked when it returns
+    // (Task.onReturned calls this again).
+    if (task.lingering) return;
     this.tasks.unlink(task);
     if (this.tasks.count === 0 && this.onIdle !== null) queueMicrotask(this.onIdle);
-    if (task.outcome === Outcome.Error && !task.observed) reportIfUnobserved(task);
+    if (task.outcome === Outcome.Error && !task.observed) reportIfUnobserved(task, this.currentHandler);
   };
 }
 
