@@ -234,10 +234,38 @@ setProbeWaker(PROBE_WAKER, () => {
   CONTEXT.probeState |= PROBE_DEFERRED;
 });
 
+/** The `awaitState` of a future a task drives (`spawn(future)`): it has its driver. */
+const TASK_DRIVEN = { toString: () => 'driven by a task' };
+
+/**
+ * Marks `future` as driven by a task (`spawn`). Throws a TypeError if it is
+ * already driven: awaited (pending or done) or spawned. A future has one
+ * driver: two would steal each other's waker slot and one would hang.
+ * Structural futures without `awaitState` (another copy's, plain objects)
+ * are not tracked.
+ */
+export function claimForTask(future: Driven<unknown>): void {
+  if (!('awaitState' in future)) return;
+  const prior = future.awaitState;
+  if (prior === TASK_DRIVEN) {
+    throw new TypeError('spawn: this future is already driven by another task. A future has one driver: await the JoinHandle the first spawn returned.');
+  }
+  if (prior !== undefined) {
+    throw new TypeError('spawn: this future is already being awaited (or was). A future has one driver: spawn it instead of awaiting it, then await the JoinHandle.');
+  }
+  future.awaitState = TASK_DRIVEN;
+}
+
 /** `future.then(onFulfilled, onRejected)`. */
 export function awaitFuture<T, R1, R2>(future: Driven<T>, onFulfilled: OnFulfilled<T, R1>, onRejected: OnRejected<R2>): Promise<R1 | R2> {
   const prior = future.awaitState;
   if (prior !== undefined) {
+    if (prior === TASK_DRIVEN) {
+      const err = new TypeError(
+        'this future is already driven by a spawned task. A future has one driver: await the JoinHandle that spawn returned instead.',
+      );
+      return Promise.reject(err).then(onFulfilled, onRejected);
+    }
     // Driven before: share that outcome, never poll it again.
     if (prior instanceof AwaitDriver) return (prior as AwaitDriver<T, unknown, unknown>).join(onFulfilled, onRejected);
     return (prior as Promise<T>).then(onFulfilled, onRejected);
@@ -297,7 +325,7 @@ export function awaitFuture<T, R1, R2>(future: Driven<T>, onFulfilled: OnFulfill
  */
 export function rearmAwait(future: Driven<unknown>): void {
   const s = future.awaitState;
-  if (!(s instanceof AwaitDriver) || !s.pending) future.awaitState = undefined;
+  if (s !== TASK_DRIVEN && (!(s instanceof AwaitDriver) || !s.pending)) future.awaitState = undefined;
 }
 
 /** Polls `future` now and, if needed, until it completes; settles a Promise with it. */

@@ -3,6 +3,7 @@
  *
  * Internal module: not exported from index.ts.
  */
+import { SignalOptions, withSignal } from '../future/abortable';
 import type { Context } from '../future/context';
 import { Future } from '../future/future';
 import { PENDING, Poll } from '../future/poll';
@@ -91,12 +92,34 @@ export async function* readChunks(source: AsyncRead): AsyncGenerator<Uint8Array,
   }
 }
 
-/** `source.read(buf, offset, length)`: checks the range, then a {@link ReadFuture}. */
-export function readFuture(source: AsyncRead, buf: Uint8Array, offset: number, length: number | undefined): ReadFuture {
-  return new ReadFuture(source, buf, offset, checkRange(buf, offset, length));
+/**
+ * `source.read(buf, offset, length, options)`: checks the range, then a
+ * {@link ReadFuture}, wrapped only when `options` carries a signal
+ * (`read(buf, { signal })` is accepted too).
+ */
+export function readFuture(
+  source: AsyncRead,
+  buf: Uint8Array,
+  offset: number | SignalOptions | undefined,
+  length: number | undefined,
+  options?: SignalOptions,
+): Future<number> {
+  if (typeof offset === 'object') return withSignal(new ReadFuture(source, buf, 0, checkRange(buf, 0, undefined)), offset);
+  const off = offset ?? 0;
+  const f = new ReadFuture(source, buf, off, checkRange(buf, off, length));
+  return options === undefined ? f : withSignal(f, options);
 }
 
-/** `source.readExact(buf, offset, length)`: checks the range, then a {@link ReadExactFuture}. */
-export function readExactFuture(source: AsyncRead, buf: Uint8Array, offset: number, length: number | undefined): ReadExactFuture {
-  return new ReadExactFuture(source, buf, offset, checkRange(buf, offset, length));
+/** `source.readExact(buf, offset, length, options)`: as {@link readFuture}, with a {@link ReadExactFuture}. */
+export function readExactFuture(
+  source: AsyncRead,
+  buf: Uint8Array,
+  offset: number | SignalOptions | undefined,
+  length: number | undefined,
+  options?: SignalOptions,
+): Future<number> {
+  if (typeof offset === 'object') return withSignal(new ReadExactFuture(source, buf, 0, checkRange(buf, 0, undefined)), offset);
+  const off = offset ?? 0;
+  const f = new ReadExactFuture(source, buf, off, checkRange(buf, off, length));
+  return options === undefined ? f : withSignal(f, options);
 }

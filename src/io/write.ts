@@ -7,6 +7,7 @@
  *
  * Internal module: not exported from index.ts.
  */
+import { SignalOptions, withSignal } from '../future/abortable';
 import type { Context } from '../future/context';
 import { Future } from '../future/future';
 import { PENDING, Poll } from '../future/poll';
@@ -174,24 +175,48 @@ export function checkBuffers(bufs: readonly Uint8Array[]): void {
   }
 }
 
-/** `sink.write(buf, offset, length)`: checks the range, then a {@link WriteFuture}. */
-export function writeFuture(sink: AsyncWrite, buf: Uint8Array, offset: number, length: number | undefined): WriteFuture {
-  return new WriteFuture(sink, buf, offset, checkRange(buf, offset, length));
+/**
+ * `sink.write(buf, offset, length, options)`: checks the range, then a
+ * {@link WriteFuture}, wrapped only when `options` carries a signal
+ * (`write(buf, { signal })` is accepted too).
+ */
+export function writeFuture(
+  sink: AsyncWrite,
+  buf: Uint8Array,
+  offset: number | SignalOptions | undefined,
+  length: number | undefined,
+  options?: SignalOptions,
+): Future<number> {
+  if (typeof offset === 'object') return withSignal(new WriteFuture(sink, buf, 0, checkRange(buf, 0, undefined)), offset);
+  const off = offset ?? 0;
+  const f = new WriteFuture(sink, buf, off, checkRange(buf, off, length));
+  return options === undefined ? f : withSignal(f, options);
 }
 
-/** `sink.writeAll(buf, offset, length)`: checks the range, then a {@link WriteAllFuture}. */
-export function writeAllFuture(sink: AsyncWrite, buf: Uint8Array, offset: number, length: number | undefined): WriteAllFuture {
-  return new WriteAllFuture(sink, buf, offset, checkRange(buf, offset, length));
+/** `sink.writeAll(buf, offset, length, options)`: as {@link writeFuture}, with a {@link WriteAllFuture}. */
+export function writeAllFuture(
+  sink: AsyncWrite,
+  buf: Uint8Array,
+  offset: number | SignalOptions | undefined,
+  length: number | undefined,
+  options?: SignalOptions,
+): Future<void> {
+  if (typeof offset === 'object') return withSignal(new WriteAllFuture(sink, buf, 0, checkRange(buf, 0, undefined)), offset);
+  const off = offset ?? 0;
+  const f = new WriteAllFuture(sink, buf, off, checkRange(buf, off, length));
+  return options === undefined ? f : withSignal(f, options);
 }
 
-/** `sink.writev(bufs)`: checks the list, then a {@link WritevFuture}. */
-export function writevFuture(sink: AsyncWrite, bufs: readonly Uint8Array[]): WritevFuture {
+/** `sink.writev(bufs, options)`: checks the list, then a {@link WritevFuture}. */
+export function writevFuture(sink: AsyncWrite, bufs: readonly Uint8Array[], options?: SignalOptions): Future<number> {
   checkBuffers(bufs);
-  return new WritevFuture(sink, bufs);
+  const f = new WritevFuture(sink, bufs);
+  return options === undefined ? f : withSignal(f, options);
 }
 
-/** `sink.writevAll(bufs)`: checks the list, then a {@link WritevAllFuture}. */
-export function writevAllFuture(sink: AsyncWrite, bufs: readonly Uint8Array[]): WritevAllFuture {
+/** `sink.writevAll(bufs, options)`: checks the list, then a {@link WritevAllFuture}. */
+export function writevAllFuture(sink: AsyncWrite, bufs: readonly Uint8Array[], options?: SignalOptions): Future<void> {
   checkBuffers(bufs);
-  return new WritevAllFuture(sink, bufs);
+  const f = new WritevAllFuture(sink, bufs);
+  return options === undefined ? f : withSignal(f, options);
 }

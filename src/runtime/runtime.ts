@@ -11,6 +11,8 @@
  * Idle, nothing runs: no polling, 0% CPU. The process stays alive while a
  * ref'd resource is registered or a timer is pending.
  */
+import { checkSignalOptions, SignalOptions } from '../future/abortable';
+import { claimForTask } from '../future/await';
 import { isPollable, Pollable } from '../future/future';
 import { CallFuture, fromPromise } from '../future/promise-future';
 import { IoDriver } from '../io/driver';
@@ -236,14 +238,19 @@ export class Runtime implements RuntimeCore {
    * h.abort();
    * ```
    */
-  spawn<T>(task: Spawnable<T>): JoinHandle<T> {
+  spawn<T>(task: Spawnable<T>, options?: SignalOptions): JoinHandle<T> {
     this.assertRunning();
+    const signal = options === undefined ? undefined : checkSignalOptions(options);
     let future: Pollable<T>;
     let controller: AbortController | null = null;
     if (isPollable<T>(task)) {
       // Any object with poll(cx), a Future of another copy of edgeio too
       // (it may also be a thenable: polling is cheaper and cancellable).
-      future = task;
+      // A JoinHandle gives a view of its own (it may be awaited elsewhere);
+      // any other future gets the task as its one driver.
+      const f = task as Pollable<T> & { forCombinator?: () => Pollable<T> };
+      future = typeof f.forCombinator === 'function' ? f.forCombinator() : task;
+      claimForTask(future);
     } else if (typeof task === 'function') {
       if (task.length > 0) controller = new AbortController();
       future = new CallFuture(task, controller?.signal as AbortSignal);
@@ -257,6 +264,7 @@ export class Runtime implements RuntimeCore {
     this.tasks.link(t as Task<unknown>);
     this.context.counters[M_TASKS_SPAWNED]++;
     this.executor.schedule(t);
+    if (signal !== undefined) t.abortOn(signal);
     return new JoinHandle(t);
   }
 
@@ -362,7 +370,22 @@ export class Runtime implements RuntimeCore {
         clearTimeout(timer);
         this.onIdle = null;
         this.shutdownNow();
-        resolve();
+        if (this.tasks.count === 0) {
+          resolve();
+          return;
+        }
+        // Aborted async functions fail at their next edgeio await (their
+        // resources are closed now) and unwind: resolve once they returned,
+        // or after another timeoutMs for one stuck on a foreign promise.
+        const late = setTimeout(done, timeoutMs);
+        function done() {
+          clearTimeout(late);
+          resolve();
+        }
+        this.onIdle = () => {
+          this.onIdle = null;
+          done();
+        };
       };
       const timer = setTimeout(finish, timeoutMs);
       if (this.tasks.count === 0) finish();
@@ -432,9 +455,9 @@ export class Runtime implements RuntimeCore {
  * await h;
  * ```
  */
-export function spawn<T>(task: Spawnable<T>): JoinHandle<T> {
+export function spawn<T>(task: Spawnable<T>, options?: SignalOptions): JoinHandle<T> {
   const rt = (currentRuntime() ?? blockingRuntimeOrNull() ?? Runtime.default()) as Runtime;
-  return rt.spawn(task);
+  return rt.spawn(task, options);
 }
 
 setDefaultRuntimeFactory(() => Runtime.default());

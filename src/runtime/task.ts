@@ -45,6 +45,8 @@ export class Task<T> extends Context implements Waker, Runnable {
    * handle already rejected, but the task still counts as alive.
    */
   lingering = false;
+  /** The `{ signal }` given to spawn, if any: it aborts the task. */
+  signal: AbortSignal | null = null;
   // Intrusive links in the runtime's list of live tasks: O(1) insert and
   // remove without a Set (which cost more than the rest of a spawn).
   prevLive: Task<unknown> | null = null;
@@ -166,6 +168,20 @@ export class Task<T> extends Context implements Waker, Runnable {
     this.finish(Outcome.Aborted, undefined, abortError('The task was aborted'));
   }
 
+  /** Aborts the task when `signal` fires (spawn's `{ signal }`); unhooked when the task ends. */
+  abortOn(signal: AbortSignal): void {
+    if (signal.aborted) {
+      this.abort();
+      return;
+    }
+    this.signal = signal;
+    // Made here, not per task: spawning without a signal allocates nothing more.
+    this.onSignal = () => this.abort();
+    signal.addEventListener('abort', this.onSignal, { once: true });
+  }
+
+  private onSignal: (() => void) | null = null;
+
   /** Called by the CallFuture of an aborted task once its function returned. */
   onFunctionReturned(): void {
     this.lingering = false;
@@ -179,6 +195,11 @@ export class Task<T> extends Context implements Waker, Runnable {
       this.future = null;
     }
     this.state = DONE;
+    if (this.signal !== null) {
+      this.signal.removeEventListener('abort', this.onSignal as () => void);
+      this.signal = null;
+      this.onSignal = null;
+    }
     this.outcome = outcome;
     this.value = value;
     this.error = error;

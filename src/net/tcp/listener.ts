@@ -13,6 +13,7 @@
  * `'ENFILE'`) and the listener stays usable; `for await` does not stop on it
  * but passes it to {@link TcpListener.onAcceptError}.
  */
+import { SignalOptions, withSignal } from '../../future/abortable';
 import { Context } from '../../future/context';
 import { Future } from '../../future/future';
 import { PENDING, Poll } from '../../future/poll';
@@ -212,9 +213,18 @@ export class TcpListener implements AsyncIterable<TcpStream> {
     return new TcpListener(fd, currentOrDefault().io);
   }
 
-  /** Waits for the next connection. */
-  accept(): Future<TcpStream> {
-    return new AcceptFuture(this);
+  /**
+   * Waits for the next connection. With `{ signal }`, an abort rejects with
+   * an `AbortError` and accepts nothing (cancel-safe).
+   *
+   * @example
+   * ```ts
+   * const s = await listener.accept({ signal: AbortSignal.timeout(5000) });
+   * ```
+   */
+  accept(options?: SignalOptions): Future<TcpStream> {
+    const f = new AcceptFuture(this);
+    return options === undefined ? f : withSignal(f, options);
   }
 
   /** Poll-level accept: a new stream, or `PENDING`. Throws on error. */

@@ -10,6 +10,7 @@
  * syscall (tokio#5866), except right after urgent data, where a read ends
  * early at the urgent mark with more data behind it.
  */
+import type { SignalOptions } from '../../future/abortable';
 import type { Context } from '../../future/context';
 import type { Future } from '../../future/future';
 import { PENDING, Poll } from '../../future/poll';
@@ -117,33 +118,41 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
    * Reads once into `buf` (or `buf[offset, offset + length)`): resolves with
    * the byte count, 0 at end of stream.
    */
-  read(buf: Uint8Array, offset = 0, length?: number): Future<number> {
-    return readFuture(this, buf, offset, length);
+  read(buf: Uint8Array, options?: SignalOptions): Future<number>;
+  read(buf: Uint8Array, offset?: number, length?: number, options?: SignalOptions): Future<number>;
+  read(buf: Uint8Array, offset?: number | SignalOptions, length?: number, options?: SignalOptions): Future<number> {
+    return readFuture(this, buf, offset, length, options);
   }
 
   /** Fills the range completely, or fails with `ERR_UNEXPECTED_EOF`. */
-  readExact(buf: Uint8Array, offset = 0, length?: number): Future<number> {
-    return readExactFuture(this, buf, offset, length);
+  readExact(buf: Uint8Array, options?: SignalOptions): Future<number>;
+  readExact(buf: Uint8Array, offset?: number, length?: number, options?: SignalOptions): Future<number>;
+  readExact(buf: Uint8Array, offset?: number | SignalOptions, length?: number, options?: SignalOptions): Future<number> {
+    return readExactFuture(this, buf, offset, length, options);
   }
 
   /** Writes once; resolves with how many bytes the kernel took. */
-  write(buf: Uint8Array, offset = 0, length?: number): Future<number> {
-    return writeFuture(this, buf, offset, length);
+  write(buf: Uint8Array, options?: SignalOptions): Future<number>;
+  write(buf: Uint8Array, offset?: number, length?: number, options?: SignalOptions): Future<number>;
+  write(buf: Uint8Array, offset?: number | SignalOptions, length?: number, options?: SignalOptions): Future<number> {
+    return writeFuture(this, buf, offset, length, options);
   }
 
   /** Writes the whole range, waiting for room as needed (backpressure). */
-  writeAll(buf: Uint8Array, offset = 0, length?: number): Future<void> {
-    return writeAllFuture(this, buf, offset, length);
+  writeAll(buf: Uint8Array, options?: SignalOptions): Future<void>;
+  writeAll(buf: Uint8Array, offset?: number, length?: number, options?: SignalOptions): Future<void>;
+  writeAll(buf: Uint8Array, offset?: number | SignalOptions, length?: number, options?: SignalOptions): Future<void> {
+    return writeAllFuture(this, buf, offset, length, options);
   }
 
   /** One gather write (`sendmsg`); resolves with bytes written, maybe fewer than all. */
-  writev(bufs: readonly Uint8Array[]): Future<number> {
-    return writevFuture(this, bufs);
+  writev(bufs: readonly Uint8Array[], options?: SignalOptions): Future<number> {
+    return writevFuture(this, bufs, options);
   }
 
   /** Gather-writes every byte of `bufs`. */
-  writevAll(bufs: readonly Uint8Array[]): Future<void> {
-    return writevAllFuture(this, bufs);
+  writevAll(bufs: readonly Uint8Array[], options?: SignalOptions): Future<void> {
+    return writevAllFuture(this, bufs, options);
   }
 
   /** Sends FIN: the peer reads end of stream; this side can still read. */
