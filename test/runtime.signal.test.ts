@@ -6,6 +6,7 @@
  * next operation on the resource works), the timer is disarmed. Without a
  * signal the operation's own future is returned (no wrapper).
  */
+import { getEventListeners } from 'events';
 import * as net from 'net';
 import { Runtime, Sleep, TcpListener, TcpStream, sleep, spawn, timeout } from '../src';
 import { rejection } from './util/expect';
@@ -129,7 +130,7 @@ describe('{ signal } on timers and tasks', () => {
     const s = sleep(60_000, { signal: ac.signal });
     const p = s.then(
       () => 'resolved',
-      (e: Error & { code?: string }) => e.code,
+      (e: unknown) => (e as Error & { code?: string }).code,
     );
     await sleep(10);
     expect(rt.metrics().timersArmed).toBe(armed + 1);
@@ -173,7 +174,6 @@ describe('{ signal } on timers and tasks', () => {
 
   test('spawn: a task that finishes unhooks itself from a long-lived signal', async () => {
     const ac = new AbortController();
-    const { getEventListeners } = await import('events');
     for (let i = 0; i < 50; i++) await spawn(async () => i, { signal: ac.signal });
     expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
   });

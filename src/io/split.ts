@@ -94,6 +94,19 @@ export class ReadHalf<S extends AsyncDuplex = AsyncDuplex> implements AsyncRead,
     w?.wake();
   }
 
+  /**
+   * {@link close} for `using`.
+   *
+   * @example
+   * ```ts
+   * const [rd, wr] = stream.split();
+   * { using r = rd; await r.read(buf); } // read half closed here
+   * ```
+   */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     return readChunks(this);
   }
@@ -196,6 +209,19 @@ export class WriteHalf<S extends AsyncDuplex = AsyncDuplex> implements AsyncWrit
     this.shared.writer = null;
     this.shared.release();
     w?.wake();
+  }
+
+  /**
+   * {@link close} for `using`: FIN if not sent yet, then this half is released.
+   *
+   * @example
+   * ```ts
+   * const [rd, wr] = stream.split();
+   * { using w = wr; await w.writeAll(data); } // FIN sent, write half closed here
+   * ```
+   */
+  [Symbol.dispose](): void {
+    this.close();
   }
 }
 

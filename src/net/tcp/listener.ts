@@ -326,6 +326,22 @@ export class TcpListener implements AsyncIterable<TcpStream> {
     this.wakeAcceptors.wake();
   }
 
+  /**
+   * {@link close} for `using`: the listener stops listening when the block
+   * is left.
+   *
+   * @example
+   * ```ts
+   * {
+   *   using listener = await TcpListener.bind('127.0.0.1:0');
+   *   const s = await listener.accept();
+   * } // listener closed here
+   * ```
+   */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
   /** True once {@link close} ran. */
   get isClosed(): boolean {
     return this.closed;

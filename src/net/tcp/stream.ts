@@ -301,6 +301,22 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
     this.registration.close();
   }
 
+  /**
+   * {@link close} for `using` (explicit resource management): the stream is
+   * closed when the block is left, however it is left.
+   *
+   * @example
+   * ```ts
+   * {
+   *   using s = await TcpStream.connect('127.0.0.1:7000');
+   *   await s.writeAll(Buffer.from('ping'));
+   * } // closed here
+   * ```
+   */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
   /** The local address, Node's AddressInfo shape. */
   localAddr(): AddressInfo {
     return this.address(false);
