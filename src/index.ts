@@ -65,3 +65,6 @@ export type { RuntimeMetrics } from './runtime/metrics';
 // ===== task behaviour: errors, cancellation, signals =====
 export type { RuntimeOptions } from './runtime/runtime';
 export type { TaskErrorHandler } from './runtime/failure';
+export type { SignalOptions } from './future/abortable';
+export { configureUnpolledWarnings } from './future/unpolled';
+export type { UnpolledWarningOptions } from './future/unpolled';

@@ -71,7 +71,9 @@ export class Abortable<T> extends Future<T> {
     private readonly signal: AbortSignal,
   ) {
     super();
-    this.inner = inner;
+    // Marks a Future as taken (it is driven through this wrapper).
+    const f = inner as Pollable<T> & { forCombinator?: () => Pollable<T> };
+    this.inner = typeof f.forCombinator === 'function' ? f.forCombinator() : inner;
   }
 
   poll(cx: Context): Poll<T> {

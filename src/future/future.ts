@@ -1,3 +1,4 @@
+import { clearSuspect, Suspect, TAKEN } from './unpolled';
 import { awaitFuture, driveFuture } from './await';
 import type { Context } from './context';
 import type { Poll } from './poll';
@@ -124,6 +125,13 @@ export abstract class Future<T> implements PromiseLike<T>, Pollable<T> {
    * may sit in several combinators at once, each needing its own waiter.
    */
   forCombinator(): Future<T> {
+    // Taken: not a dropped no-op (future/unpolled.ts). An await later still drives it.
+    const s = this.awaitState;
+    if (s === undefined) this.awaitState = TAKEN;
+    else if (s instanceof Suspect) {
+      clearSuspect(this);
+      this.awaitState = TAKEN;
+    }
     return this;
   }
 

@@ -3,6 +3,7 @@
  *
  * Internal module: not exported from index.ts.
  */
+import { trackUnpolled } from '../future/unpolled';
 import { SignalOptions, withSignal } from '../future/abortable';
 import type { Context } from '../future/context';
 import { Future } from '../future/future';
@@ -104,10 +105,10 @@ export function readFuture(
   length: number | undefined,
   options?: SignalOptions,
 ): Future<number> {
-  if (typeof offset === 'object') return withSignal(new ReadFuture(source, buf, 0, checkRange(buf, 0, undefined)), offset);
+  if (typeof offset === 'object') return trackUnpolled(withSignal(new ReadFuture(source, buf, 0, checkRange(buf, 0, undefined)), offset), 'read()');
   const off = offset ?? 0;
   const f = new ReadFuture(source, buf, off, checkRange(buf, off, length));
-  return options === undefined ? f : withSignal(f, options);
+  return trackUnpolled(options === undefined ? f : withSignal(f, options), 'read()');
 }
 
 /** `source.readExact(buf, offset, length, options)`: as {@link readFuture}, with a {@link ReadExactFuture}. */
@@ -118,8 +119,8 @@ export function readExactFuture(
   length: number | undefined,
   options?: SignalOptions,
 ): Future<number> {
-  if (typeof offset === 'object') return withSignal(new ReadExactFuture(source, buf, 0, checkRange(buf, 0, undefined)), offset);
+  if (typeof offset === 'object') return trackUnpolled(withSignal(new ReadExactFuture(source, buf, 0, checkRange(buf, 0, undefined)), offset), 'readExact()');
   const off = offset ?? 0;
   const f = new ReadExactFuture(source, buf, off, checkRange(buf, off, length));
-  return options === undefined ? f : withSignal(f, options);
+  return trackUnpolled(options === undefined ? f : withSignal(f, options), 'readExact()');
 }

@@ -7,6 +7,7 @@
  *
  * Internal module: not exported from index.ts.
  */
+import { trackUnpolled } from '../future/unpolled';
 import { SignalOptions, withSignal } from '../future/abortable';
 import type { Context } from '../future/context';
 import { Future } from '../future/future';
@@ -187,10 +188,10 @@ export function writeFuture(
   length: number | undefined,
   options?: SignalOptions,
 ): Future<number> {
-  if (typeof offset === 'object') return withSignal(new WriteFuture(sink, buf, 0, checkRange(buf, 0, undefined)), offset);
+  if (typeof offset === 'object') return trackUnpolled(withSignal(new WriteFuture(sink, buf, 0, checkRange(buf, 0, undefined)), offset), 'write()');
   const off = offset ?? 0;
   const f = new WriteFuture(sink, buf, off, checkRange(buf, off, length));
-  return options === undefined ? f : withSignal(f, options);
+  return trackUnpolled(options === undefined ? f : withSignal(f, options), 'write()');
 }
 
 /** `sink.writeAll(buf, offset, length, options)`: as {@link writeFuture}, with a {@link WriteAllFuture}. */
@@ -201,22 +202,22 @@ export function writeAllFuture(
   length: number | undefined,
   options?: SignalOptions,
 ): Future<void> {
-  if (typeof offset === 'object') return withSignal(new WriteAllFuture(sink, buf, 0, checkRange(buf, 0, undefined)), offset);
+  if (typeof offset === 'object') return trackUnpolled(withSignal(new WriteAllFuture(sink, buf, 0, checkRange(buf, 0, undefined)), offset), 'writeAll()');
   const off = offset ?? 0;
   const f = new WriteAllFuture(sink, buf, off, checkRange(buf, off, length));
-  return options === undefined ? f : withSignal(f, options);
+  return trackUnpolled(options === undefined ? f : withSignal(f, options), 'writeAll()');
 }
 
 /** `sink.writev(bufs, options)`: checks the list, then a {@link WritevFuture}. */
 export function writevFuture(sink: AsyncWrite, bufs: readonly Uint8Array[], options?: SignalOptions): Future<number> {
   checkBuffers(bufs);
   const f = new WritevFuture(sink, bufs);
-  return options === undefined ? f : withSignal(f, options);
+  return trackUnpolled(options === undefined ? f : withSignal(f, options), 'writev()');
 }
 
 /** `sink.writevAll(bufs, options)`: checks the list, then a {@link WritevAllFuture}. */
 export function writevAllFuture(sink: AsyncWrite, bufs: readonly Uint8Array[], options?: SignalOptions): Future<void> {
   checkBuffers(bufs);
   const f = new WritevAllFuture(sink, bufs);
-  return options === undefined ? f : withSignal(f, options);
+  return trackUnpolled(options === undefined ? f : withSignal(f, options), 'writevAll()');
 }

@@ -1,3 +1,4 @@
+import { trackUnpolled } from '../future/unpolled';
 import { SignalOptions, withSignal } from '../future/abortable';
 import type { Context } from '../future/context';
 import { Future } from '../future/future';
@@ -109,7 +110,7 @@ export function sleep(ms: number): Sleep;
 export function sleep(ms: number, options: SignalOptions | undefined): Future<void>;
 export function sleep(ms: number, options?: SignalOptions): Future<void> {
   const s = new Sleep(performance.now() + checkMs(ms));
-  return options === undefined ? s : withSignal(s, options);
+  return trackUnpolled(options === undefined ? s : withSignal(s, options), 'sleep()');
 }
 
 /**
@@ -128,5 +129,5 @@ export function sleepUntil(deadline: number, options?: SignalOptions): Future<vo
     throw new TypeError('deadline must be a number on the performance.now() clock');
   }
   const s = new Sleep(deadline);
-  return options === undefined ? s : withSignal(s, options);
+  return trackUnpolled(options === undefined ? s : withSignal(s, options), 'sleepUntil()');
 }

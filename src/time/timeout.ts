@@ -1,3 +1,4 @@
+import { trackUnpolled } from '../future/unpolled';
 import { SignalOptions, withSignal } from '../future/abortable';
 import type { Context } from '../future/context';
 import { Future, isPollable, Pollable } from '../future/future';
@@ -89,5 +90,5 @@ export function timeout<T>(ms: number, future: Pollable<T> | PromiseLike<T>, opt
   checkMs(ms);
   const inner = toFuture(future);
   const t = new Timeout(inner, ms);
-  return options === undefined ? t : withSignal(t, options);
+  return trackUnpolled(options === undefined ? t : withSignal(t, options), 'timeout()');
 }

@@ -5,6 +5,7 @@
  *
  * Internal module: not exported from index.ts.
  */
+import { trackUnpolled } from '../../future/unpolled';
 import { withSignal } from '../../future/abortable';
 import type { Context } from '../../future/context';
 import { Future } from '../../future/future';
@@ -134,5 +135,5 @@ export function connect(
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
   const timeoutMs = options.timeoutMs === undefined ? undefined : checkMs(options.timeoutMs, 'timeoutMs');
   const f = new ConnectFuture(parsed.host, parsed.port, timeoutMs, currentOrDefault().io, make);
-  return options.signal === undefined ? f : withSignal(f, options);
+  return trackUnpolled(options.signal === undefined ? f : withSignal(f, options), 'TcpStream.connect()');
 }

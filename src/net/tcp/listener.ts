@@ -13,6 +13,7 @@
  * `'ENFILE'`) and the listener stays usable; `for await` does not stop on it
  * but passes it to {@link TcpListener.onAcceptError}.
  */
+import { trackUnpolled } from '../../future/unpolled';
 import { SignalOptions, withSignal } from '../../future/abortable';
 import { Context } from '../../future/context';
 import { Future } from '../../future/future';
@@ -224,7 +225,7 @@ export class TcpListener implements AsyncIterable<TcpStream> {
    */
   accept(options?: SignalOptions): Future<TcpStream> {
     const f = new AcceptFuture(this);
-    return options === undefined ? f : withSignal(f, options);
+    return trackUnpolled(options === undefined ? f : withSignal(f, options), 'TcpListener.accept()');
   }
 
   /** Poll-level accept: a new stream, or `PENDING`. Throws on error. */

@@ -1,0 +1,176 @@
+/**
+ * Loud no-ops: an edgeio operation whose future is created and then dropped
+ * without ever being awaited, polled or spawned never ran. That is the Node
+ * habit `stream.writeAll(buf)` without `await`. edgeio reports it as a
+ * process warning (`EDGEIO_UNPOLLED_FUTURE`) naming the operation, and where
+ * it was created when stack capture is on.
+ *
+ * How, at almost no cost on the hot path (bench/README.md):
+ * - the public operations (read, write, writeAll, accept, connect, sleep,
+ *   timeout, ...) append their future to a list: one array push;
+ * - the list is swept a generation later (after 256 more operations, or
+ *   after a second when fewer are made): a future that was awaited
+ *   (`awaitState` set), spawned or given to a combinator (`forCombinator`)
+ *   by then is forgotten, which is nearly all of them; no timer or
+ *   immediate per operation or per turn;
+ * - only a future still untouched then becomes a suspect, registered with a
+ *   `FinalizationRegistry`; if it is used later after all, it is
+ *   unregistered; if it is garbage-collected first, the warning is emitted
+ *   (once per creation site).
+ *
+ * On by default unless `NODE_ENV=production`; `EDGEIO_UNPOLLED=0|1` forces
+ * it, `EDGEIO_UNPOLLED_STACKS=1` captures the creation stack of every
+ * tracked future (costly: for debugging). Or call {@link configureUnpolledWarnings}.
+ *
+ * Internal module: configureUnpolledWarnings is exported from index.ts.
+ */
+
+import * as path from 'path';
+
+/** edgeio's own files (dist/ or src/): their frames are left out of a creation stack. */
+const OWN_FILES = path.resolve(__dirname, '..') + path.sep;
+
+/** The frames of `stack` below its message, without edgeio's own. */
+function userFrames(stack: string): string {
+  return stack
+    .split('\n')
+    .slice(1)
+    .filter((line) => !line.includes(OWN_FILES))
+    .map((line) => line.trim())
+    .join('\n    ');
+}
+
+/** What the sweep needs of a future: the field `then` sets (see Future.awaitState). */
+interface Tracked {
+  awaitState?: unknown;
+}
+
+/** `awaitState` of a future a combinator took (`select`, `join`, `timeout`, ...) before any await. */
+export const TAKEN = { toString: () => 'taken by a combinator' };
+
+/** `awaitState` of a suspect: untouched a macrotask after its creation, watched by the registry. */
+export class Suspect {
+  constructor(
+    readonly what: string,
+    readonly stack: string | undefined,
+  ) {}
+}
+
+/** Options of {@link configureUnpolledWarnings}. */
+export interface UnpolledWarningOptions {
+  /** Report futures dropped without being polled. Default: on unless `NODE_ENV=production`. */
+  enabled?: boolean;
+  /** Capture where each future was created, for the warning (slow: debugging only). Default off. */
+  captureStacks?: boolean;
+}
+
+function envFlag(name: string): boolean | undefined {
+  const v = process.env[name];
+  if (v === undefined || v === '') return undefined;
+  return v !== '0' && v.toLowerCase() !== 'false';
+}
+
+let enabled = envFlag('EDGEIO_UNPOLLED') ?? process.env.NODE_ENV !== 'production';
+let captureStacks = envFlag('EDGEIO_UNPOLLED_STACKS') ?? false;
+
+/**
+ * Futures per generation. The newest generation is not swept (its futures
+ * may be awaited in a moment); the one before it is, when the newest fills
+ * up. At most two generations are held: a bounded number of futures stay
+ * alive a little longer, none of them long enough to leave V8's young
+ * generation under load.
+ */
+const GENERATION = 256;
+/** The sweep when few futures are made: a timer, unref'd (it never keeps the process alive). */
+const IDLE_SWEEP_MS = 1000;
+
+/** [future, what, future, what, ...] made since the last rotation. */
+let fresh: unknown[] = [];
+/** The generation before: swept at the next rotation. */
+let older: unknown[] = [];
+/** Creation stacks by future, only while stacks are captured. */
+const stacks = new WeakMap<object, string | undefined>();
+let idleTimer: NodeJS.Timeout | null = null;
+const reported = new Set<string>();
+
+const registry = new FinalizationRegistry<Suspect>((s) => {
+  const key = s.what + '\n' + (s.stack ?? '');
+  if (reported.has(key)) return;
+  reported.add(key);
+  const where =
+    s.stack !== undefined
+      ? `\nCreated ${userFrames(s.stack)}`
+      : ' Set EDGEIO_UNPOLLED_STACKS=1 to see where it was created.';
+  process.emitWarning(
+    `${s.what}: the future it returned was garbage-collected without ever being awaited, polled or spawned, ` +
+      `so the operation never ran (edgeio futures are lazy: did you forget \`await\`?).${where}`,
+    { type: 'EdgeioWarning', code: 'EDGEIO_UNPOLLED_FUTURE' },
+  );
+});
+
+/**
+ * Turns the warning about futures dropped without being polled on or off,
+ * and stack capture for it (see the module comment for the defaults).
+ *
+ * @example
+ * ```ts
+ * configureUnpolledWarnings({ captureStacks: true }); // the warning says where the future was created
+ * stream.writeAll(buf); // forgot await: "EdgeioWarning: TcpStream.writeAll(): the future it returned was ..."
+ * ```
+ */
+export function configureUnpolledWarnings(options: UnpolledWarningOptions): void {
+  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  if (options.enabled !== undefined) enabled = options.enabled === true;
+  if (options.captureStacks !== undefined) captureStacks = options.captureStacks === true;
+}
+
+/** Records `future`, just returned by the public operation `what`; returns it. */
+export function trackUnpolled<F extends Tracked>(future: F, what: string): F {
+  if (!enabled) return future;
+  const list = fresh;
+  list.push(future, what);
+  if (captureStacks) {
+    const holder: { stack?: string } = {};
+    Error.captureStackTrace(holder, trackUnpolled);
+    stacks.set(future, holder.stack);
+  }
+  if (list.length >= 2 * GENERATION) rotate();
+  else if (idleTimer === null) {
+    idleTimer = setTimeout(onIdleTimer, IDLE_SWEEP_MS);
+    idleTimer.unref();
+  }
+  return future;
+}
+
+/** Sweeps the older generation; the fresh one becomes the older. */
+function rotate(): void {
+  sweep(older);
+  older = fresh;
+  fresh = [];
+}
+
+function onIdleTimer(): void {
+  idleTimer = null;
+  rotate();
+  if (older.length > 0) {
+    idleTimer = setTimeout(onIdleTimer, IDLE_SWEEP_MS);
+    idleTimer.unref();
+  }
+}
+
+/** A suspect is used after all (awaited, spawned, combined): stop watching it. */
+export function clearSuspect(future: Tracked): void {
+  registry.unregister(future);
+  future.awaitState = undefined;
+}
+
+/** Every future of `list` still untouched becomes a suspect. */
+function sweep(list: unknown[]): void {
+  for (let i = 0; i < list.length; i += 2) {
+    const f = list[i] as Tracked;
+    if (f.awaitState !== undefined) continue; // awaited, spawned or combined
+    const s = new Suspect(list[i + 1] as string, stacks.get(f));
+    f.awaitState = s;
+    registry.register(f, s, f);
+  }
+}
