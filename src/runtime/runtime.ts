@@ -45,11 +45,17 @@ import { TaskList } from './task-list';
  * that fires when the task is aborted: an async function cannot be stopped
  * from outside between its awaits, so it can watch the signal.
  *
- * Aborting a task that runs an async function rejects its handle and fires
- * the signal, but an operation the function is already awaiting (a read, a
- * sleep) is not cancelled: it completes and the function resumes. Stop it by
- * closing the resource from the signal's `abort` event, or spawn the
- * operation as a Future (those are dropped at once).
+ * Aborting a task that runs an async function rejects its handle, fires
+ * the signal, and fails the edgeio operation the function is awaiting (and
+ * every later one) with an `AbortError`, so the function unwinds at its next
+ * edgeio await (task/local.ts); the task counts as alive until it returned.
+ * A plain promise it awaits is not cancelled.
+ *
+ * @example
+ * ```ts
+ * spawn(async (signal) => { while (!signal.aborted) await sleep(10); });
+ * spawn(sleep(10));
+ * ```
  */
 export type Spawnable<T> =
   | Pollable<T>
@@ -230,12 +236,17 @@ export class Runtime implements RuntimeCore {
    * failure nobody observes through the handle goes to {@link onTaskError}
    * (by default printed on stderr; the process goes on).
    *
+   * `{ signal }`: the signal aborts the task (an aborted one aborts it at
+   * once). A future already awaited or spawned is a `TypeError`: a future
+   * has one driver.
+   *
    * @example
    * ```ts
    * const h = rt.spawn(async (signal) => {
    *   while (!signal.aborted) await sleep(10);
    * });
    * h.abort();
+   * rt.spawn(serve(conn), { signal: AbortSignal.timeout(30_000) });
    * ```
    */
   spawn<T>(task: Spawnable<T>, options?: SignalOptions): JoinHandle<T> {
@@ -345,7 +356,8 @@ export class Runtime implements RuntimeCore {
    * Graceful (`{ graceful: true, timeoutMs }`): first closes every listener
    * (no new connections), then lets in-flight tasks finish; whatever is still
    * running after `timeoutMs` (default 10 s) is aborted as above. Resolves
-   * once every fd is closed.
+   * once every fd is closed and the aborted async functions have returned
+   * (at most another `timeoutMs` for one stuck on a foreign promise).
    *
    * @example
    * ```ts
