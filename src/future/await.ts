@@ -22,7 +22,7 @@
  *
  * Internal module: not exported from index.ts.
  */
-import { clearSuspect, Suspect, TAKEN } from './unpolled';
+import { clearSuspect, TAKEN } from './unpolled';
 import { CONTEXT, currentOrDefault, Runnable, RuntimeHandle, TASK_BUDGET } from '../task/context';
 import { abortError } from '../sys/errors';
 import { deferWakeOn, setProbeWaker, useRuntime } from '../task/coop';
@@ -236,7 +236,7 @@ setProbeWaker(PROBE_WAKER, () => {
 });
 
 /** The `awaitState` of a future a task drives (`spawn(future)`): it has its driver. */
-const TASK_DRIVEN = { toString: () => 'driven by a task' };
+const TASK_DRIVEN = Symbol.for('edgeio.awaitState.taskDriven');
 
 /**
  * Marks `future` as driven by a task (`spawn`). Throws a TypeError if it is
@@ -248,11 +248,8 @@ const TASK_DRIVEN = { toString: () => 'driven by a task' };
 export function claimForTask(future: Driven<unknown>): void {
   if (!('awaitState' in future)) return;
   let prior = future.awaitState;
-  if (prior instanceof Suspect) {
-    clearSuspect(future);
-    prior = undefined;
-  }
   if (prior === TAKEN) prior = undefined;
+  if (prior === undefined) clearSuspect(future);
   if (prior === TASK_DRIVEN) {
     throw new TypeError('spawn: this future is already driven by another task. A future has one driver: await the JoinHandle the first spawn returned.');
   }
@@ -265,8 +262,8 @@ export function claimForTask(future: Driven<unknown>): void {
 /** `future.then(onFulfilled, onRejected)`. */
 export function awaitFuture<T, R1, R2>(future: Driven<T>, onFulfilled: OnFulfilled<T, R1>, onRejected: OnRejected<R2>): Promise<R1 | R2> {
   const prior = future.awaitState;
-  if (prior instanceof Suspect) clearSuspect(future);
-  else if (prior !== undefined && prior !== TAKEN) {
+  if (prior === undefined || prior === TAKEN) clearSuspect(future);
+  else {
     if (prior === TASK_DRIVEN) {
       const err = new TypeError(
         'this future is already driven by a spawned task. A future has one driver: await the JoinHandle that spawn returned instead.',

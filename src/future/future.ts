@@ -1,4 +1,4 @@
-import { clearSuspect, Suspect, TAKEN } from './unpolled';
+import { clearSuspect, TAKEN } from './unpolled';
 import { awaitFuture, driveFuture } from './await';
 import type { Context } from './context';
 import type { Poll } from './poll';
@@ -126,11 +126,9 @@ export abstract class Future<T> implements PromiseLike<T>, Pollable<T> {
    */
   forCombinator(): Future<T> {
     // Taken: not a dropped no-op (future/unpolled.ts). An await later still drives it.
-    const s = this.awaitState;
-    if (s === undefined) this.awaitState = TAKEN;
-    else if (s instanceof Suspect) {
-      clearSuspect(this);
+    if (this.awaitState === undefined) {
       this.awaitState = TAKEN;
+      clearSuspect(this);
     }
     return this;
   }

@@ -45,11 +45,14 @@ interface Tracked {
   awaitState?: unknown;
 }
 
-/** `awaitState` of a future a combinator took (`select`, `join`, `timeout`, ...) before any await. */
-export const TAKEN = { toString: () => 'taken by a combinator' };
+/**
+ * `awaitState` of a future a combinator took (`select`, `join`, `timeout`,
+ * ...) before any await. A registered symbol: two copies of edgeio agree.
+ */
+export const TAKEN = Symbol.for('edgeio.awaitState.taken');
 
-/** `awaitState` of a suspect: untouched a macrotask after its creation, watched by the registry. */
-export class Suspect {
+/** A future untouched a generation after its creation, watched by the registry. */
+class Suspect {
   constructor(
     readonly what: string,
     readonly stack: string | undefined,
@@ -94,6 +97,7 @@ let idleTimer: NodeJS.Timeout | null = null;
 const reported = new Set<string>();
 
 const registry = new FinalizationRegistry<Suspect>((s) => {
+  suspectCount--;
   const key = s.what + '\n' + (s.stack ?? '');
   if (reported.has(key)) return;
   reported.add(key);
@@ -158,10 +162,18 @@ function onIdleTimer(): void {
   }
 }
 
-/** A suspect is used after all (awaited, spawned, combined): stop watching it. */
-export function clearSuspect(future: Tracked): void {
-  registry.unregister(future);
-  future.awaitState = undefined;
+/** The suspects by future (kept out of `awaitState`, which another copy of edgeio may read). */
+const suspects = new WeakMap<object, Suspect>();
+/** Suspects registered and not yet cleared or collected: 0 almost always, so the check is one compare. */
+let suspectCount = 0;
+
+/** `future` is used (awaited, spawned, combined): if it was a suspect, stop watching it. */
+export function clearSuspect(future: object): void {
+  if (suspectCount === 0) return;
+  if (suspects.delete(future)) {
+    suspectCount--;
+    registry.unregister(future);
+  }
 }
 
 /** Every future of `list` still untouched becomes a suspect. */
@@ -169,8 +181,9 @@ function sweep(list: unknown[]): void {
   for (let i = 0; i < list.length; i += 2) {
     const f = list[i] as Tracked;
     if (f.awaitState !== undefined) continue; // awaited, spawned or combined
-    const s = new Suspect(list[i + 1] as string, stacks.get(f));
-    f.awaitState = s;
-    registry.register(f, s, f);
+    const s = new Suspect(list[i + 1] as string, stacks.get(f as object));
+    suspects.set(f as object, s);
+    suspectCount++;
+    registry.register(f as object, s, f as object);
   }
 }
