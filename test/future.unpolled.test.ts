@@ -26,8 +26,9 @@ async function runWithGc(body: string, env: Record<string, string> = {}, after =
       const c = await TcpStream.connect(l.localAddr());
       const s = await l.accept();
       ${body}
-      // Few futures are made here: the sweep runs on its idle timer (1 s per generation).
-      await new Promise((r) => setTimeout(r, 2300));
+      // An edgeio timer callback is a macrotask boundary where the runtime sweeps.
+      await sleep(30);
+      await sleep(5);
       ${after}
       await gcTicks();
       c.close(); s.close(); l.close();

@@ -9,6 +9,7 @@
  */
 import { Runtime, TcpListener, TcpStream, join, ready, sleep, spawn, timeout } from '../src';
 import { rejection } from './util/expect';
+import { DIST, nodeChild } from './util/proc';
 
 const alive = (): number => Runtime.default().tasksAlive;
 
@@ -161,5 +162,32 @@ describe('abort() and the operation an async function is waiting on', () => {
     await sleep(5);
     victim.abort();
     expect(await timeout(5000, bystander)).toBe('ok');
+  });
+});
+
+describe('EDGEIO_TASK_SCOPE=0 (the opt-out of the task-local scope)', () => {
+  test('abort() then only drops the task and fires its signal: the pending sleep is not failed', async () => {
+    const child = nodeChild(
+      `
+      process.env.EDGEIO_TASK_SCOPE = '0'; // read when edgeio loads
+      const { spawn, sleep } = require(${JSON.stringify(DIST)});
+      const out = {};
+      const h = spawn(async (signal) => {
+        try { await sleep(100); out.sleep = 'completed'; } catch (e) { out.sleep = e.name; }
+        out.signal = signal.aborted;
+      });
+      setTimeout(() => h.abort(), 20);
+      h.catch((e) => (out.handle = e.code));
+      setTimeout(() => console.log('RESULT ' + JSON.stringify(out)), 300);
+      `,
+      1024,
+    );
+    try {
+      const line = await child.waitFor(/^RESULT /, 15000);
+      expect(JSON.parse(line.slice(7))).toEqual({ sleep: 'completed', signal: true, handle: 'ABORT_ERR' });
+      expect(await child.exit(10000)).toBe(0);
+    } finally {
+      await child.stop();
+    }
   });
 });

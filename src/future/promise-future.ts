@@ -1,6 +1,6 @@
 import { abortError } from '../sys/errors';
 import { isBlockedOnBy } from '../task/context';
-import { Cancellable, TASK_LOCAL, TaskScope } from '../task/local';
+import { Cancellable, runInScope, TaskScope } from '../task/local';
 import { Context } from './context';
 import { Future, isPollable, Pollable } from './future';
 import { PENDING, Poll } from './poll';
@@ -137,7 +137,7 @@ export class CallFuture<T> extends Future<T> implements TaskScope {
     if (this.state === NOT_CALLED) {
       const fn = this.fn as (signal: AbortSignal) => T | Pollable<T> | PromiseLike<T>;
       this.fn = null;
-      const out = TASK_LOCAL.run(this, fn, this.signal);
+      const out = runInScope(this, fn, this.signal);
       if (isPollable<T>(out)) {
         this.inner = out;
         this.state = INNER;

@@ -8,11 +8,11 @@
  * How, at almost no cost on the hot path (bench/README.md):
  * - the public operations (read, write, writeAll, accept, connect, sleep,
  *   timeout, ...) append their future to a list: one array push;
- * - the list is swept a generation later (after 256 more operations, or
- *   after a second when fewer are made): a future that was awaited
- *   (`awaitState` set), spawned or given to a combinator (`forCombinator`)
- *   by then is forgotten, which is nearly all of them; no timer or
- *   immediate per operation or per turn;
+ * - the list is swept at the next macrotask boundary the runtime sees (the
+ *   start of a reactor turn or timer callback; an unref'd timer each second
+ *   when none comes): a future that was awaited (`awaitState` set), spawned
+ *   or given to a combinator (`forCombinator`) by then is forgotten, which
+ *   is nearly all of them; no timer or immediate per operation or turn;
  * - only a future still untouched then becomes a suspect, registered with a
  *   `FinalizationRegistry`; if it is used later after all, it is
  *   unregistered; if it is garbage-collected first, the warning is emitted
@@ -77,20 +77,16 @@ let enabled = envFlag('EDGEIO_UNPOLLED') ?? process.env.NODE_ENV !== 'production
 let captureStacks = envFlag('EDGEIO_UNPOLLED_STACKS') ?? false;
 
 /**
- * Futures per generation. The newest generation is not swept (its futures
- * may be awaited in a moment); the one before it is, when the newest fills
- * up. At most two generations are held: a bounded number of futures stay
- * alive a little longer, none of them long enough to leave V8's young
- * generation under load.
+ * Futures made since the last sweep, [future, what, future, what, ...].
+ * Swept at the start of the next reactor turn or timer callback of any
+ * runtime (a macrotask boundary: every `await` of them made in the macrotask
+ * that created them has run by then), so it holds one turn's futures.
  */
-const GENERATION = 256;
-/** The sweep when few futures are made: a timer, unref'd (it never keeps the process alive). */
-const IDLE_SWEEP_MS = 1000;
-
-/** [future, what, future, what, ...] made since the last rotation. */
 let fresh: unknown[] = [];
-/** The generation before: swept at the next rotation. */
-let older: unknown[] = [];
+/** A bound for code that makes futures without ever letting a turn run. */
+const MAX_FRESH = 2 * 65536;
+/** The sweep when no turn comes: a timer, unref'd (it never keeps the process alive). */
+const IDLE_SWEEP_MS = 1000;
 /** Creation stacks by future, only while stacks are captured. */
 const stacks = new WeakMap<object, string | undefined>();
 let idleTimer: NodeJS.Timeout | null = null;
@@ -138,7 +134,7 @@ export function trackUnpolled<F extends Tracked>(future: F, what: string): F {
     Error.captureStackTrace(holder, trackUnpolled);
     stacks.set(future, holder.stack);
   }
-  if (list.length >= 2 * GENERATION) rotate();
+  if (list.length >= MAX_FRESH) sweepUnpolled();
   else if (idleTimer === null) {
     idleTimer = setTimeout(onIdleTimer, IDLE_SWEEP_MS);
     idleTimer.unref();
@@ -146,20 +142,20 @@ export function trackUnpolled<F extends Tracked>(future: F, what: string): F {
   return future;
 }
 
-/** Sweeps the older generation; the fresh one becomes the older. */
-function rotate(): void {
-  sweep(older);
-  older = fresh;
+/**
+ * Sweeps the futures made so far: the runtime calls it at the start of each
+ * reactor turn and timer callback (a macrotask boundary).
+ */
+export function sweepUnpolled(): void {
+  if (fresh.length === 0) return;
+  const list = fresh;
   fresh = [];
+  sweep(list);
 }
 
 function onIdleTimer(): void {
   idleTimer = null;
-  rotate();
-  if (older.length > 0) {
-    idleTimer = setTimeout(onIdleTimer, IDLE_SWEEP_MS);
-    idleTimer.unref();
-  }
+  sweepUnpolled();
 }
 
 /** The suspects by future (kept out of `awaitState`, which another copy of edgeio may read). */

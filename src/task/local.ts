@@ -13,7 +13,10 @@
  *
  * Cost: AsyncLocalStorage on Node 20 installs a promise hook (every promise
  * records its context) and `getStore()` once per `await` of an edgeio
- * future; bench/README.md gives the measured cost on the echo benchmark.
+ * future; bench/README.md gives the measured cost. `EDGEIO_TASK_SCOPE=0`
+ * turns the scope off (read at load): `abort()` then only fires the task's
+ * signal and drops its future, as before, and an aborted async function
+ * runs on until it returns by itself.
  *
  * Internal module: not exported from index.ts.
  */
@@ -38,7 +41,15 @@ export interface TaskScope {
 /** The async context that carries the scope of the running task's async function. */
 export const TASK_LOCAL = new AsyncLocalStorage<TaskScope>();
 
+/** False when `EDGEIO_TASK_SCOPE=0`: async functions run without a scope (see the module comment). */
+export const TASK_SCOPE_ENABLED = process.env.EDGEIO_TASK_SCOPE !== '0';
+
+/** Calls `fn(arg)` with `scope` as the task-local scope of everything it awaits. */
+export function runInScope<A, R>(scope: TaskScope, fn: (arg: A) => R, arg: A): R {
+  return TASK_SCOPE_ENABLED ? TASK_LOCAL.run(scope, fn, arg) : fn(arg);
+}
+
 /** The scope of the async function running now, if it runs in a spawned task. */
 export function currentScope(): TaskScope | undefined {
-  return TASK_LOCAL.getStore();
+  return TASK_SCOPE_ENABLED ? TASK_LOCAL.getStore() : undefined;
 }
