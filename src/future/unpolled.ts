@@ -59,7 +59,15 @@ class Suspect {
   ) {}
 }
 
-/** Options of {@link configureUnpolledWarnings}. */
+/**
+ * Options of {@link configureUnpolledWarnings}.
+ *
+ * @example
+ * ```ts
+ * const opts: UnpolledWarningOptions = { enabled: true, captureStacks: process.env.DEBUG === '1' };
+ * configureUnpolledWarnings(opts);
+ * ```
+ */
 export interface UnpolledWarningOptions {
   /** Report futures dropped without being polled. Default: on unless `NODE_ENV=production`. */
   enabled?: boolean;

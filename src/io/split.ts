@@ -71,6 +71,15 @@ export class ReadHalf<S extends AsyncDuplex = AsyncDuplex> implements AsyncRead,
 
   /** Reads once into `buf`; resolves with the byte count, 0 at end of stream. */
   read(buf: Uint8Array, options?: SignalOptions): Future<number>;
+  /**
+   * The same on `buf[offset, offset + length)`. With `{ signal }`, an abort
+   * rejects with an `AbortError` and releases the operation.
+   *
+   * @example
+   * ```ts
+   * await stream.read(buf, 0, 16, { signal: AbortSignal.timeout(1000) });
+   * ```
+   */
   read(buf: Uint8Array, offset?: number, length?: number, options?: SignalOptions): Future<number>;
   read(buf: Uint8Array, offset?: number | SignalOptions, length?: number, options?: SignalOptions): Future<number> {
     return readFuture(this, buf, offset, length, options);
@@ -78,6 +87,15 @@ export class ReadHalf<S extends AsyncDuplex = AsyncDuplex> implements AsyncRead,
 
   /** Fills `buf` completely, or fails with `ERR_UNEXPECTED_EOF`. */
   readExact(buf: Uint8Array, options?: SignalOptions): Future<number>;
+  /**
+   * The same on `buf[offset, offset + length)`. With `{ signal }`, an abort
+   * rejects with an `AbortError` and releases the operation.
+   *
+   * @example
+   * ```ts
+   * await stream.readExact(buf, 0, 16, { signal: AbortSignal.timeout(1000) });
+   * ```
+   */
   readExact(buf: Uint8Array, offset?: number, length?: number, options?: SignalOptions): Future<number>;
   readExact(buf: Uint8Array, offset?: number | SignalOptions, length?: number, options?: SignalOptions): Future<number> {
     return readExactFuture(this, buf, offset, length, options);
@@ -164,6 +182,15 @@ export class WriteHalf<S extends AsyncDuplex = AsyncDuplex> implements AsyncWrit
 
   /** Writes once; resolves with how many bytes were taken. */
   write(buf: Uint8Array, options?: SignalOptions): Future<number>;
+  /**
+   * The same on `buf[offset, offset + length)`. With `{ signal }`, an abort
+   * rejects with an `AbortError` and releases the operation.
+   *
+   * @example
+   * ```ts
+   * await stream.write(buf, 0, 16, { signal: AbortSignal.timeout(1000) });
+   * ```
+   */
   write(buf: Uint8Array, offset?: number, length?: number, options?: SignalOptions): Future<number>;
   write(buf: Uint8Array, offset?: number | SignalOptions, length?: number, options?: SignalOptions): Future<number> {
     return writeFuture(this, buf, offset, length, options);
@@ -171,6 +198,15 @@ export class WriteHalf<S extends AsyncDuplex = AsyncDuplex> implements AsyncWrit
 
   /** Writes all of `buf`. */
   writeAll(buf: Uint8Array, options?: SignalOptions): Future<void>;
+  /**
+   * The same on `buf[offset, offset + length)`. With `{ signal }`, an abort
+   * rejects with an `AbortError` and releases the operation.
+   *
+   * @example
+   * ```ts
+   * await stream.writeAll(buf, 0, 16, { signal: AbortSignal.timeout(1000) });
+   * ```
+   */
   writeAll(buf: Uint8Array, offset?: number, length?: number, options?: SignalOptions): Future<void>;
   writeAll(buf: Uint8Array, offset?: number | SignalOptions, length?: number, options?: SignalOptions): Future<void> {
     return writeAllFuture(this, buf, offset, length, options);

@@ -456,7 +456,8 @@ export class Runtime implements RuntimeCore {
 }
 
 /**
- * Spawns a task on the current runtime, or the default one.
+ * Spawns a task on the current runtime, or the default one. `{ signal }`
+ * aborts it when the signal fires (see {@link Runtime.spawn}).
  *
  * @example
  * ```ts

@@ -119,6 +119,15 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
    * the byte count, 0 at end of stream.
    */
   read(buf: Uint8Array, options?: SignalOptions): Future<number>;
+  /**
+   * The same on `buf[offset, offset + length)`. With `{ signal }`, an abort
+   * rejects with an `AbortError` and releases the operation.
+   *
+   * @example
+   * ```ts
+   * await stream.read(buf, 0, 16, { signal: AbortSignal.timeout(1000) });
+   * ```
+   */
   read(buf: Uint8Array, offset?: number, length?: number, options?: SignalOptions): Future<number>;
   read(buf: Uint8Array, offset?: number | SignalOptions, length?: number, options?: SignalOptions): Future<number> {
     return readFuture(this, buf, offset, length, options);
@@ -126,6 +135,15 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
 
   /** Fills the range completely, or fails with `ERR_UNEXPECTED_EOF`. */
   readExact(buf: Uint8Array, options?: SignalOptions): Future<number>;
+  /**
+   * The same on `buf[offset, offset + length)`. With `{ signal }`, an abort
+   * rejects with an `AbortError` and releases the operation.
+   *
+   * @example
+   * ```ts
+   * await stream.readExact(buf, 0, 16, { signal: AbortSignal.timeout(1000) });
+   * ```
+   */
   readExact(buf: Uint8Array, offset?: number, length?: number, options?: SignalOptions): Future<number>;
   readExact(buf: Uint8Array, offset?: number | SignalOptions, length?: number, options?: SignalOptions): Future<number> {
     return readExactFuture(this, buf, offset, length, options);
@@ -133,6 +151,15 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
 
   /** Writes once; resolves with how many bytes the kernel took. */
   write(buf: Uint8Array, options?: SignalOptions): Future<number>;
+  /**
+   * The same on `buf[offset, offset + length)`. With `{ signal }`, an abort
+   * rejects with an `AbortError` and releases the operation.
+   *
+   * @example
+   * ```ts
+   * await stream.write(buf, 0, 16, { signal: AbortSignal.timeout(1000) });
+   * ```
+   */
   write(buf: Uint8Array, offset?: number, length?: number, options?: SignalOptions): Future<number>;
   write(buf: Uint8Array, offset?: number | SignalOptions, length?: number, options?: SignalOptions): Future<number> {
     return writeFuture(this, buf, offset, length, options);
@@ -140,6 +167,15 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
 
   /** Writes the whole range, waiting for room as needed (backpressure). */
   writeAll(buf: Uint8Array, options?: SignalOptions): Future<void>;
+  /**
+   * The same on `buf[offset, offset + length)`. With `{ signal }`, an abort
+   * rejects with an `AbortError` and releases the operation.
+   *
+   * @example
+   * ```ts
+   * await stream.writeAll(buf, 0, 16, { signal: AbortSignal.timeout(1000) });
+   * ```
+   */
   writeAll(buf: Uint8Array, offset?: number, length?: number, options?: SignalOptions): Future<void>;
   writeAll(buf: Uint8Array, offset?: number | SignalOptions, length?: number, options?: SignalOptions): Future<void> {
     return writeAllFuture(this, buf, offset, length, options);
