@@ -19,7 +19,7 @@ async function runWithGc(body: string, env: Record<string, string> = {}, after =
   const child = nodeChild(
     `
     Object.assign(process.env, ${JSON.stringify(env)}); // read when edgeio loads
-    const { TcpListener, TcpStream, sleep, spawn, select, configureUnpolledWarnings } = require(${DIST});
+    const { TcpListener, TcpStream, sleep, spawn, select, configureUnpolledWarnings, Context, noopWaker } = require(${DIST});
     const gcTicks = async () => { for (let i = 0; i < 4; i++) { global.gc(); await new Promise((r) => setTimeout(r, 20)); } };
     (async () => {
       const l = await TcpListener.bind('127.0.0.1:0');
@@ -71,15 +71,17 @@ describe('futures dropped without being polled', () => {
     expect(stderr).not.toMatch(/Created at (readFuture|TcpStream)/);
   });
 
-  test('futures used late (after they became suspects), spawned or given to a combinator are not reported', async () => {
+  test('futures used late (after they became suspects), spawned, given to a combinator or polled directly are not reported', async () => {
     const { stderr } = await runWithGc(
       `
-      globalThis.kept = { late: c.write(Buffer.from('x')), spawned: sleep(1), combined: sleep(1) };
+      globalThis.kept = { late: c.write(Buffer.from('x')), spawned: sleep(1), combined: sleep(1), direct: s.read(Buffer.alloc(1)) };
       `,
       {},
       `
-      const { late, spawned, combined } = globalThis.kept;
+      const { late, spawned, combined, direct } = globalThis.kept;
       globalThis.kept = null;
+      direct.poll(new Context(noopWaker)); // a library polling it directly
+      direct.drop();
       await late;
       await spawn(spawned);
       await select(combined, sleep(1000));

@@ -14,6 +14,7 @@
  *
  * Internal module: the option type is exported from index.ts.
  */
+import { markPolled } from './unpolled';
 import { abortError, CodedError } from '../sys/errors';
 import type { Context } from './context';
 import { Future, Pollable } from './future';
@@ -77,6 +78,7 @@ export class Abortable<T> extends Future<T> {
   }
 
   poll(cx: Context): Poll<T> {
+    markPolled(this); // not a forgotten await (future/unpolled.ts)
     const inner = this.inner;
     if (inner === null || this.signal.aborted) {
       this.release();

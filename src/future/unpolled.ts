@@ -161,6 +161,18 @@ export function sweepUnpolled(): void {
   sweep(list);
 }
 
+/**
+ * Called by the tracked futures' `poll`: a future polled directly (by a
+ * poll-level future of a library, not through await or a combinator) is not
+ * a dropped no-op. One compare when already marked.
+ */
+export function markPolled(future: Tracked): void {
+  if (future.awaitState === undefined) {
+    future.awaitState = TAKEN;
+    clearSuspect(future as object);
+  }
+}
+
 function onIdleTimer(): void {
   idleTimer = null;
   sweepUnpolled();

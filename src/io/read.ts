@@ -3,7 +3,7 @@
  *
  * Internal module: not exported from index.ts.
  */
-import { trackUnpolled } from '../future/unpolled';
+import { markPolled, trackUnpolled } from '../future/unpolled';
 import { SignalOptions, withSignal } from '../future/abortable';
 import type { Context } from '../future/context';
 import { Future } from '../future/future';
@@ -26,6 +26,7 @@ export class ReadFuture extends Future<number> {
   }
 
   poll(cx: Context): Poll<number> {
+    markPolled(this); // not a forgotten await (future/unpolled.ts)
     const n = this.source.pollRead(cx, this.buf, this.offset, this.length);
     this.waker = n === PENDING ? cx.waker : null;
     return n;
@@ -57,6 +58,7 @@ export class ReadExactFuture extends Future<number> {
   }
 
   poll(cx: Context): Poll<number> {
+    markPolled(this); // not a forgotten await (future/unpolled.ts)
     while (this.filled < this.length) {
       const n = this.source.pollRead(cx, this.buf, this.offset + this.filled, this.length - this.filled);
       if (n === PENDING) {

@@ -7,7 +7,7 @@
  *
  * Internal module: not exported from index.ts.
  */
-import { trackUnpolled } from '../future/unpolled';
+import { markPolled, trackUnpolled } from '../future/unpolled';
 import { SignalOptions, withSignal } from '../future/abortable';
 import type { Context } from '../future/context';
 import { Future } from '../future/future';
@@ -30,6 +30,7 @@ export class WriteFuture extends Future<number> {
   }
 
   poll(cx: Context): Poll<number> {
+    markPolled(this); // not a forgotten await (future/unpolled.ts)
     const n = this.sink.pollWrite(cx, this.buf, this.offset, this.length);
     this.waker = n === PENDING ? cx.waker : null;
     return n;
@@ -61,6 +62,7 @@ export class WriteAllFuture extends Future<void> {
   }
 
   poll(cx: Context): Poll<void> {
+    markPolled(this); // not a forgotten await (future/unpolled.ts)
     while (this.written < this.length) {
       const n = this.sink.pollWrite(cx, this.buf, this.offset + this.written, this.length - this.written);
       if (n === PENDING) {
@@ -92,6 +94,7 @@ export class WritevFuture extends Future<number> {
   }
 
   poll(cx: Context): Poll<number> {
+    markPolled(this); // not a forgotten await (future/unpolled.ts)
     const n = this.sink.pollWritev(cx, this.bufs, 0, 0);
     this.waker = n === PENDING ? cx.waker : null;
     return n;
@@ -117,6 +120,7 @@ export class WritevAllFuture extends Future<void> {
   }
 
   poll(cx: Context): Poll<void> {
+    markPolled(this); // not a forgotten await (future/unpolled.ts)
     const bufs = this.bufs;
     for (;;) {
       // Skip empty and finished buffers.

@@ -1,4 +1,4 @@
-import { trackUnpolled } from '../future/unpolled';
+import { markPolled, trackUnpolled } from '../future/unpolled';
 import { SignalOptions, withSignal } from '../future/abortable';
 import type { Context } from '../future/context';
 import { Future } from '../future/future';
@@ -59,6 +59,7 @@ export class Sleep extends Future<void> {
   }
 
   poll(cx: Context): Poll<void> {
+    markPolled(this); // not a forgotten await (future/unpolled.ts)
     const e = this.entry;
     if (e.state === TimerState.Fired) return undefined;
     if (e.state === TimerState.Shutdown) throw shutdownError();

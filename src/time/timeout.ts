@@ -1,4 +1,4 @@
-import { trackUnpolled } from '../future/unpolled';
+import { markPolled, trackUnpolled } from '../future/unpolled';
 import { SignalOptions, withSignal } from '../future/abortable';
 import type { Context } from '../future/context';
 import { Future, isPollable, Pollable } from '../future/future';
@@ -42,6 +42,7 @@ export class Timeout<T> extends Future<T> {
   }
 
   poll(cx: Context): Poll<T> {
+    markPolled(this); // not a forgotten await (future/unpolled.ts)
     // The inner future first: a value that is ready at the deadline wins.
     let v: Poll<T>;
     try {

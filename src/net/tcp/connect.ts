@@ -5,7 +5,7 @@
  *
  * Internal module: not exported from index.ts.
  */
-import { trackUnpolled } from '../../future/unpolled';
+import { markPolled, trackUnpolled } from '../../future/unpolled';
 import { withSignal } from '../../future/abortable';
 import type { Context } from '../../future/context';
 import { Future } from '../../future/future';
@@ -54,6 +54,7 @@ class ConnectFuture extends Future<TcpStream> {
   }
 
   poll(cx: Context): Poll<TcpStream> {
+    markPolled(this); // not a forgotten await (future/unpolled.ts)
     if (this.state === DONE) throw destroyedError('connect');
     try {
       const out = this.step(cx);

@@ -13,7 +13,7 @@
  * `'ENFILE'`) and the listener stays usable; `for await` does not stop on it
  * but passes it to {@link TcpListener.onAcceptError}.
  */
-import { trackUnpolled } from '../../future/unpolled';
+import { markPolled, trackUnpolled } from '../../future/unpolled';
 import { SignalOptions, withSignal } from '../../future/abortable';
 import { Context } from '../../future/context';
 import { Future } from '../../future/future';
@@ -93,6 +93,7 @@ class AcceptFuture extends Future<TcpStream> {
     super();
   }
   poll(cx: Context): Poll<TcpStream> {
+    markPolled(this); // not a forgotten await (future/unpolled.ts)
     const s = this.listener.pollAccept(cx);
     this.waker = s === PENDING ? cx.waker : null;
     return s;
