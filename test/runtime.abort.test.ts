@@ -151,6 +151,28 @@ describe('abort() and the operation an async function is waiting on', () => {
     await until(() => rt.metrics().timersArmed === armed);
   });
 
+  test('a function that swallows every error and loops does not starve the process once aborted', async () => {
+    let failures = 0;
+    const before = alive();
+    const h = spawn(async () => {
+      while (failures < 200) {
+        try {
+          await sleep(60_000);
+        } catch {
+          failures++; // retries at once
+        }
+      }
+    });
+    await sleep(10);
+    h.abort();
+    // A Node timer queued now runs while the loop is still going: each
+    // failed await waits for a loop turn instead of spinning in microtasks.
+    const atTimer = await new Promise<number>((r) => setTimeout(() => r(failures), 0));
+    expect(atTimer).toBeLessThan(200);
+    await until(() => alive() === before);
+    expect(failures).toBe(200);
+  });
+
   test('another task, not aborted, is not affected', async () => {
     const victim = spawn(async () => {
       await sleep(60_000);

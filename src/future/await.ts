@@ -279,7 +279,11 @@ export function awaitFuture<T, R1, R2>(future: Driven<T>, onFulfilled: OnFulfill
   const scope = currentScope();
   if (scope !== undefined && scope.aborted) {
     if (typeof future.drop === 'function') future.drop();
-    const p = Promise.reject(abortError('The task was aborted'));
+    // Rejected after Node's loop had a turn: a function that catches every
+    // error and loops (`for (;;) try { await s.read(buf) } catch {}`) must
+    // not starve the process with a microtask loop once aborted.
+    const err = abortError('The task was aborted');
+    const p = new Promise<T>((_, reject) => setImmediate(reject, err));
     future.awaitState = p;
     return p.then(onFulfilled, onRejected);
   }

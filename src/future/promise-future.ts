@@ -104,9 +104,8 @@ const DONE = 3;
  * edgeio Future, or a promise it waits for. One object instead of a `lazy`
  * wrapper around a `PromiseFuture` (spawning is on the accept path).
  *
- *
  * It is also the task-local scope of the function (task/local.ts): the
- * function runs inside `TASK_LOCAL.run(this, ...)`, so its awaits on edgeio
+ * function runs inside `runInScope(this, ...)`, so its awaits on edgeio
  * futures register here and are cancelled when the task is aborted.
  *
  * @internal
