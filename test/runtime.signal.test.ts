@@ -10,6 +10,7 @@ import { getEventListeners } from 'events';
 import * as net from 'net';
 import { Runtime, Sleep, TcpListener, TcpStream, sleep, spawn, timeout } from '../src';
 import { rejection } from './util/expect';
+import { fdCount } from './util/native';
 import { connectedPair as pairOf } from './util/tcp';
 
 /** [client, server] on a fresh listener (closed right away: the pair stays). */
@@ -104,6 +105,42 @@ describe('{ signal } on I/O', () => {
       ok.close();
       (await listener.accept()).close();
     } finally {
+      listener.close();
+    }
+  });
+
+  test('connect: an abort while the handshake is in flight rejects and closes the socket', async () => {
+    // backlog 0 and nobody accepting: once the accept queue is full, Linux
+    // drops further SYNs (tcp(7)), so the next connect stays in flight.
+    const listener = await TcpListener.bind({ host: '127.0.0.1', port: 0, backlog: 0 });
+    const held: TcpStream[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const ac = new AbortController();
+        const t = setTimeout(() => ac.abort(), 200);
+        try {
+          held.push(await TcpStream.connect(listener.localAddr(), { signal: ac.signal }));
+        } catch (e) {
+          expectAbort(e as Error & Record<string, unknown>);
+        } finally {
+          clearTimeout(t);
+        }
+      }
+      // At least the last connect was the one aborted in flight; its fd is gone.
+      const fds = fdCount();
+      const ac = new AbortController();
+      const pending = TcpStream.connect(listener.localAddr(), { signal: ac.signal });
+      const settled = pending.then(
+        () => 'connected',
+        (e: unknown) => (e as Error).name,
+      );
+      await sleep(50);
+      expect(fdCount()).toBe(fds + 1); // the socket of the connect in flight
+      ac.abort();
+      expect(await settled).toBe('AbortError');
+      expect(fdCount()).toBe(fds);
+    } finally {
+      for (const s of held) s.close();
       listener.close();
     }
   });
