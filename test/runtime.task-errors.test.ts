@@ -174,6 +174,18 @@ describe('onTaskError', () => {
     expect(code).toBe(0);
   });
 
+  test('the default runtime made after a shutdown keeps the setting', async () => {
+    const { code, result } = await runChild(`
+      const { Runtime } = edgeio;
+      const mine = () => {};
+      Runtime.default().onTaskError = mine;
+      Runtime.default().shutdown();
+      console.log('RESULT ' + JSON.stringify(Runtime.default().onTaskError === mine));
+    `);
+    expect(result).toBe('true');
+    expect(code).toBe(0);
+  });
+
   test('bad values are a TypeError, at construction and on assignment', () => {
     expect(() => new Runtime({ onTaskError: 'crash' as unknown as 'log' })).toThrow(TypeError);
     const rt = new Runtime();

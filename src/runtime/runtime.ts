@@ -62,6 +62,9 @@ export type Spawnable<T> =
   | PromiseLike<T>
   | ((signal: AbortSignal) => T | Pollable<T> | PromiseLike<T>);
 
+/** The onTaskError of the last default runtime shut down: its successor keeps it. */
+let previousDefaultHandler: TaskErrorHandler = 'log';
+
 const RUNNING = 0;
 /** Graceful shutdown in progress: no new connections, tasks finishing. */
 const DRAINING = 1;
@@ -183,6 +186,8 @@ export class Runtime implements RuntimeCore {
     const rt = CONTEXT.defaultRuntime as Runtime | null;
     if (rt !== null && rt.state !== SHUT_DOWN) return rt;
     const fresh = new Runtime();
+    // A default runtime made after the last one was shut down keeps its setting.
+    fresh.taskErrorHandler = rt !== null ? rt.taskErrorHandler : previousDefaultHandler;
     CONTEXT.defaultRuntime = fresh;
     return fresh;
   }
@@ -440,7 +445,10 @@ export class Runtime implements RuntimeCore {
     } finally {
       exitRuntime();
     }
-    if (CONTEXT.defaultRuntime === this) CONTEXT.defaultRuntime = null;
+    if (CONTEXT.defaultRuntime === this) {
+      previousDefaultHandler = this.taskErrorHandler;
+      CONTEXT.defaultRuntime = null;
+    }
   }
 
   private readonly currentHandler = (): TaskErrorHandler => this.taskErrorHandler;
