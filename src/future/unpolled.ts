@@ -11,12 +11,13 @@
  * - the list is swept at the next macrotask boundary the runtime sees (the
  *   start of a reactor turn or timer callback; an unref'd timer each second
  *   when none comes): a future that was awaited (`awaitState` set), spawned
- *   or given to a combinator (`forCombinator`) by then is forgotten, which
- *   is nearly all of them; no timer or immediate per operation or turn;
+ *   or given to a combinator (`forCombinator`) or polled directly
+ *   ({@link markPolled}) by then is forgotten, which is nearly all of them;
+ *   no timer or immediate per operation or turn;
  * - only a future still untouched then becomes a suspect, registered with a
  *   `FinalizationRegistry`; if it is used later after all, it is
  *   unregistered; if it is garbage-collected first, the warning is emitted
- *   (once per creation site).
+ *   (once per operation, or per creation site when stacks are captured).
  *
  * On by default unless `NODE_ENV=production`; `EDGEIO_UNPOLLED=0|1` forces
  * it, `EDGEIO_UNPOLLED_STACKS=1` captures the creation stack of every
@@ -51,7 +52,7 @@ interface Tracked {
  */
 export const TAKEN = Symbol.for('edgeio.awaitState.taken');
 
-/** A future untouched a generation after its creation, watched by the registry. */
+/** A future still untouched at the sweep after its creation, watched by the registry. */
 class Suspect {
   constructor(
     readonly what: string,
