@@ -100,3 +100,10 @@ export { LengthDelimited, DEFAULT_MAX_FRAME_LENGTH } from './codec/length-delimi
 export type { LengthDelimitedOptions } from './codec/length-delimited';
 export { LinesCodec } from './codec/lines';
 export type { LinesCodecOptions } from './codec/lines';
+
+// ===== task behaviour: errors, cancellation, signals =====
+export type { RuntimeOptions } from './runtime/runtime';
+export type { TaskErrorHandler } from './runtime/failure';
+export type { SignalOptions } from './future/abortable';
+export { configureUnpolledWarnings } from './future/unpolled';
+export type { UnpolledWarningOptions } from './future/unpolled';

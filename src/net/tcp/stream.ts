@@ -10,6 +10,7 @@
  * syscall (tokio#5866), except right after urgent data, where a read ends
  * early at the urgent mark with more data behind it.
  */
+import type { SignalOptions } from '../../future/abortable';
 import type { Context } from '../../future/context';
 import type { Future } from '../../future/future';
 import { PENDING, Poll } from '../../future/poll';
@@ -117,33 +118,77 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Buffer> {
    * Reads once into `buf` (or `buf[offset, offset + length)`): resolves with
    * the byte count, 0 at end of stream.
    */
-  read(buf: Uint8Array, offset = 0, length?: number): Future<number> {
-    return readFuture(this, buf, offset, length);
+  read(buf: Uint8Array, options?: SignalOptions): Future<number>;
+  /**
+   * The same on `buf[offset, offset + length)`. With `{ signal }`, an abort
+   * rejects with an `AbortError` and releases the operation.
+   *
+   * @example
+   * ```ts
+   * await stream.read(buf, 0, 16, { signal: AbortSignal.timeout(1000) });
+   * ```
+   */
+  read(buf: Uint8Array, offset?: number, length?: number, options?: SignalOptions): Future<number>;
+  read(buf: Uint8Array, offset?: number | SignalOptions, length?: number, options?: SignalOptions): Future<number> {
+    return readFuture(this, buf, offset, length, options);
   }
 
   /** Fills the range completely, or fails with `ERR_UNEXPECTED_EOF`. */
-  readExact(buf: Uint8Array, offset = 0, length?: number): Future<number> {
-    return readExactFuture(this, buf, offset, length);
+  readExact(buf: Uint8Array, options?: SignalOptions): Future<number>;
+  /**
+   * The same on `buf[offset, offset + length)`. With `{ signal }`, an abort
+   * rejects with an `AbortError` and releases the operation.
+   *
+   * @example
+   * ```ts
+   * await stream.readExact(buf, 0, 16, { signal: AbortSignal.timeout(1000) });
+   * ```
+   */
+  readExact(buf: Uint8Array, offset?: number, length?: number, options?: SignalOptions): Future<number>;
+  readExact(buf: Uint8Array, offset?: number | SignalOptions, length?: number, options?: SignalOptions): Future<number> {
+    return readExactFuture(this, buf, offset, length, options);
   }
 
   /** Writes once; resolves with how many bytes the kernel took. */
-  write(buf: Uint8Array, offset = 0, length?: number): Future<number> {
-    return writeFuture(this, buf, offset, length);
+  write(buf: Uint8Array, options?: SignalOptions): Future<number>;
+  /**
+   * The same on `buf[offset, offset + length)`. With `{ signal }`, an abort
+   * rejects with an `AbortError` and releases the operation.
+   *
+   * @example
+   * ```ts
+   * await stream.write(buf, 0, 16, { signal: AbortSignal.timeout(1000) });
+   * ```
+   */
+  write(buf: Uint8Array, offset?: number, length?: number, options?: SignalOptions): Future<number>;
+  write(buf: Uint8Array, offset?: number | SignalOptions, length?: number, options?: SignalOptions): Future<number> {
+    return writeFuture(this, buf, offset, length, options);
   }
 
   /** Writes the whole range, waiting for room as needed (backpressure). */
-  writeAll(buf: Uint8Array, offset = 0, length?: number): Future<void> {
-    return writeAllFuture(this, buf, offset, length);
+  writeAll(buf: Uint8Array, options?: SignalOptions): Future<void>;
+  /**
+   * The same on `buf[offset, offset + length)`. With `{ signal }`, an abort
+   * rejects with an `AbortError` and releases the operation.
+   *
+   * @example
+   * ```ts
+   * await stream.writeAll(buf, 0, 16, { signal: AbortSignal.timeout(1000) });
+   * ```
+   */
+  writeAll(buf: Uint8Array, offset?: number, length?: number, options?: SignalOptions): Future<void>;
+  writeAll(buf: Uint8Array, offset?: number | SignalOptions, length?: number, options?: SignalOptions): Future<void> {
+    return writeAllFuture(this, buf, offset, length, options);
   }
 
   /** One gather write (`sendmsg`); resolves with bytes written, maybe fewer than all. */
-  writev(bufs: readonly Uint8Array[]): Future<number> {
-    return writevFuture(this, bufs);
+  writev(bufs: readonly Uint8Array[], options?: SignalOptions): Future<number> {
+    return writevFuture(this, bufs, options);
   }
 
   /** Gather-writes every byte of `bufs`. */
-  writevAll(bufs: readonly Uint8Array[]): Future<void> {
-    return writevAllFuture(this, bufs);
+  writevAll(bufs: readonly Uint8Array[], options?: SignalOptions): Future<void> {
+    return writevAllFuture(this, bufs, options);
   }
 
   /** Sends FIN: the peer reads end of stream; this side can still read. */
@@ -290,6 +335,22 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Buffer> {
     this.closed = true;
     // Deregisters before closing the fd, then wakes every waiter.
     this.registration.close();
+  }
+
+  /**
+   * {@link close} for `using` (explicit resource management): the stream is
+   * closed when the block is left, however it is left.
+   *
+   * @example
+   * ```ts
+   * {
+   *   using s = await TcpStream.connect('127.0.0.1:7000');
+   *   await s.writeAll(Buffer.from('ping'));
+   * } // closed here
+   * ```
+   */
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   /** The local address, Node's AddressInfo shape. */
