@@ -56,3 +56,7 @@ export { TcpListener, EMFILE_BACKOFF_MS } from './net/tcp/listener';
 export type { BindOptions, ListenAddr } from './net/tcp/listener';
 export { TcpStream } from './net/tcp/stream';
 export type { ConnectOptions } from './net/tcp/connect';
+
+// ===== UDP =====
+export { UdpSocket, RECV_BATCH } from './net/udp/socket';
+export type { UdpBindOptions, UdpAddr, OutgoingDatagram, RecvInfo, UdpTarget } from './net/udp/socket';
