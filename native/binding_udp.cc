@@ -19,6 +19,7 @@
 //       wires holds one wire address per entry of bufs (family 0: connected)
 //   udpSetOption(fd, family, option, value) -> 0 | -errno
 //   udpMembership(fd, join: 0|1, group: string, iface: string|undefined) -> 0 | -errno
+//   udpMulticastInterface(fd, family, iface: string) -> 0 | -errno
 #include <errno.h>
 #include <string.h>
 #include <uv.h>
@@ -309,6 +310,44 @@ napi_value UdpSetOption(napi_env env, napi_callback_info info) {
   return Int(env, SysUdpSetOption(fd, family, option, value));
 }
 
+// An IPv6 interface as a zone accepts it ("2", "eth0"): parsed as "::%<iface>"
+// with the shared helper. Returns 0 and the index, a negative error, or 1
+// after throwing.
+int ArgIfaceIndex(napi_env env, napi_value v, uint32_t* index) {
+  char zone[kIpCap];
+  size_t len = 0;
+  if (!ArgString(env, v, zone + 3, sizeof zone - 3, &len, "interface must be a string")) return 1;
+  if (strlen(zone + 3) != len) return UV_EINVAL;
+  memcpy(zone, "::%", 3);
+  SocketAddress iface;
+  int r = ParseAddress(zone, 0, &iface);
+  if (r < 0) return r;
+  *index = reinterpret_cast<const sockaddr_in6*>(&iface.storage)->sin6_scope_id;
+  return 0;
+}
+
+napi_value UdpMulticastInterface(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!Args(env, info, argv)) return nullptr;
+  socket_t fd;
+  int32_t family;
+  if (!ArgSocket(env, argv[0], &fd)) return nullptr;
+  if (!ArgInt32(env, argv[1], 4, 6, &family, "family must be 4 or 6", "family must be 4 or 6")) return nullptr;
+  if (family == kFamilyIPv4) {
+    SocketAddress a;
+    int r = ArgIp(env, argv[2], 0, &a);
+    if (r == 1) return nullptr;
+    if (r < 0) return Int(env, r);
+    if (a.storage.ss_family != AF_INET) return Int(env, UV_EINVAL);
+    return Int(env, SysUdpMulticastInterface(fd, &a, 0));
+  }
+  uint32_t index = 0;
+  int r = ArgIfaceIndex(env, argv[2], &index);
+  if (r == 1) return nullptr;
+  if (r < 0) return Int(env, r);
+  return Int(env, SysUdpMulticastInterface(fd, nullptr, index));
+}
+
 napi_value UdpMembership(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   if (!Args(env, info, argv)) return nullptr;
@@ -333,16 +372,10 @@ napi_value UdpMembership(napi_env env, napi_callback_info info) {
       if (r < 0) return Int(env, r);
       iface_ptr = &iface;
     } else {
-      // IPv6: by its index (ipv6(7), ipv6_mreq). Accept what a zone accepts
-      // ("2", "eth0") by parsing "::%<iface>" with the shared helper.
-      char zone[kIpCap];
-      size_t len = 0;
-      if (!ArgString(env, argv[3], zone + 3, sizeof zone - 3, &len, "interface must be a string")) return nullptr;
-      if (strlen(zone + 3) != len) return Int(env, UV_EINVAL);
-      memcpy(zone, "::%", 3);
-      r = ParseAddress(zone, 0, &iface);
+      // IPv6: by its index (ipv6(7), ipv6_mreq).
+      r = ArgIfaceIndex(env, argv[3], &iface_index);
+      if (r == 1) return nullptr;
       if (r < 0) return Int(env, r);
-      iface_index = reinterpret_cast<const sockaddr_in6*>(&iface.storage)->sin6_scope_id;
     }
   }
   return Int(env, SysUdpMembership(fd, join != 0, group, iface_ptr, iface_index));
@@ -355,6 +388,7 @@ bool DefineUdpBindings(napi_env env, napi_value exports, AddonEnv* addon) {
       {"udpSocket", UdpSocket},     {"udpWire", UdpWire},         {"udpFormat", UdpFormat},
       {"udpRecv", UdpRecv},         {"udpSend", UdpSend},         {"udpRecvMany", UdpRecvMany},
       {"udpSendMany", UdpSendMany}, {"udpSetOption", UdpSetOption}, {"udpMembership", UdpMembership},
+      {"udpMulticastInterface", UdpMulticastInterface},
   };
   return DefineFunctions(env, exports, fns, sizeof fns / sizeof fns[0], addon);
 }

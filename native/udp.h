@@ -130,6 +130,10 @@ int SysUdpSetOption(socket_t fd, int family, int option, int value);
 int SysUdpMembership(socket_t fd, bool join, const SocketAddress& group, const SocketAddress* iface,
                      uint32_t iface_index);
 
+// Picks the interface outgoing multicast leaves by: an IPv4 socket names it
+// by one of its addresses (`v4`), an IPv6 socket by its index.
+int SysUdpMulticastInterface(socket_t fd, const SocketAddress* v4, uint32_t index);
+
 }  // namespace edgeio
 
 #endif  // EDGEIO_UDP_H_

@@ -277,6 +277,18 @@ int SysUdpMembership(socket_t fd, bool join, const SocketAddress& group, const S
   return -EAFNOSUPPORT;
 }
 
+int SysUdpMulticastInterface(socket_t fd, const SocketAddress* v4, uint32_t index) {
+  if (v4 != nullptr) {
+    // ip(7), IP_MULTICAST_IF: "Argument is an ip_mreqn or (since Linux 3.5)
+    // ip_mreq structure ... or an in_addr"; every BSD takes the in_addr.
+    in_addr a = reinterpret_cast<const sockaddr_in*>(&v4->storage)->sin_addr;
+    return setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &a, sizeof a) < 0 ? -errno : 0;
+  }
+  // ipv6(7), IPV6_MULTICAST_IF: the interface index as an int.
+  int i = static_cast<int>(index);
+  return setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &i, sizeof i) < 0 ? -errno : 0;
+}
+
 }  // namespace edgeio
 
 #endif  // !_WIN32

@@ -225,6 +225,24 @@ int SysUdpMembership(socket_t fd, bool join, const SocketAddress& group, const S
   return UV_EAFNOSUPPORT;
 }
 
+int SysUdpMulticastInterface(socket_t fd, const SocketAddress* v4, uint32_t index) {
+  if (v4 != nullptr) {
+    // IP_MULTICAST_IF takes the interface's IPv4 address, network order, as
+    // a DWORD (MSDN, IPPROTO_IP socket options).
+    in_addr a = reinterpret_cast<const sockaddr_in*>(&v4->storage)->sin_addr;
+    if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, reinterpret_cast<const char*>(&a), sizeof a) == SOCKET_ERROR) {
+      return LastError();
+    }
+    return 0;
+  }
+  // IPV6_MULTICAST_IF: the interface index as a DWORD (MSDN, IPPROTO_IPV6).
+  DWORD i = index;
+  if (setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, reinterpret_cast<const char*>(&i), sizeof i) == SOCKET_ERROR) {
+    return LastError();
+  }
+  return 0;
+}
+
 }  // namespace edgeio
 
 #endif  // _WIN32

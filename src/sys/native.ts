@@ -98,6 +98,8 @@ export interface NativeBinding {
   udpSendMany(fd: number, bufs: readonly Uint8Array[], index: number, count: number, wires: Int32Array): number;
   udpSetOption(fd: number, family: 4 | 6, option: number, value: number): number;
   udpMembership(fd: number, join: 0 | 1, group: string, iface: string | undefined): number;
+  /** IP_MULTICAST_IF (an IPv4 address) / IPV6_MULTICAST_IF (an interface name or index). */
+  udpMulticastInterface(fd: number, family: 4 | 6, iface: string): number;
 
   // ===== constants =====
   readonly backend: 'epoll' | 'kqueue' | 'iocp';

@@ -568,6 +568,24 @@ export class UdpSocket {
     return this.membership(true, group, iface);
   }
 
+  /**
+   * The interface outgoing multicast leaves by: for an IPv4 socket one of
+   * its addresses, for an IPv6 socket its name or index. Without it the
+   * kernel follows the routing table.
+   *
+   * @example
+   * ```ts
+   * sock.setMulticastInterface('127.0.0.1'); // multicast on loopback only
+   * ```
+   */
+  setMulticastInterface(iface: string): this {
+    if (typeof iface !== 'string') throw new TypeError(`iface must be a string, got ${typeof iface}`);
+    if (this.closed) throw destroyedError('setMulticastInterface');
+    const r = native.udpMulticastInterface(this.io.fd, this.family, iface);
+    if (r < 0) throw systemError(r, 'setMulticastInterface', { address: iface });
+    return this;
+  }
+
   /** Leaves a group joined with {@link joinMulticast}. @example `sock.leaveMulticast('239.1.2.3', '127.0.0.1')` */
   leaveMulticast(group: string, iface?: string): this {
     return this.membership(false, group, iface);

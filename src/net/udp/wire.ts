@@ -176,5 +176,7 @@ export class Records {
 /** `'ip:port'` of a wire address, for error messages only. */
 export function describeWire(wire: Int32Array, offset: number): { address: string; port: number } | undefined {
   const f = native.udpFormat(wire, offset);
-  return typeof f === 'string' ? { address: f, port: wire[offset + 1] } : undefined;
+  if (typeof f !== 'string') return undefined;
+  const scope = wire[offset + 2];
+  return { address: scope !== 0 ? `${f}%${scope >>> 0}` : f, port: wire[offset + 1] };
 }
