@@ -41,6 +41,7 @@ const SCENARIOS = {
 
 const SERVERS = {
   'edgeio-batch': { label: 'edgeio recvMany/sendMany', cmd: (m) => [NODE, path.join(SERVERS_DIR, 'udp-edgeio.js'), 'batch', m] },
+  'edgeio-gso': { label: 'edgeio recvMany/sendMany + GSO', cmd: (m) => [NODE, path.join(SERVERS_DIR, 'udp-edgeio.js'), 'gso', m] },
   'edgeio-single': { label: 'edgeio recvFrom/sendTo', cmd: (m) => [NODE, path.join(SERVERS_DIR, 'udp-edgeio.js'), 'single', m] },
   node: { label: 'Node dgram', cmd: (m) => [NODE, path.join(SERVERS_DIR, 'udp-node.js'), m] },
   c: { label: 'C recvmmsg/sendmmsg (floor)', cmd: (m) => [path.join(BIN, 'udp-mmsg'), m] },

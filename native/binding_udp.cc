@@ -15,8 +15,9 @@
 //       record[0..10): [bytes, flags, wire address]
 //   udpSend(fd, buf, offset, length, wire: Int32Array|null, wireOffset) -> bytes
 //   udpRecvMany(fd, bufs: Uint8Array[], count, records: Int32Array) -> count
-//   udpSendMany(fd, bufs: Uint8Array[], index, count, wires: Int32Array) -> count
+//   udpSendMany(fd, bufs: Uint8Array[], index, count, wires: Int32Array, gso: 0|1) -> count
 //       wires holds one wire address per entry of bufs (family 0: connected)
+//   udpGsoSupported(fd) -> boolean
 //   udpSetOption(fd, family, option, value) -> 0 | -errno
 //   udpMembership(fd, join: 0|1, group: string, iface: string|undefined) -> 0 | -errno
 //   udpMulticastInterface(fd, family, iface: string) -> 0 | -errno
@@ -259,7 +260,7 @@ napi_value UdpRecvMany(napi_env env, napi_callback_info info) {
 }
 
 napi_value UdpSendMany(napi_env env, napi_callback_info info) {
-  napi_value argv[5];
+  napi_value argv[6];
   if (!Args(env, info, argv)) return nullptr;
   socket_t fd;
   int64_t index;
@@ -274,6 +275,11 @@ napi_value UdpSendMany(napi_env env, napi_callback_info info) {
                 "count must be an integer in [1, 256]"))
     return nullptr;
   if (!ArgInt32Array(env, argv[4], &wires, &wires_len)) return nullptr;
+  int32_t gso = 0;
+  napi_valuetype gt;
+  if (napi_typeof(env, argv[5], &gt) != napi_ok) return nullptr;
+  if (gt != napi_undefined && !ArgInt32(env, argv[5], 0, 1, &gso, "gso must be 0 or 1", "gso must be 0 or 1"))
+    return nullptr;
   if (static_cast<uint64_t>(index + count) * kWireInts > wires_len) {
     ThrowRange(env, "wire array is too short for index + count");
     return nullptr;
@@ -290,7 +296,17 @@ napi_value UdpSendMany(napi_env env, napi_callback_info info) {
     }
     dgrams[i].has_addr = true;
   }
-  return Int(env, SysSendMany(fd, dgrams, count));
+  return Int(env, SysSendMany(fd, dgrams, count, gso != 0));
+}
+
+napi_value UdpGsoSupported(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!Args(env, info, argv)) return nullptr;
+  socket_t fd;
+  if (!ArgSocket(env, argv[0], &fd)) return nullptr;
+  napi_value out;
+  if (napi_get_boolean(env, SysUdpGsoSupported(fd), &out) != napi_ok) return nullptr;
+  return out;
 }
 
 napi_value UdpSetOption(napi_env env, napi_callback_info info) {
@@ -388,7 +404,7 @@ bool DefineUdpBindings(napi_env env, napi_value exports, AddonEnv* addon) {
       {"udpSocket", UdpSocket},     {"udpWire", UdpWire},         {"udpFormat", UdpFormat},
       {"udpRecv", UdpRecv},         {"udpSend", UdpSend},         {"udpRecvMany", UdpRecvMany},
       {"udpSendMany", UdpSendMany}, {"udpSetOption", UdpSetOption}, {"udpMembership", UdpMembership},
-      {"udpMulticastInterface", UdpMulticastInterface},
+      {"udpMulticastInterface", UdpMulticastInterface}, {"udpGsoSupported", UdpGsoSupported},
   };
   return DefineFunctions(env, exports, fns, sizeof fns / sizeof fns[0], addon);
 }

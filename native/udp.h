@@ -121,7 +121,18 @@ int64_t SysSendTo(socket_t fd, const uint8_t* buf, size_t len, const SocketAddre
 int SysRecvMany(socket_t fd, Datagram* dgrams, int count);
 // Sends up to `count` datagrams (sendmmsg on Linux, a loop elsewhere).
 // Returns how many were sent, or -errno when the first one failed.
-int SysSendMany(socket_t fd, Datagram* dgrams, int count);
+// With `gso` (Linux only; the caller probed SysUdpGsoSupported), runs of
+// consecutive datagrams to one destination whose sizes are equal (the last
+// may be shorter) go out as one message carrying a UDP_SEGMENT cmsg: the
+// stack is traversed once per run instead of once per datagram (udp(7),
+// UDP_SEGMENT; quinn-udp). -EIO or -EINVAL may mean the path cannot do GSO
+// (no checksum offload, some IPv6 hosts: quic-go#3911): the caller then
+// turns GSO off for the socket and sends again without it.
+int SysSendMany(socket_t fd, Datagram* dgrams, int count, bool gso);
+// True when the kernel knows UDP_SEGMENT (Linux >= 4.18): getsockopt works.
+// An older kernel would ignore the cmsg and send one giant datagram, so GSO
+// is only ever used after this probe said yes.
+bool SysUdpGsoSupported(socket_t fd);
 // Sets a UdpOption for a socket of `family` (4 or 6).
 int SysUdpSetOption(socket_t fd, int family, int option, int value);
 // Joins (or leaves) `group` on a socket; `iface` is the interface's IPv4

@@ -148,7 +148,15 @@ int SysRecvMany(socket_t fd, Datagram* dgrams, int count) {
   return i;
 }
 
-int SysSendMany(socket_t fd, Datagram* dgrams, int count) {
+// Windows has USO (UDP_SEND_MSG_SIZE) but it is not wired up here: GSO is
+// reported unsupported and the batch is a sendto loop.
+bool SysUdpGsoSupported(socket_t fd) {
+  (void)fd;
+  return false;
+}
+
+int SysSendMany(socket_t fd, Datagram* dgrams, int count, bool gso) {
+  (void)gso;
   if (count <= 0 || count > kMaxDatagramBatch) return UV_EINVAL;
   int i = 0;
   for (; i < count; i++) {

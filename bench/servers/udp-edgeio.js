@@ -1,6 +1,7 @@
 // edgeio UDP server for bench/udp.js, written the way a user would.
-//   node bench/servers/udp-edgeio.js batch|single echo|sink   (after npm run build)
+//   node bench/servers/udp-edgeio.js batch|gso|single echo|sink   (after npm run build)
 // batch: recvMany/sendMany (one native crossing per batch of up to 32).
+// gso: batch, with the `gso` bind option (Linux UDP_SEGMENT for sendMany).
 // single: one recvFrom (+ sendTo) per datagram, async/await.
 // Binds 127.0.0.1:0 and prints "PORT <n>"; on SIGTERM prints "COUNT <n>".
 // A 1-byte datagram resets the count (the load generator's end of warm-up).
@@ -8,19 +9,19 @@
 const { UdpSocket, spawn } = require('../../dist');
 
 const [style, mode] = process.argv.slice(2);
-if (!['batch', 'single'].includes(style) || !['echo', 'sink'].includes(mode)) {
-  throw new Error('usage: udp-edgeio.js batch|single echo|sink');
+if (!['batch', 'gso', 'single'].includes(style) || !['echo', 'sink'].includes(mode)) {
+  throw new Error('usage: udp-edgeio.js batch|gso|single echo|sink');
 }
 const echo = mode === 'echo';
 let count = 0;
 
 (async () => {
-  const sock = await UdpSocket.bind('127.0.0.1:0', { recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+  const sock = await UdpSocket.bind('127.0.0.1:0', { recvBufferSize: 4 << 20, sendBufferSize: 4 << 20, gso: style === 'gso' });
   process.on('SIGTERM', () => {
     process.stdout.write(`COUNT ${count}\n`, () => process.exit(0));
   });
   process.stdout.write(`PORT ${sock.localAddr().port}\n`);
-  if (style === 'batch') {
+  if (style !== 'single') {
     spawn(async () => {
       const bufs = Array.from({ length: 32 }, () => Buffer.allocUnsafe(2048));
       const out = [];

@@ -95,7 +95,9 @@ export interface NativeBinding {
   /** Up to `count` (<= 256) datagrams into `bufs[0, count)`; one 10-int record each. */
   udpRecvMany(fd: number, bufs: readonly Uint8Array[], count: number, records: Int32Array): number;
   /** Sends `bufs[index, index + count)` (count <= 256) to the wire addresses `wires[(index + i) * 8..]` (family 0: connected). */
-  udpSendMany(fd: number, bufs: readonly Uint8Array[], index: number, count: number, wires: Int32Array): number;
+  udpSendMany(fd: number, bufs: readonly Uint8Array[], index: number, count: number, wires: Int32Array, gso?: 0 | 1): number;
+  /** True when the kernel supports UDP_SEGMENT (Linux >= 4.18); false elsewhere. */
+  udpGsoSupported(fd: number): boolean;
   udpSetOption(fd: number, family: 4 | 6, option: number, value: number): number;
   udpMembership(fd: number, join: 0 | 1, group: string, iface: string | undefined): number;
   /** IP_MULTICAST_IF (an IPv4 address) / IPV6_MULTICAST_IF (an interface name or index). */
