@@ -10,7 +10,7 @@ import { Future } from '../../future/future';
 import { PENDING, Poll } from '../../future/poll';
 import type { Waker } from '../../future/waker';
 import type { UdpSocket } from './socket';
-import type { RecvInfo } from './wire';
+import type { RecvInfo, UdpTarget } from './wire';
 
 /** What a receive future asks the socket for. */
 export const enum RecvKind {
@@ -51,7 +51,11 @@ export class RecvFuture<T extends number | RecvInfo> extends Future<T> {
   }
 }
 
-/** `send` / `sendTo` (the destination is already in wire form, or null). */
+/**
+ * `send` / `sendTo`: the destination is a shared wire address, or null (the
+ * connected peer), or an IP-literal target re-read from the wire cache at
+ * each poll (no per-call copy of a `{ address, port }` wire).
+ */
 export class SendFuture extends Future<number> {
   private waker: Waker | null = null;
   constructor(
@@ -60,11 +64,16 @@ export class SendFuture extends Future<number> {
     private readonly offset: number,
     private readonly length: number,
     private readonly wire: Int32Array | null,
+    private readonly target: UdpTarget | null = null,
   ) {
     super();
   }
   poll(cx: Context): Poll<number> {
-    const r = this.socket.pollSendWire(cx, this.buf, this.offset, this.length, this.wire);
+    const s = this.socket;
+    const r =
+      this.target !== null
+        ? s.pollSendTo(cx, this.buf, this.target)
+        : s.pollSendWire(cx, this.buf, this.offset, this.length, this.wire);
     this.waker = r === PENDING ? cx.waker : null;
     return r;
   }

@@ -299,8 +299,9 @@ export class UdpSocket {
     if (this.closed) throw destroyedError('send');
     const w = wireOf(addr, this.family, this.scratch);
     if (w !== null) {
-      // A scratch wire would be overwritten by the next call: the future keeps a copy.
-      return new SendFuture(this, buf, 0, len, w === this.scratch ? w.slice() : w);
+      // A scratch wire is overwritten by the next call: the future keeps the
+      // target and looks its wire up again (a cache hit) when it polls.
+      return w === this.scratch ? new SendFuture(this, buf, 0, len, null, addr) : new SendFuture(this, buf, 0, len, w);
     }
     const parsed = parseAddr(addr as string, this.family === 6 ? '::1' : '127.0.0.1');
     return fromPromise(resolve(parsed).then((r) => new SendFuture(this, buf, 0, len, this.wireOfResolved(r))));
