@@ -19,7 +19,7 @@
 // which is the rate a server pinned to a full core would reach. Ratios are
 // given on both.
 //
-//   node bench/udp.js [--quick] [--scenarios echo64,blast1200] [--servers edgeio-batch,node]
+//   node bench/udp.js [--quick] [--scenarios echo64,blast1200] [--servers edgeio-gso,node]
 //                     [--duration S] [--warmup S] [--repeats N] [--out DIR]
 'use strict';
 
