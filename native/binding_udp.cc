@@ -50,6 +50,13 @@ bool ArgInt32Array(napi_env env, napi_value v, int32_t** data, size_t* length) {
   return true;
 }
 
+// An address family: 4 or 6 (nothing in between).
+bool ArgFamily(napi_env env, napi_value v, int32_t* family) {
+  if (!ArgInt32(env, v, 4, 6, family, "family must be 4 or 6", "family must be 4 or 6")) return false;
+  if (*family != 4 && *family != 6) return ThrowRange(env, "family must be 4 or 6");
+  return true;
+}
+
 // A numeric IP string (no embedded NUL) parsed with the shared helper.
 // Returns 0, a negative error for a non-numeric address, or 1 after throwing.
 int ArgIp(napi_env env, napi_value v, int port, SocketAddress* out) {
@@ -103,11 +110,7 @@ napi_value UdpSocket(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!Args(env, info, argv)) return nullptr;
   int32_t family;
-  if (!ArgInt32(env, argv[0], 4, 6, &family, "family must be 4 or 6", "family must be 4 or 6")) return nullptr;
-  if (family != 4 && family != 6) {
-    ThrowRange(env, "family must be 4 or 6");
-    return nullptr;
-  }
+  if (!ArgFamily(env, argv[0], &family)) return nullptr;
   return Int(env, SysUdpSocket(family));
 }
 
@@ -317,7 +320,7 @@ napi_value UdpSetOption(napi_env env, napi_callback_info info) {
   int32_t option;
   int32_t value;
   if (!ArgSocket(env, argv[0], &fd)) return nullptr;
-  if (!ArgInt32(env, argv[1], 4, 6, &family, "family must be 4 or 6", "family must be 4 or 6")) return nullptr;
+  if (!ArgFamily(env, argv[1], &family)) return nullptr;
   if (!ArgInt32(env, argv[2], kUdpBroadcast, kUdpMulticastLoop, &option, "option must be an integer",
                 "unknown UDP option"))
     return nullptr;
@@ -348,7 +351,7 @@ napi_value UdpMulticastInterface(napi_env env, napi_callback_info info) {
   socket_t fd;
   int32_t family;
   if (!ArgSocket(env, argv[0], &fd)) return nullptr;
-  if (!ArgInt32(env, argv[1], 4, 6, &family, "family must be 4 or 6", "family must be 4 or 6")) return nullptr;
+  if (!ArgFamily(env, argv[1], &family)) return nullptr;
   if (family == kFamilyIPv4) {
     SocketAddress a;
     int r = ArgIp(env, argv[2], 0, &a);

@@ -3,7 +3,7 @@
  * slots), several waiters, dropped futures, fromFd, ref/unref, runtime
  * shutdown, and descriptors released.
  */
-import { Runtime, select, sleep, spawn, timeout, UdpSocket } from '../src';
+import { Runtime, select, sleep, spawn, TcpListener, timeout, UdpSocket } from '../src';
 import { fdCount, native } from './util/native';
 import { runEdgeioChild } from './util/proc';
 
@@ -75,6 +75,24 @@ describe('udp lifecycle', () => {
       peer.close();
     }
     expect(() => UdpSocket.fromFd(fd)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+  });
+
+  test('a datagram socket adopted as a TCP listener fails accept (EOPNOTSUPP) instead of spinning in native code', async () => {
+    // accept(2) on a SOCK_DGRAM socket returns EOPNOTSUPP, which accept(2)
+    // also lists as a retryable network error of a new connection: the
+    // native accept loop used to retry it forever (found by the fuzzer).
+    const fd = native.udpSocket(4);
+    expect(native.bind(fd, '127.0.0.1', 0)).toBe(0);
+    const l = TcpListener.fromFd(fd);
+    const peer = await UdpSocket.bind('127.0.0.1:0');
+    try {
+      // A datagram makes it readable: the listener then calls accept.
+      await peer.sendTo(Buffer.from('x'), l.localAddr());
+      await expect(timeout(2000, l.accept())).rejects.toMatchObject({ code: expect.stringMatching(/^E(OPNOTSUPP|NOTSUP)$/), syscall: 'accept' });
+    } finally {
+      l.close();
+      peer.close();
+    }
   });
 
   test('runtime shutdown closes its UDP sockets and wakes their waiters; no descriptor leaks', async () => {
