@@ -76,15 +76,18 @@ async function measure(receive: (sock: UdpSocket, count: (n: number) => void, st
 }
 
 /**
- * The flood was real (a loaded CI box still delivers tens of thousands), and
- * timers kept running through it: at least 10 sleeps of 10 ms finished while
+ * The flood was real (the blaster got at least 50,000 datagrams out, and the
+ * receive loop had thousands to take: a loaded CI box or an ASan build slows
+ * the receiver, which only makes the loop busier), and timers kept running
+ * through it: at least 10 sleeps of 10 ms finished while
  * it lasted (a starved loop manages none: bun#37103), the typical one within
  * 100 ms, and none took half a second. Only the median is held to 100 ms:
  * on the shared 2-core CI machine the whole process is sometimes descheduled
  * for longer than that, flood or not.
  */
-function expectTimersRan(r: { lateness: number[]; received: number }): void {
-  expect(r.received).toBeGreaterThan(20_000);
+function expectTimersRan(r: { lateness: number[]; received: number; sent: number }): void {
+  expect(r.sent).toBeGreaterThan(50_000);
+  expect(r.received).toBeGreaterThan(5_000);
   expect(r.lateness.length).toBeGreaterThanOrEqual(10);
   const sorted = [...r.lateness].sort((a, b) => a - b);
   expect(sorted[Math.floor(sorted.length / 2)]).toBeLessThan(100);
