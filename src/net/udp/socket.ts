@@ -59,6 +59,11 @@ function errnoOf(name: string): number {
  * ("prevent loop starvation", src/unix/udp.c) and quinn-udp's BATCH_SIZE.
  * With the coop budget (128 calls per task poll) that bounds one poll to
  * 4,096 datagrams before the task yields to Node's loop.
+ *
+ * @example
+ * ```ts
+ * const bufs = Array.from({ length: RECV_BATCH }, () => Buffer.alloc(1500)); // no use in more
+ * ```
  */
 export const RECV_BATCH = 32;
 /** Most datagrams one native `udpSendMany` call takes (native/udp.h, kMaxDatagramBatch). */
