@@ -22,7 +22,8 @@
  * ICMP errors: a connected socket reports a port-unreachable reply as
  * `ECONNREFUSED` on its next operation (udp(7)); an unconnected one never
  * fails an unrelated send for it (no `IP_RECVERR`; Windows: SIO_UDP_CONNRESET
- * and SIO_UDP_NETRESET off). An error never closes the socket.
+ * and SIO_UDP_NETRESET off, for connected sockets too, as mio and libuv do).
+ * An error never closes the socket.
  */
 import type { Context } from '../../future/context';
 import type { Future } from '../../future/future';
