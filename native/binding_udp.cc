@@ -34,6 +34,8 @@ namespace edgeio {
 
 namespace {
 
+AddonEnv* Addon(void* data) { return static_cast<AddonEnv*>(data); }
+
 // Room for the longest IPv6 literal with a zone.
 constexpr size_t kIpCap = 128;
 
@@ -107,11 +109,14 @@ bool CollectDatagrams(napi_env env, napi_value list, uint32_t index, int count, 
 }
 
 napi_value UdpSocket(napi_env env, napi_callback_info info) {
+  void* data;
   napi_value argv[1];
-  if (!Args(env, info, argv)) return nullptr;
+  if (!Args(env, info, argv, &data)) return nullptr;
   int32_t family;
   if (!ArgFamily(env, argv[0], &family)) return nullptr;
-  return Int(env, SysUdpSocket(family));
+  // Tracked by this environment (native/fd_table.h): closed at its teardown
+  // if JavaScript never closes it (a terminated worker).
+  return Int(env, Addon(data)->fds.TrackNew(SysUdpSocket(family)));
 }
 
 napi_value UdpWire(napi_env env, napi_callback_info info) {

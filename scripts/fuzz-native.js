@@ -108,7 +108,7 @@ const QUERY_FNS = new Set(['localAddress', 'peerAddress', 'getOption']);
 // Functions whose first argument is a descriptor.
 const FD_FIRST = new Set([
   'bind', 'connect', 'listen', 'accept', 'read', 'write', 'readv', 'writev', 'shutdown', 'close',
-  'setOption', 'getOption', 'localAddress', 'peerAddress', 'setNonblocking',
+  'setOption', 'getOption', 'localAddress', 'peerAddress', 'adoptFd', 'detachFd',
   'udpRecv', 'udpSend', 'udpRecvMany', 'udpSendMany', 'udpSetOption', 'udpMembership', 'udpMulticastInterface',
 ]);
 const SELECTOR_FIRST = new Set([
@@ -117,7 +117,7 @@ const SELECTOR_FIRST = new Set([
 ]);
 const ALL_FNS = [
   'socket', 'bind', 'connect', 'listen', 'accept', 'read', 'write', 'readv', 'writev', 'shutdown', 'close',
-  'setOption', 'getOption', 'localAddress', 'peerAddress', 'reserveFd', 'setNonblocking',
+  'setOption', 'getOption', 'localAddress', 'peerAddress', 'reserveFd', 'adoptFd', 'detachFd', 'trackedFds',
   'selectorOpen', 'selectorClose', 'selectorRegister', 'selectorDeregister', 'selectorSelect', 'selectorWake',
   'selectorWakerHandle', 'wakeHandle', 'bridgeStart', 'bridgeStop', 'bridgeRef', 'bridgeUnref',
   'udpSocket', 'udpWire', 'udpFormat', 'udpRecv', 'udpSend', 'udpRecvMany', 'udpSendMany', 'udpSetOption',
@@ -708,9 +708,11 @@ class Fuzzer {
       case 'localAddress':
       case 'peerAddress':
         return [this.anyFd()];
-      case 'setNonblocking':
+      case 'adoptFd':
+      case 'detachFd':
         return [this.ownFd()];
       case 'reserveFd':
+      case 'trackedFds':
       case 'selectorOpen':
         return [];
       case 'selectorRegister':
@@ -914,6 +916,7 @@ class Fuzzer {
       case 'socket':
       case 'udpSocket':
       case 'reserveFd':
+      case 'trackedFds':
       case 'selectorOpen':
       case 'selectorWakerHandle':
         return undefined; // any non-negative value

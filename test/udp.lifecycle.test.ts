@@ -49,7 +49,7 @@ describe('udp lifecycle', () => {
     try {
       const r = await select(s.recvFrom(Buffer.alloc(8)), sleep(5));
       expect(r.index).toBe(1);
-      expect(s.io.reader).toBeNull();
+      expect(s.registration.io.reader).toBeNull();
       const next = s.recvFrom(Buffer.alloc(8));
       peer.trySendTo(Buffer.from('x'), s.localAddr());
       expect((await timeout(2000, next)).bytes).toBe(1);

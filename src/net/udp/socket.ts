@@ -15,9 +15,12 @@
  *   budget is spent the task re-wakes itself after Node's loop has run
  *   (readiness stays set: edge-triggered, no new edge would come).
  *
- * Every readiness decision goes through four small private methods
- * ({@link UdpSocket.begin}, {@link UdpSocket.end}, {@link UdpSocket.tryBegin},
- * {@link UdpSocket.tryEnd}); the operations only make the native call.
+ * Every readiness decision is the shared I/O rule of `Registration`
+ * (src/io/registration.ts: `pollIo`/`tryIo`), declared for datagrams: a
+ * short receive or send batch proves nothing (`shortReadProvesEmpty`,
+ * `shortWriteProvesFull`: false), and an EAGAIN also clears the ERROR bit,
+ * since a datagram socket's pending error is consumed by the call that
+ * reports it (`eagainClearsError`). The operations only pick the native call.
  *
  * ICMP errors: a connected socket reports a port-unreachable reply as
  * `ECONNREFUSED` on its next operation (udp(7)); an unconnected one never
@@ -28,13 +31,12 @@
 import type { Context } from '../../future/context';
 import type { Future } from '../../future/future';
 import { pollFn, ready } from '../../future/combinators';
-import { PENDING, Pending, Poll } from '../../future/poll';
+import { PENDING, Poll } from '../../future/poll';
 import { fromPromise } from '../../future/promise-future';
 import type { Waker } from '../../future/waker';
 import type { IoDriver } from '../../io/driver';
-import { Direction, ERROR, INTEREST_BOTH, READABLE, SHUTDOWN, WRITABLE } from '../../io/ready';
-import { parkAfterEagain } from '../../io/registration';
-import { ScheduledIo } from '../../io/scheduled-io';
+import { Direction, INTEREST_BOTH } from '../../io/ready';
+import { Registration } from '../../io/registration';
 import { checkRange, isDetached } from '../../io/traits';
 import { currentOrDefault } from '../../runtime/context';
 import { destroyedError, systemError, SystemError } from '../../sys/errors';
@@ -69,6 +71,44 @@ function errnoOf(name: string): number {
 export const RECV_BATCH = 32;
 /** Most datagrams one native `udpSendMany` call takes (native/udp.h, kMaxDatagramBatch). */
 const SEND_BATCH = 256;
+
+/**
+ * The arguments of a socket's native call that do not fit `IoOp`'s three
+ * (`op(fd, a, b, c)`): one object per socket, filled right before the
+ * synchronous call, so no closure or array is allocated per operation. It
+ * also holds the socket's GSO state, which a send batch may turn off.
+ */
+class CallArgs {
+  /** recv/send: the byte range's start; sendMany: the first datagram's index. */
+  offset = 0;
+  /** recv/send: the byte count; sendMany: how many datagrams. */
+  length = 0;
+  /** 1 while sendMany uses UDP GSO (see {@link UdpSocket.gso}). */
+  gso: 0 | 1 = 0;
+  /** One datagram's record (recv, recvFrom, peekFrom). */
+  readonly one = new Records(1);
+}
+
+/** native.udpRecv as an `IoOp`; `peek` 1 leaves the datagram queued. */
+function recvOp(fd: number, args: CallArgs, buf: Uint8Array, peek: 0 | 1): number {
+  return native.udpRecv(fd, buf, args.offset, args.length, peek, args.one.i32);
+}
+
+/** native.udpSend as an `IoOp` (wire null: the connected peer). */
+function sendOp(fd: number, args: CallArgs, buf: Uint8Array, wire: Int32Array | null): number {
+  return native.udpSend(fd, buf, args.offset, args.length, wire, 0);
+}
+
+/** native.udpSendMany as an `IoOp`, with GSO's per-socket fallback. */
+function sendManyOp(fd: number, args: CallArgs, bufs: readonly Uint8Array[], wires: Int32Array): number {
+  const r = native.udpSendMany(fd, bufs, args.offset, args.length, wires, args.gso);
+  if (args.gso === 0 || (r !== EINVAL && r !== EIO)) return r;
+  // The path cannot do GSO (no checksum offload: EIO; some IPv6 hosts:
+  // EINVAL, quic-go#3911): off for this socket, and the same batch again
+  // without it (which reports the error if it was not GSO's).
+  args.gso = 0;
+  return native.udpSendMany(fd, bufs, args.offset, args.length, wires, 0);
+}
 
 /** UdpOption values of native/udp.h. */
 const UDP_BROADCAST = 1;
@@ -125,28 +165,27 @@ export type UdpAddr = string | { host?: string; port: number };
  * ```
  */
 export class UdpSocket {
-  /** @internal Readiness and waker slots. */
-  readonly io: ScheduledIo;
+  /** @internal The socket's registration: readiness, waker slots, the I/O rule. */
+  readonly registration: Registration;
   /** 4 or 6: the socket's address family. */
   readonly family: 4 | 6;
-  private readonly driver: IoDriver;
   private closed = false;
-  /** One datagram's record (recv, recvFrom, peekFrom). */
-  private readonly one = new Records(1);
+  /** The native call's extra arguments and the GSO state. */
+  private readonly args = new CallArgs();
   /** recvMany's records, made on first use. */
   private many: Records | null = null;
   /** Scratch wire address for `{ address, port }` destinations. */
   private readonly scratch = new Int32Array(WIRE_INTS);
-  /** UDP GSO in use for sendMany (asked for, probed, not yet refused by the kernel). */
-  private gsoOn = false;
 
   /** @internal Wraps a nonblocking datagram socket; use {@link bind} or {@link fromFd}. */
   constructor(fd: number, driver: IoDriver, family: 4 | 6) {
-    this.io = new ScheduledIo(fd);
-    this.driver = driver;
     this.family = family;
-    driver.register(this.io, INTEREST_BOTH);
-    this.io.onShutdown = () => this.close();
+    this.registration = new Registration(driver, fd, INTEREST_BOTH, {
+      shortReadProvesEmpty: false,
+      shortWriteProvesFull: false,
+      eagainClearsError: true,
+      onShutdown: () => this.close(),
+    });
   }
 
   /**
@@ -193,7 +232,7 @@ export class UdpSocket {
     if (!Number.isInteger(fd) || fd < 0) throw new TypeError('fd must be a non-negative integer');
     const local = native.localAddress(fd);
     if (typeof local === 'number') throw systemError(local, 'getsockname');
-    const r = native.setNonblocking(fd);
+    const r = native.adoptFd(fd);
     if (r < 0) throw systemError(r, 'fcntl');
     const sock = new UdpSocket(fd, currentOrDefault().io, local.family === 'IPv6' ? 6 : 4);
     sock.enableGso(); // the bind default
@@ -212,17 +251,17 @@ export class UdpSocket {
    * ```
    */
   get gso(): boolean {
-    return this.gsoOn;
+    return this.args.gso === 1;
   }
 
   /** @internal Turns GSO on if the kernel supports it (bind option `gso`). */
   enableGso(): void {
-    this.gsoOn = native.udpGsoSupported(this.io.fd);
+    this.args.gso = native.udpGsoSupported(this.registration.fd) ? 1 : 0;
   }
 
   /** The socket descriptor (-1 once closed). */
   get fd(): number {
-    return this.closed ? -1 : this.io.fd;
+    return this.closed ? -1 : this.registration.fd;
   }
 
   /** True once {@link close} ran. */
@@ -440,8 +479,7 @@ export class UdpSocket {
   tryRecv(buf: Uint8Array, offset = 0, length?: number): number | null {
     const len = checkRange(buf, offset, length);
     if (this.closed) throw destroyedError('recv');
-    const tick = this.tryBegin();
-    return this.tryEnd(Direction.Read, tick, native.udpRecv(this.io.fd, buf, offset, len, 0, this.one.i32));
+    return this.tryRecvOne(buf, offset, len);
   }
 
   /**
@@ -456,9 +494,7 @@ export class UdpSocket {
   tryRecvFrom(buf: Uint8Array): RecvInfo | null {
     checkRange(buf, 0, undefined);
     if (this.closed) throw destroyedError('recv');
-    const tick = this.tryBegin();
-    const r = this.tryEnd(Direction.Read, tick, native.udpRecv(this.io.fd, buf, 0, buf.length, 0, this.one.i32));
-    return r === null ? null : this.one.info(0);
+    return this.tryRecvOne(buf, 0, buf.length) === null ? null : this.args.one.info(0);
   }
 
   // ===== poll level =====
@@ -474,23 +510,17 @@ export class UdpSocket {
    * ```
    */
   pollRecvFrom(cx: Context, buf: Uint8Array): Poll<RecvInfo> {
-    return this.pollRecvOne(cx, buf, 0) === PENDING ? PENDING : this.one.info(0);
+    return this.pollRecvOne(cx, buf, 0, buf.length, 0) === PENDING ? PENDING : this.args.one.info(0);
   }
 
   /** Poll-level {@link peekFrom}. @example `const d = sock.pollPeekFrom(cx, buf);` */
   pollPeekFrom(cx: Context, buf: Uint8Array): Poll<RecvInfo> {
-    return this.pollRecvOne(cx, buf, 1) === PENDING ? PENDING : this.one.info(0);
+    return this.pollRecvOne(cx, buf, 0, buf.length, 1) === PENDING ? PENDING : this.args.one.info(0);
   }
 
   /** Poll-level {@link recv}: bytes, or `PENDING`. @example `const n = sock.pollRecv(cx, buf);` */
   pollRecv(cx: Context, buf: Uint8Array, offset = 0, length: number = buf.length - offset): Poll<number> {
-    if (this.closed) throw destroyedError('recv');
-    const tick = this.begin(cx, Direction.Read);
-    if (tick < 0) {
-      checkRange(buf, offset, length);
-      return PENDING;
-    }
-    return this.end(cx, Direction.Read, tick, native.udpRecv(this.io.fd, buf, offset, length, 0, this.one.i32), 'recv');
+    return this.pollRecvOne(cx, buf, offset, length, 0);
   }
 
   /**
@@ -525,15 +555,18 @@ export class UdpSocket {
    */
   pollRecvMany(cx: Context, bufs: readonly Uint8Array[]): Poll<RecvInfo[]> {
     if (this.closed) throw destroyedError('recv');
-    const tick = this.begin(cx, Direction.Read);
-    if (tick < 0) {
-      checkBufs(bufs);
-      return PENDING;
-    }
     const count = Math.min(bufs.length, RECV_BATCH);
     const recs = (this.many ??= new Records(RECV_BATCH));
-    const n = this.end(cx, Direction.Read, tick, native.udpRecvMany(this.io.fd, bufs, count, recs.i32), 'recv');
-    if (n === PENDING) return PENDING;
+    // A batch of at most RECV_BATCH: a full one keeps readiness (more may be
+    // queued), and so does a short one (recvmmsg also stops at an error it
+    // reports next time): only EAGAIN clears, and the coop budget spent per
+    // call is what makes a flooded task yield (rule, step 5).
+    const n = this.registration.pollIo(cx, Direction.Read, count, native.udpRecvMany, bufs, count, recs.i32);
+    if (n === PENDING) {
+      checkBufs(bufs); // validated by the native call when it ran
+      return PENDING;
+    }
+    if (n < 0) throw systemError(n, 'recv');
     const out = new Array<RecvInfo>(n);
     for (let i = 0; i < n; i++) out[i] = recs.info(i);
     return out;
@@ -542,42 +575,39 @@ export class UdpSocket {
   /** @internal One send (wire: destination, or null for the connected peer). */
   pollSendWire(cx: Context, buf: Uint8Array, offset: number, length: number, wire: Int32Array | null): Poll<number> {
     if (this.closed) throw destroyedError('send');
-    const tick = this.begin(cx, Direction.Write);
-    if (tick < 0) {
-      checkRange(buf, offset, length);
+    const args = this.args;
+    args.offset = offset;
+    args.length = length;
+    const r = this.registration.pollIo(cx, Direction.Write, length, sendOp, args, buf, wire);
+    if (r === PENDING) {
+      checkRange(buf, offset, length); // validated by the native call when it ran
       return PENDING;
     }
-    const r = native.udpSend(this.io.fd, buf, offset, length, wire, 0);
-    if (r < 0 && r !== EAGAIN) throw this.sendError(r, wire, 0);
-    return this.end(cx, Direction.Write, tick, r, 'send');
+    if (r < 0) throw this.sendError(r, wire, 0);
+    return r;
   }
 
   /** @internal One native batch of `bufs[index..]` (at most 256); the count sent, or `PENDING`. */
   pollSendBatch(cx: Context, bufs: readonly Uint8Array[], index: number, wires: Int32Array): Poll<number> {
     if (this.closed) throw destroyedError('send');
-    const tick = this.begin(cx, Direction.Write);
-    if (tick < 0) return PENDING;
+    const args = this.args;
     const count = Math.min(bufs.length - index, SEND_BATCH);
-    let r = native.udpSendMany(this.io.fd, bufs, index, count, wires, this.gsoOn ? 1 : 0);
-    if (this.gsoOn && (r === EINVAL || r === EIO)) {
-      // The path cannot do GSO (no checksum offload: EIO; some IPv6 hosts:
-      // EINVAL, quic-go#3911): off for this socket, and the same batch again
-      // without it (which reports the error if it was not GSO's).
-      this.gsoOn = false;
-      r = native.udpSendMany(this.io.fd, bufs, index, count, wires, 0);
-    }
-    if (r < 0 && r !== EAGAIN) throw this.sendError(r, wires, index * WIRE_INTS);
-    return this.end(cx, Direction.Write, tick, r, 'send');
+    args.offset = index;
+    args.length = count;
+    const r = this.registration.pollIo(cx, Direction.Write, count, sendManyOp, args, bufs, wires);
+    if (r === PENDING) return PENDING;
+    if (r < 0) throw this.sendError(r, wires, index * WIRE_INTS);
+    return r;
   }
 
   /** @internal A dropped receive future gives up the reader slot. */
   clearReader(waker: Waker): void {
-    this.io.clearWaker(Direction.Read, waker);
+    this.registration.clearWaker(Direction.Read, waker);
   }
 
   /** @internal A dropped send future gives up the writer slot. */
   clearWriter(waker: Waker): void {
-    this.io.clearWaker(Direction.Write, waker);
+    this.registration.clearWaker(Direction.Write, waker);
   }
 
   // ===== socket =====
@@ -639,7 +669,7 @@ export class UdpSocket {
   setMulticastInterface(iface: string): this {
     if (typeof iface !== 'string') throw new TypeError(`iface must be a string, got ${typeof iface}`);
     if (this.closed) throw destroyedError('setMulticastInterface');
-    const r = native.udpMulticastInterface(this.io.fd, this.family, iface);
+    const r = native.udpMulticastInterface(this.registration.fd, this.family, iface);
     if (r < 0) throw systemError(r, 'setMulticastInterface', { address: iface });
     return this;
   }
@@ -661,100 +691,58 @@ export class UdpSocket {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    const io = this.io;
-    // Deregister before close (a dup()ed description would keep reporting).
-    this.driver.deregister(io);
-    native.close(io.fd);
-    io.shutdown();
+    // Deregisters before closing, then wakes every waiter to see SHUTDOWN.
+    this.registration.close();
   }
 
   /** Lets the process exit while this socket is open. @example `sock.unref()` */
   unref(): this {
-    this.driver.setRef(this.io, false);
+    this.registration.unref();
     return this;
   }
 
   /** Undoes {@link unref}. @example `sock.ref()` */
   ref(): this {
-    this.driver.setRef(this.io, true);
+    this.registration.ref();
     return this;
-  }
-
-  // ===== the readiness funnel =====
-  //
-  // Every operation above is `begin` -> one native call -> `end` (or
-  // `tryBegin` -> call -> `tryEnd`). These four are the only code that
-  // reads or changes readiness (they map onto a shared I/O-registration
-  // protocol one to one).
-
-  /**
-   * Waits for readiness in `dir`, spending one coop unit: returns the tick
-   * to hand to {@link end}, or -1 after storing `cx.waker` (not ready, or
-   * the budget is spent: then the task is re-woken after Node's loop ran).
-   */
-  private begin(cx: Context, dir: Direction): number {
-    const ready = this.io.pollReady(cx, dir);
-    if (ready === PENDING) return -1;
-    if ((ready & SHUTDOWN) !== 0) throw destroyedError(dir === Direction.Read ? 'recv' : 'send');
-    return this.io.tick;
-  }
-
-  /**
-   * Finishes an operation started with {@link begin}: a result >= 0 is
-   * returned as is and leaves readiness alone (a short datagram or batch
-   * proves nothing); EAGAIN clears readiness (if the tick did not move)
-   * and parks the waker; another error is thrown, Node-shaped. The socket
-   * stays open either way.
-   */
-  private end(cx: Context, dir: Direction, tick: number, r: number, syscall: string): number | Pending {
-    if (r >= 0) return r;
-    if (r === EAGAIN) {
-      this.clearError(tick);
-      return parkAfterEagain(cx, this.io, dir, tick);
-    }
-    throw systemError(r, syscall);
-  }
-
-  /** The tick before a try-operation (no waiting, no budget). */
-  private tryBegin(): number {
-    return this.io.tick;
-  }
-
-  /** Finishes a try-operation: the result, null on EAGAIN (readiness cleared), or throws. */
-  private tryEnd(dir: Direction, tick: number, r: number, wire: Int32Array | null = null): number | null {
-    if (r >= 0) return r;
-    if (r === EAGAIN) {
-      this.clearError(tick);
-      this.io.clearReadiness(tick, dir === Direction.Read ? READABLE : WRITABLE);
-      return null;
-    }
-    throw dir === Direction.Write ? this.sendError(r, wire, 0) : systemError(r, 'recv');
-  }
-
-  /**
-   * A datagram socket's pending error is consumed by the call that reports
-   * it (SO_ERROR is cleared on read), so unlike a stream's it must not stay
-   * sticky: an EAGAIN after it shows nothing is pending any more.
-   */
-  private clearError(tick: number): void {
-    if (this.io.tick === tick) this.io.readiness &= ~ERROR;
   }
 
   // ===== helpers =====
 
-  private pollRecvOne(cx: Context, buf: Uint8Array, peek: 0 | 1): number | Pending {
+  /** One receive under the I/O rule: bytes (record in `args.one`), or `PENDING`. */
+  private pollRecvOne(cx: Context, buf: Uint8Array, offset: number, length: number, peek: 0 | 1): Poll<number> {
     if (this.closed) throw destroyedError('recv');
-    const tick = this.begin(cx, Direction.Read);
-    if (tick < 0) {
-      checkRange(buf, 0, undefined);
+    const args = this.args;
+    args.offset = offset;
+    args.length = length;
+    const n = this.registration.pollIo(cx, Direction.Read, length, recvOp, args, buf, peek);
+    if (n === PENDING) {
+      checkRange(buf, offset, length); // validated by the native call when it ran
       return PENDING;
     }
-    return this.end(cx, Direction.Read, tick, native.udpRecv(this.io.fd, buf, 0, buf.length, peek, this.one.i32), 'recv');
+    if (n < 0) throw systemError(n, 'recv');
+    return n;
+  }
+
+  /** One receive now: bytes (record in `args.one`), or null when none is queued. */
+  private tryRecvOne(buf: Uint8Array, offset: number, length: number): number | null {
+    const args = this.args;
+    args.offset = offset;
+    args.length = length;
+    const n = this.registration.tryIo(Direction.Read, length, recvOp, args, buf, 0);
+    if (n >= 0) return n;
+    if (n === EAGAIN) return null;
+    throw systemError(n, 'recv');
   }
 
   private trySendWire(buf: Uint8Array, offset: number, len: number, wire: Int32Array | null): number | null {
-    const tick = this.tryBegin();
-    return this.tryEnd(Direction.Write, tick, native.udpSend(this.io.fd, buf, offset, len, wire, 0), wire);
+    const args = this.args;
+    args.offset = offset;
+    args.length = len;
+    const n = this.registration.tryIo(Direction.Write, len, sendOp, args, buf, wire);
+    if (n >= 0) return n;
+    if (n === EAGAIN) return null;
+    throw this.sendError(n, wire, 0);
   }
 
   /** The wire form of an IP-literal destination (TypeError for host names). */
@@ -779,13 +767,13 @@ export class UdpSocket {
   private connectTo(r: ResolvedAddr): void {
     if (this.closed) throw destroyedError('connect');
     const ip = r.family === 4 && this.family === 6 ? `::ffff:${r.ip}` : r.ip;
-    const c = native.connect(this.io.fd, ip, r.port);
+    const c = native.connect(this.registration.fd, ip, r.port);
     if (c < 0) throw systemError(c, 'connect', { address: r.ip, port: r.port });
   }
 
   private udpOption(option: number, value: number, syscall: string): this {
     if (this.closed) throw destroyedError(syscall);
-    const r = native.udpSetOption(this.io.fd, this.family, option, value);
+    const r = native.udpSetOption(this.registration.fd, this.family, option, value);
     if (r < 0) throw systemError(r, syscall);
     return this;
   }
@@ -795,14 +783,14 @@ export class UdpSocket {
     if (typeof group !== 'string') throw new TypeError(`group must be a string, got ${typeof group}`);
     if (iface !== undefined && typeof iface !== 'string') throw new TypeError(`iface must be a string, got ${typeof iface}`);
     if (this.closed) throw destroyedError(syscall);
-    const r = native.udpMembership(this.io.fd, join ? 1 : 0, group, iface);
+    const r = native.udpMembership(this.registration.fd, join ? 1 : 0, group, iface);
     if (r < 0) throw systemError(r, syscall, { address: group });
     return this;
   }
 
   private address(peer: boolean): AddressInfo {
     if (this.closed) throw destroyedError(peer ? 'peerAddr' : 'localAddr');
-    const r = peer ? native.peerAddress(this.io.fd) : native.localAddress(this.io.fd);
+    const r = peer ? native.peerAddress(this.registration.fd) : native.localAddress(this.registration.fd);
     if (typeof r === 'number') throw systemError(r, peer ? 'getpeername' : 'getsockname');
     return r;
   }
