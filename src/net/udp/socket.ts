@@ -142,12 +142,21 @@ export interface UdpBindOptions {
 
 /** One datagram of {@link UdpSocket.sendMany}: its bytes and, on an unconnected socket, where to. */
 export interface OutgoingDatagram {
+  /** The datagram's bytes (one datagram; empty is allowed). */
   data: Uint8Array;
+  /** Where to: an IP address (`'ip:port'` or `{ address, port }`); omitted on a connected socket. */
   address?: UdpTarget;
 }
 
 /** What {@link UdpSocket.bind} and {@link UdpSocket.connect} accept: `'ip:port'`, `'[::1]:port'`, `'host:port'` or `{ host, port }`. */
-export type UdpAddr = string | { host?: string; port: number };
+export type UdpAddr =
+  | string
+  | {
+      /** An IP address or a host name (default: the unspecified address for bind, loopback for connect). */
+      host?: string;
+      /** The port (0 for bind: any free port). */
+      port: number;
+    };
 
 /**
  * A UDP socket.

@@ -22,17 +22,29 @@ export const RECORD_INTS = 10;
 const TRUNCATED = 1;
 
 /** A destination: `'ip:port'`, `'[ipv6]:port'`, or `{ address, port }` (a {@link RecvInfo} works too). */
-export type UdpTarget = string | { address: string; port: number };
+export type UdpTarget =
+  | string
+  | {
+      /** An IP address (no host names here: `sendTo` resolves those, given as a string). */
+      address: string;
+      /** The destination port. */
+      port: number;
+    };
 
 /**
  * What one received datagram was: bytes copied into the buffer, the sender,
  * and whether it was longer than the buffer (the rest was discarded).
  */
 export interface RecvInfo {
+  /** Bytes copied into the buffer (0 for an empty datagram). */
   bytes: number;
+  /** The sender's IP (`::ffff:a.b.c.d` for an IPv4 sender on a dual-stack socket). */
   address: string;
+  /** The sender's port. */
   port: number;
+  /** The sender's address family. */
   family: 'IPv4' | 'IPv6';
+  /** The datagram was longer than the buffer; the rest was discarded. */
   truncated: boolean;
 }
 
