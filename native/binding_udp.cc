@@ -257,6 +257,14 @@ napi_value UdpRecvMany(napi_env env, napi_callback_info info) {
   napi_value items[kMaxDatagramBatch];
   Datagram dgrams[kMaxDatagramBatch];
   if (!CollectDatagrams(env, argv[1], 0, count, items, dgrams)) return nullptr;
+  // A socket that reports no sender (a stream socket passed by mistake: the
+  // kernel sets msg_namelen to 0 and writes no name, recvmsg(2)) leaves the
+  // address as it was: start each one empty, so such a record says family 0
+  // instead of stack garbage (found by valgrind under scripts/fuzz-native.js).
+  for (int i = 0; i < count; i++) {
+    dgrams[i].addr.length = 0;
+    dgrams[i].addr.storage.ss_family = AF_UNSPEC;
+  }
   int n = SysRecvMany(fd, dgrams, count);
   for (int i = 0; i < n; i++) {
     int32_t* r = rec + i * kRecvRecordInts;
