@@ -107,3 +107,7 @@ export type { TaskErrorHandler } from './runtime/failure';
 export type { SignalOptions } from './future/abortable';
 export { configureUnpolledWarnings } from './future/unpolled';
 export type { UnpolledWarningOptions } from './future/unpolled';
+
+// ===== UDP =====
+export { UdpSocket, RECV_BATCH } from './net/udp/socket';
+export type { UdpBindOptions, UdpAddr, OutgoingDatagram, RecvInfo, UdpTarget } from './net/udp/socket';
