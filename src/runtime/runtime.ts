@@ -207,6 +207,7 @@ export class Runtime implements RuntimeCore {
     return this.taskErrorHandler;
   }
 
+  /** Sets the handler (checked: a bad value is a `TypeError`). */
   set onTaskError(handler: TaskErrorHandler) {
     this.taskErrorHandler = checkTaskErrorHandler(handler);
   }
