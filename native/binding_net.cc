@@ -14,6 +14,7 @@
 //   localAddress(fd) / peerAddress(fd) -> { address, port, family } | -errno
 //   reserveFd() -> fd
 //   setNonblocking(fd) -> 0 | -errno
+//   dupSocket(fd) -> new fd (close-on-exec) | -errno (UV_ENOTSUP on Windows)
 #include <errno.h>
 #include <string.h>
 #include <uv.h>
@@ -382,6 +383,14 @@ napi_value SetNonblocking(napi_env env, napi_callback_info info) {
   return Int(env, SysSetNonblocking(fd));
 }
 
+napi_value DupSocket(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!Args(env, info, argv)) return nullptr;
+  socket_t fd;
+  if (!ArgSocket(env, argv[0], &fd)) return nullptr;
+  return Int(env, SysDupSocket(fd));
+}
+
 napi_value ReserveFd(napi_env env, napi_callback_info info) {
   (void)info;
   return Int(env, SysReserveFd());
@@ -399,7 +408,7 @@ bool DefineNetBindings(napi_env env, napi_value exports, AddonEnv* addon) {
       {"close", Close},         {"setOption", SetOption},
       {"getOption", GetOption}, {"localAddress", LocalAddress},
       {"peerAddress", PeerAddress}, {"reserveFd", ReserveFd},
-      {"setNonblocking", SetNonblocking},
+      {"setNonblocking", SetNonblocking}, {"dupSocket", DupSocket},
   };
   return DefineFunctions(env, exports, fns, sizeof fns / sizeof fns[0], addon);
 }

@@ -55,4 +55,15 @@ export { copy, copyBidirectional } from './io/copy';
 export { TcpListener, EMFILE_BACKOFF_MS } from './net/tcp/listener';
 export type { BindOptions, ListenAddr } from './net/tcp/listener';
 export { TcpStream } from './net/tcp/stream';
+export type { NodeSocketLike } from './net/tcp/stream';
 export type { ConnectOptions } from './net/tcp/connect';
+
+// ===== Node interop (http, https, tls, ws, undici over edgeio) =====
+export { toNodeSocket, EdgeioSocket } from './compat/node-socket';
+export type { BridgeableStream, NodeSocketOptions } from './compat/node-socket';
+export { serve } from './compat/serve';
+export type { BridgeableListener, ConnectionServer, ServeHandle } from './compat/serve';
+export { createConnection } from './compat/agent';
+export type { ConnectionOptions } from './compat/agent';
+export { connect, buildConnector } from './compat/undici';
+export type { ConnectorOptions, UndiciConnector, UndiciConnectOptions } from './compat/undici';

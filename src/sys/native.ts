@@ -80,6 +80,8 @@ export interface NativeBinding {
   reserveFd(): number;
   /** Sets O_NONBLOCK on an adopted socket. */
   setNonblocking(fd: number): number;
+  /** Duplicates a socket descriptor, close-on-exec; `ENOTSUP` on Windows. */
+  dupSocket(fd: number): number;
 
   // ===== constants =====
   readonly backend: 'epoll' | 'kqueue' | 'iocp';

@@ -20,7 +20,7 @@ import { ReadHalf, split, WriteHalf } from '../../io/split';
 import { AsyncDuplex, checkRange } from '../../io/traits';
 import { ShutdownFuture, writeAllFuture, writeFuture, writevAllFuture, writevFuture } from '../../io/write';
 import { currentOrDefault } from '../../runtime/context';
-import { destroyedError, systemError } from '../../sys/errors';
+import { codedError, destroyedError, systemError } from '../../sys/errors';
 import { AddressInfo, EAGAIN, native } from '../../sys/native';
 import { connect, ConnectOptions } from './connect';
 
@@ -90,6 +90,80 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
     const r = native.setNonblocking(fd);
     if (r < 0) throw systemError(r, 'fcntl');
     return new TcpStream(fd, currentOrDefault().io);
+  }
+
+  /**
+   * Takes over a connected Node `net.Socket` (tokio `from_std`): its
+   * descriptor is duplicated (close-on-exec) and the Node socket destroyed,
+   * so libuv stops watching it and closes only its own copy; the connection
+   * lives on in the returned stream, which alone owns its descriptor (no
+   * `new net.Socket({ fd })` double ownership, where a later close hits a
+   * reused number). The socket must be connected with nothing buffered
+   * either way (`ERR_EDGEIO_SOCKET_BUSY` otherwise). Windows: libuv's IOCP
+   * keeps the socket, so this throws `ERR_EDGEIO_NOT_SUPPORTED`.
+   *
+   * @example
+   * ```ts
+   * const sock = net.connect(8080, '127.0.0.1', () => {
+   *   const stream = TcpStream.fromNodeSocket(sock);
+   * });
+   * ```
+   */
+  static fromNodeSocket(sock: NodeSocketLike): TcpStream {
+    if (sock === null || typeof sock !== 'object' || typeof sock.destroy !== 'function') {
+      throw new TypeError('fromNodeSocket needs a connected net.Socket');
+    }
+    if (process.platform === 'win32') {
+      throw codedError('ERR_EDGEIO_NOT_SUPPORTED', 'fromNodeSocket: a libuv socket cannot leave its IOCP on Windows');
+    }
+    const fd = sock._handle?.fd;
+    if (sock.destroyed === true || sock.connecting === true || typeof fd !== 'number' || fd < 0) {
+      throw codedError('ERR_EDGEIO_SOCKET_BUSY', 'fromNodeSocket needs a connected, open net.Socket with a descriptor');
+    }
+    if ((sock.readableLength ?? 0) > 0 || (sock.writableLength ?? 0) > 0) {
+      // Bytes Node already read (or has yet to write) would be lost: the
+      // kernel no longer holds them for the new owner.
+      throw codedError('ERR_EDGEIO_SOCKET_BUSY', 'fromNodeSocket: the net.Socket has unread or unwritten data buffered');
+    }
+    const copy = native.dupSocket(fd);
+    if (copy < 0) throw systemError(copy, 'fcntl');
+    // Stop Node from reading into its own buffer first, then let it go: its
+    // close() drops libuv's epoll entry and closes the original number only;
+    // the connection stays open through the copy (close(2): the description
+    // is released with its last descriptor). destroy(), not end() or
+    // resetAndDestroy(): no FIN, no RST.
+    sock.pause?.();
+    sock.destroy();
+    try {
+      return TcpStream.fromFd(copy);
+    } catch (err) {
+      native.close(copy);
+      throw err;
+    }
+  }
+
+  /**
+   * Gives the descriptor away (tokio `into_raw_fd`): the stream is
+   * deregistered from the runtime without closing, and from now on the
+   * caller owns the number (edgeio never closes it). Pending operations on
+   * the stream fail with `ERR_STREAM_DESTROYED`, as after {@link close}.
+   *
+   * @example
+   * ```ts
+   * const fd = stream.intoFd();
+   * const sock = new net.Socket({ fd, readable: true, writable: true });
+   * ```
+   */
+  intoFd(): number {
+    if (this.closed) throw destroyedError('intoFd');
+    this.closed = true;
+    const io = this.io;
+    this.driver.deregister(io);
+    // The native descriptor table (where the addon keeps one) must forget it
+    // too, or the environment's teardown would close what it no longer owns.
+    (native as { untrackFd?: (fd: number) => number }).untrackFd?.(io.fd);
+    io.shutdown();
+    return io.fd;
   }
 
   /** The socket descriptor (-1 once closed). */
@@ -389,6 +463,18 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
     if (typeof r === 'number') throw systemError(r, peer ? 'getpeername' : 'getsockname');
     return r;
   }
+}
+
+/** What {@link TcpStream.fromNodeSocket} reads from a `net.Socket`. */
+export interface NodeSocketLike {
+  readonly destroyed?: boolean;
+  readonly connecting?: boolean;
+  readonly readableLength?: number;
+  readonly writableLength?: number;
+  /** libuv's TCP handle; `fd` is its descriptor (-1 on Windows). */
+  readonly _handle?: { readonly fd?: number } | null;
+  pause?(): unknown;
+  destroy(): unknown;
 }
 
 /** Bytes left in `bufs[index..]` from `offset` (at most what one writev takes). */

@@ -1,0 +1,502 @@
+/**
+ * An edgeio byte stream presented as a connected Node `net.Socket`, for code
+ * that wants one: `http`, `https`, `tls`, `ws`, `undici`, database drivers.
+ *
+ * It is a plain `stream.Duplex` driven at the poll level: a readiness wake-up
+ * reads straight into one shared 64 KiB buffer and pushes a copy of exactly
+ * the bytes read (Buffers only, never strings); writes go out as one gather
+ * write per batch. There is deliberately no `_handle`: `tls`, `http` and
+ * `http2` would take that for a libuv `StreamBase` and call into C++ with
+ * it. They see a JS stream instead, and wrap it as they wrap any Duplex
+ * (`tls` through `JSStreamSocket`, which allows one write in flight and
+ * completes each through `setImmediate`: see docs/architecture.md and
+ * bench/README.md for what that costs).
+ *
+ * Writes made within one tick are coalesced (the socket corks itself on the
+ * first write and uncorks on the next tick), so a library that writes a
+ * header, a body and a trailer, or `tls` flushing several records, costs one
+ * `writev`.
+ *
+ * Internal module: `toNodeSocket` is exported from index.ts.
+ */
+import { Duplex } from 'stream';
+import { Context } from '../future/context';
+import { PENDING } from '../future/poll';
+import { wakerFn } from '../future/waker';
+import type { AsyncDuplex } from '../io/traits';
+import { codedError, destroyedError } from '../sys/errors';
+import type { AddressInfo } from '../sys/native';
+
+/**
+ * What {@link toNodeSocket} needs from a stream: the poll-level duplex every
+ * edgeio stream implements (`TcpStream`, a stream put back together with
+ * `reunite`, `UnixStream`), plus whichever socket options it has.
+ */
+export interface BridgeableStream extends AsyncDuplex {
+  /** Nagle's algorithm off (`true`) or on. */
+  setNoDelay?(noDelay?: boolean): unknown;
+  /** Keep-alive on/off; the delay is in whole seconds. */
+  setKeepAlive?(enable?: boolean, initialDelaySec?: number): unknown;
+  localAddr?(): AddressInfo | { path?: string };
+  peerAddr?(): AddressInfo | { path?: string };
+  ref?(): unknown;
+  unref?(): unknown;
+}
+
+/** Options for {@link toNodeSocket}. */
+export interface NodeSocketOptions {
+  /**
+   * As `net.Socket`'s: `false` (the default) ends the write side when the
+   * peer's FIN arrives; `true` leaves it open until `end()`.
+   */
+  allowHalfOpen?: boolean;
+  /** Readable and writable buffer limits in bytes (Node's default when absent). */
+  highWaterMark?: number;
+}
+
+type WriteCb = (err?: Error | null) => void;
+
+/**
+ * Bytes one read asks for: libuv's and Node's read size. One buffer serves
+ * every socket (JavaScript runs one read at a time and each chunk is copied
+ * out at once), so 10,000 idle sockets cost no read memory.
+ */
+const READ_SIZE = 64 * 1024;
+let scratch: Buffer | null = null;
+
+/**
+ * A connected socket over an edgeio stream. Create it with
+ * {@link toNodeSocket}.
+ *
+ * @example
+ * ```ts
+ * const sock = toNodeSocket(await TcpStream.connect('127.0.0.1:8080'));
+ * sock.setTimeout(5000, () => sock.destroy());
+ * sock.end('hello');
+ * ```
+ */
+export class EdgeioSocket extends Duplex {
+  /** Bytes received. */
+  bytesRead = 0;
+  /** Never connecting: the stream is connected before it is wrapped. */
+  readonly connecting = false;
+  /** The idle timeout in ms set by {@link setTimeout} (0: none). */
+  timeout = 0;
+
+  private inner: BridgeableStream | null;
+  private readonly readCx: Context;
+  private readonly writeCx: Context;
+  private wantRead = false;
+  private reading = false;
+  private eof = false;
+  private bytesSent = 0;
+  private autoCorked = false;
+  // The write in flight (one at a time: Writable queues the rest).
+  private wBuf: Uint8Array | null = null;
+  private wBufs: Uint8Array[] | null = null;
+  private wIndex = 0;
+  private wOffset = 0;
+  private wLength = 0;
+  private wCb: WriteCb | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private local: AddressInfo | { path?: string } | null = null;
+  private peer: AddressInfo | { path?: string } | null = null;
+
+  /** @internal Use {@link toNodeSocket}. */
+  constructor(stream: BridgeableStream, options: NodeSocketOptions = {}) {
+    super({
+      allowHalfOpen: options.allowHalfOpen === true,
+      highWaterMark: options.highWaterMark,
+      // Buffers in and out, like net.Socket; strings are encoded on write.
+      decodeStrings: true,
+      emitClose: true,
+      autoDestroy: true,
+    });
+    this.inner = stream;
+    this.readCx = new Context(wakerFn(() => this.pumpRead()));
+    this.writeCx = new Context(wakerFn(() => this.flushWrite()));
+  }
+
+  // ===== net.Socket surface =====
+
+  /** Bytes handed to the kernel plus bytes still queued (as `net.Socket`). */
+  get bytesWritten(): number {
+    return this.bytesSent + this.writableLength;
+  }
+
+  /** Never pending: there is always a connected stream underneath. */
+  get pending(): boolean {
+    return false;
+  }
+
+  /** `'open'`, `'readOnly'`, `'writeOnly'` or `'closed'`, as `net.Socket`. */
+  get readyState(): 'open' | 'readOnly' | 'writeOnly' | 'closed' {
+    if (this.readable && this.writable) return 'open';
+    if (this.readable) return 'readOnly';
+    if (this.writable) return 'writeOnly';
+    return 'closed';
+  }
+
+  /** The peer's IP address (or undefined once unknown, as `net.Socket`). */
+  get remoteAddress(): string | undefined {
+    const a = this.peerInfo();
+    return a !== null && 'address' in a ? a.address : undefined;
+  }
+
+  /** The peer's port. */
+  get remotePort(): number | undefined {
+    const a = this.peerInfo();
+    return a !== null && 'port' in a ? a.port : undefined;
+  }
+
+  /** `'IPv4'` or `'IPv6'`. */
+  get remoteFamily(): string | undefined {
+    const a = this.peerInfo();
+    return a !== null && 'family' in a ? a.family : undefined;
+  }
+
+  /** The local IP address. */
+  get localAddress(): string | undefined {
+    const a = this.localInfo();
+    return a !== null && 'address' in a ? a.address : undefined;
+  }
+
+  /** The local port. */
+  get localPort(): number | undefined {
+    const a = this.localInfo();
+    return a !== null && 'port' in a ? a.port : undefined;
+  }
+
+  /** The local family. */
+  get localFamily(): string | undefined {
+    const a = this.localInfo();
+    return a !== null && 'family' in a ? a.family : undefined;
+  }
+
+  /**
+   * The local address as `{ address, family, port }` (`{}` once closed, as
+   * `net.Socket`).
+   */
+  address(): AddressInfo | { path?: string } | Record<string, never> {
+    return this.localInfo() ?? {};
+  }
+
+  /** Turns Nagle's algorithm off (`true`, the default) or on. */
+  setNoDelay(noDelay = true): this {
+    if (this.inner !== null) this.inner.setNoDelay?.(noDelay);
+    return this;
+  }
+
+  /**
+   * Turns TCP keep-alive on or off; `initialDelayMs` is the idle time before
+   * the first probe, in ms as Node takes it (rounded down to whole seconds;
+   * 0 keeps the system's default).
+   */
+  setKeepAlive(enable = false, initialDelayMs = 0): this {
+    const ms = Number(initialDelayMs);
+    const sec = Number.isFinite(ms) && ms > 0 ? Math.min(Math.floor(ms / 1000), 2147483647) : 0;
+    if (this.inner !== null) this.inner.setKeepAlive?.(enable, sec);
+    return this;
+  }
+
+  /**
+   * Emits `'timeout'` after `ms` without reads or writes (the socket stays
+   * open: the listener decides); 0 turns it off. `callback` is added as a
+   * one-time `'timeout'` listener (removed again by `setTimeout(0, callback)`).
+   */
+  setTimeout(ms: number, callback?: () => void): this {
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+      throw new RangeError(`The value of "msecs" is out of range. It must be a non-negative finite number. Received ${String(ms)}`);
+    }
+    if (callback !== undefined && typeof callback !== 'function') throw new TypeError('callback must be a function');
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    this.timeout = ms;
+    if (ms === 0) {
+      if (callback !== undefined) this.removeListener('timeout', callback);
+      return this;
+    }
+    if (!this.destroyed) {
+      // Unreferenced, as Node's socket timers: a timeout alone keeps nothing alive.
+      this.timer = setTimeout(() => this.emit('timeout'), ms).unref();
+    }
+    if (callback !== undefined) this.once('timeout', callback);
+    return this;
+  }
+
+  /** Lets the process exit while this socket is open. */
+  unref(): this {
+    if (this.inner !== null) this.inner.unref?.();
+    return this;
+  }
+
+  /** Undoes {@link unref}. */
+  ref(): this {
+    if (this.inner !== null) this.inner.ref?.();
+    return this;
+  }
+
+  /** Ends the write side, then destroys the socket once that is done (`net.Socket#destroySoon`). */
+  destroySoon(): void {
+    if (this.writable) this.end();
+    if (this.writableFinished) this.destroy();
+    else this.once('finish', () => this.destroy());
+  }
+
+  /**
+   * For clients written against a connecting `net.Socket` (node-postgres
+   * calls `connect(port, host)` and waits for `'connect'`): the stream is
+   * connected already, so `'connect'` and `'ready'` follow on the next tick.
+   */
+  connect(...args: unknown[]): this {
+    const cb = args.find((a): a is () => void => typeof a === 'function');
+    if (cb !== undefined) this.once('connect', cb);
+    process.nextTick(() => {
+      if (this.destroyed) return;
+      this.emit('connect');
+      this.emit('ready');
+    });
+    return this;
+  }
+
+  /**
+   * Writes like `Duplex#write`; the first write of a tick corks the socket
+   * until the next tick, so every write of the tick goes out in one `writev`.
+   */
+  override write(chunk: unknown, encoding?: BufferEncoding | WriteCb, cb?: WriteCb): boolean {
+    if (!this.autoCorked && !this.writableEnded && !this.destroyed) {
+      this.autoCorked = true;
+      this.cork();
+      process.nextTick(uncorkTick, this);
+    }
+    return super.write(chunk, encoding as BufferEncoding, cb as WriteCb);
+  }
+
+  /** @internal Ends the tick's cork (see {@link write}). */
+  endAutoCork(): void {
+    this.autoCorked = false;
+    this.uncork();
+  }
+
+  // ===== Duplex implementation =====
+
+  override _read(): void {
+    this.wantRead = true;
+    this.pumpRead();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, cb: WriteCb): void {
+    this.wBuf = chunk;
+    this.wBufs = null;
+    this.wOffset = 0;
+    this.wLength = chunk.length;
+    this.wCb = cb;
+    this.flushWrite();
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, cb: WriteCb): void {
+    const bufs = new Array<Uint8Array>(chunks.length);
+    let total = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      bufs[i] = chunks[i].chunk;
+      total += bufs[i].length;
+    }
+    this.wBuf = null;
+    this.wBufs = bufs;
+    this.wIndex = 0;
+    this.wOffset = 0;
+    this.wLength = total;
+    this.wCb = cb;
+    this.flushWrite();
+  }
+
+  override _final(cb: WriteCb): void {
+    const inner = this.inner;
+    if (inner === null) {
+      cb(destroyedError('end'));
+      return;
+    }
+    try {
+      // A socket shutdown never waits; the context is only there to satisfy
+      // the poll signature.
+      inner.pollShutdown(this.writeCx);
+      cb();
+    } catch (err) {
+      cb(err as Error);
+    }
+  }
+
+  override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const inner = this.inner;
+    this.inner = null;
+    // Keep the addresses readable after close, as net.Socket does.
+    if (inner !== null && (this.local === null || this.peer === null)) {
+      try {
+        this.local ??= inner.localAddr?.() ?? null;
+        this.peer ??= inner.peerAddr?.() ?? null;
+      } catch {
+        // not connected any more: leave them unknown
+      }
+    }
+    const pending = this.wCb;
+    this.wCb = null;
+    this.wBuf = null;
+    this.wBufs = null;
+    // Closing wakes our parked wakers; they see `inner === null` and stop.
+    inner?.close();
+    if (pending !== null) process.nextTick(pending, destroyedError('write'));
+    cb(err);
+  }
+
+  // ===== driving the stream =====
+
+  /** Reads while the consumer wants data; parks on the reader slot when the socket is drained. */
+  private pumpRead(): void {
+    if (this.reading) return;
+    this.reading = true;
+    try {
+      while (this.wantRead && !this.eof) {
+        const inner = this.inner;
+        if (inner === null) return;
+        const buf = (scratch ??= Buffer.allocUnsafe(READ_SIZE));
+        let n;
+        try {
+          n = inner.pollRead(this.readCx, buf, 0, READ_SIZE);
+        } catch (err) {
+          if (this.inner !== null) this.destroy(err as Error);
+          return;
+        }
+        if (n === PENDING) return;
+        if (n === 0) {
+          this.eof = true;
+          this.push(null);
+          return;
+        }
+        this.bytesRead += n;
+        this.timer?.refresh();
+        const chunk = Buffer.allocUnsafe(n);
+        buf.copy(chunk, 0, 0, n);
+        this.wantRead = this.push(chunk);
+      }
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  /** Continues the write in flight; completes it when every byte is out. */
+  private flushWrite(): void {
+    const cb = this.wCb;
+    const inner = this.inner;
+    if (cb === null || inner === null) return;
+    try {
+      if (this.wBuf !== null) {
+        const buf = this.wBuf;
+        while (this.wOffset < this.wLength) {
+          const n = inner.pollWrite(this.writeCx, buf, this.wOffset, this.wLength - this.wOffset);
+          if (n === PENDING) return;
+          if (n === 0) throw writeZero();
+          this.wOffset += n;
+          this.bytesSent += n;
+        }
+      } else {
+        const bufs = this.wBufs as Uint8Array[];
+        for (;;) {
+          // Move the cursor past finished (and empty) buffers, carrying
+          // what a write took beyond the current one into the next.
+          while (this.wIndex < bufs.length && this.wOffset >= bufs[this.wIndex].length) {
+            this.wOffset -= bufs[this.wIndex].length;
+            this.wIndex++;
+          }
+          if (this.wIndex >= bufs.length) break;
+          const n = inner.pollWritev(this.writeCx, bufs, this.wIndex, this.wOffset);
+          if (n === PENDING) return;
+          if (n === 0) throw writeZero();
+          this.bytesSent += n;
+          this.wOffset += n;
+        }
+      }
+    } catch (err) {
+      this.wCb = null;
+      this.wBuf = null;
+      this.wBufs = null;
+      cb(err as Error);
+      return;
+    }
+    this.wCb = null;
+    this.wBuf = null;
+    this.wBufs = null;
+    this.timer?.refresh();
+    cb();
+  }
+
+  private localInfo(): AddressInfo | { path?: string } | null {
+    if (this.local === null && this.inner !== null) {
+      try {
+        this.local = this.inner.localAddr?.() ?? null;
+      } catch {
+        return null;
+      }
+    }
+    return this.local;
+  }
+
+  private peerInfo(): AddressInfo | { path?: string } | null {
+    if (this.peer === null && this.inner !== null) {
+      try {
+        this.peer = this.inner.peerAddr?.() ?? null;
+      } catch {
+        return null;
+      }
+    }
+    return this.peer;
+  }
+}
+
+function writeZero(): Error {
+  return codedError('ERR_WRITE_ZERO', 'write returned 0 bytes');
+}
+
+function uncorkTick(sock: EdgeioSocket): void {
+  sock.endAutoCork();
+}
+
+/**
+ * Wraps a connected edgeio stream as a `stream.Duplex` that behaves like a
+ * connected `net.Socket`: Buffers only, backpressure through `write()`'s
+ * return value and `'drain'`, `end()` sends FIN (honouring `allowHalfOpen`),
+ * `destroy(err)` closes the stream and emits `'error'` then `'close'`, plus
+ * `setNoDelay`, `setKeepAlive`, `setTimeout` (a real idle timer and a
+ * `'timeout'` event), `ref`/`unref`, the address getters, `bytesRead`/
+ * `bytesWritten`, `connecting`/`pending`/`readyState` and `destroySoon`.
+ * The socket owns the stream from now on: do not read, write or close it
+ * directly any more.
+ *
+ * @example
+ * ```ts
+ * import * as tls from 'tls';
+ * const stream = await TcpStream.connect('example.com:443');
+ * const secure = tls.connect({ socket: toNodeSocket(stream), servername: 'example.com' });
+ * ```
+ */
+export function toNodeSocket(stream: BridgeableStream, options: NodeSocketOptions = {}): EdgeioSocket {
+  if (
+    stream === null ||
+    typeof stream !== 'object' ||
+    typeof stream.pollRead !== 'function' ||
+    typeof stream.pollWrite !== 'function' ||
+    typeof stream.pollWritev !== 'function' ||
+    typeof stream.pollShutdown !== 'function' ||
+    typeof stream.close !== 'function'
+  ) {
+    throw new TypeError('toNodeSocket needs an edgeio stream (pollRead, pollWrite, pollWritev, pollShutdown, close)');
+  }
+  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  if ((stream as { isClosed?: boolean }).isClosed === true) throw destroyedError('toNodeSocket');
+  return new EdgeioSocket(stream, options);
+}
