@@ -81,6 +81,8 @@ interface NetServerInternals {
 /** Per-server bridge state, shared by every serve() on one server. */
 interface Bridged {
   handles: Set<Handle>;
+  /** Bridged connections still open, over all handles. */
+  open: number;
 }
 
 const BRIDGED = Symbol('edgeio.serve');
@@ -147,9 +149,11 @@ class Handle implements ServeHandle {
     }
     (sock as EdgeioSocket & { server?: unknown }).server = server;
     this.connections++;
+    this.state.open++;
     if (typeof server._connections === 'number') server._connections++;
     sock.once('close', () => {
       this.connections--;
+      this.state.open--;
       if (typeof server._connections === 'number') server._connections--;
       server._emitCloseIfDrained?.();
     });
@@ -190,13 +194,14 @@ function startHttpTracking(server: EventEmitter): void {
 function bridge(server: ConnectionServer & NetServerInternals): Bridged {
   const existing = (server as unknown as Record<symbol, Bridged | undefined>)[BRIDGED];
   if (existing !== undefined) return existing;
-  const state: Bridged = { handles: new Set() };
+  const state: Bridged = { handles: new Set(), open: 0 };
   (server as unknown as Record<symbol, Bridged>)[BRIDGED] = state;
 
   const origClose = server.close;
   if (typeof origClose === 'function') {
     server.close = function close(this: typeof server, callback?: (err?: Error) => void) {
-      const serving = state.handles.size > 0;
+      // Running on edgeio: accepting, or still serving bridged connections.
+      const serving = state.handles.size > 0 || state.open > 0;
       for (const h of [...state.handles]) h.close();
       if (!serving || this._handle) return origClose.call(this, callback);
       // Node's close() without a handle of its own would hand `callback`
