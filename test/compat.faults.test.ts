@@ -75,7 +75,7 @@ describe('faults over the bridge', () => {
   test('a failing TLS handshake is a tlsClientError; the next client is served', async () => {
     const start = fdCount();
     const { key, cert } = selfSigned();
-    const server = https.createServer({ key, cert }, (req, res) => res.end('secure'));
+    const server = https.createServer({ key, cert }, (_req, res) => res.end('secure'));
     const clientErrors: Error[] = [];
     server.on('tlsClientError', (err) => clientErrors.push(err));
     const listener = await TcpListener.bind('127.0.0.1:0');

@@ -23,7 +23,7 @@ function body(res: http.IncomingMessage): Promise<string> {
 describe('http over bridged edgeio connections (test-http-generic-streams)', () => {
   test('1: a simple request, no keep-alive', async () => {
     let requests = 0;
-    const server = http.createServer((req, res) => {
+    const server = http.createServer((_req, res) => {
       requests++;
       res.statusCode = 200;
       res.setHeader('Content-Type', 'text/plain');
@@ -46,7 +46,7 @@ describe('http over bridged edgeio connections (test-http-generic-streams)', () 
 
   test('2: keep-alive for two requests on one connection', async () => {
     let requests = 0;
-    const server = http.createServer((req, res) => {
+    const server = http.createServer((_req, res) => {
       requests++;
       res.statusCode = 200;
       res.setHeader('Content-Type', 'text/plain');

@@ -63,7 +63,7 @@ describe('TcpStream.intoFd', () => {
     listener.close();
     const pending = client.read(Buffer.alloc(4)).then(
       () => 'resolved',
-      (e: NodeJS.ErrnoException) => e.code,
+      (e: unknown) => (e as NodeJS.ErrnoException).code,
     );
     await new Promise((r) => setImmediate(r));
     const fd = client.intoFd();

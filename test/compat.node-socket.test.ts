@@ -165,18 +165,23 @@ describe('toNodeSocket', () => {
     await once(serverSide, 'close');
   });
 
-  test('writes within one tick go out as one writev', async () => {
-    const { clientSide, serverSide } = await bridgedPair();
-    const writev = jest.spyOn(clientSide, '_writev');
-    const write = jest.spyOn(clientSide, '_write');
+  test('writes of one turn go out as one gather write', async () => {
+    const { client, server, listener } = await connectedPair();
+    listener.close();
+    const writev = jest.spyOn(client, 'pollWritev');
+    const write = jest.spyOn(client, 'pollWrite');
+    const clientSide = toNodeSocket(client);
+    const serverSide = toNodeSocket(server);
+    const done = jest.fn();
     clientSide.write('a');
-    clientSide.write('b');
+    clientSide.write('b', done);
     clientSide.write('c');
     let got = '';
     serverSide.on('data', (d: Buffer) => (got += d.toString()));
     await until(() => got === 'abc');
     expect(writev).toHaveBeenCalledTimes(1);
     expect(write).not.toHaveBeenCalled();
+    expect(done).toHaveBeenCalledTimes(1);
     clientSide.destroy();
     serverSide.destroy();
   });

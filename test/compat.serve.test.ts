@@ -53,7 +53,7 @@ describe('serve', () => {
   });
 
   test('server.close() stops the listener, closes idle keep-alive connections, and calls back once they are gone', async () => {
-    const server = http.createServer((req, res) => res.end('ok'));
+    const server = http.createServer((_req, res) => res.end('ok'));
     const { listener, port } = await bound();
     serve(server, listener);
     const agent = new http.Agent({ keepAlive: true });
@@ -75,7 +75,7 @@ describe('serve', () => {
 
   test('closeAllConnections() destroys a connection in the middle of a request; closeIdleConnections() spares it', async () => {
     let hold: http.ServerResponse | null = null;
-    const server = http.createServer((req, res) => {
+    const server = http.createServer((_req, res) => {
       hold = res; // never answers
     });
     const { listener, port } = await bound();

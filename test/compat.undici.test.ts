@@ -27,7 +27,7 @@ describe('undici over edgeio', () => {
     const listener = await TcpListener.bind('127.0.0.1:0');
     serve(server, listener);
     const base = `http://127.0.0.1:${listener.localAddr().port}`;
-    const dispatcher = new Agent({ connect, connections: 4 });
+    const dispatcher = new Agent({ connect: connect, connections: 4 });
     const results = await Promise.all(
       Array.from({ length: 100 }, async (_, i) => {
         const body = randomBytes(1 + ((i * 4099) % 200_000));
@@ -60,7 +60,7 @@ describe('undici over edgeio', () => {
     const trusted = new Agent({ connect: buildConnector({ ca: cert }) });
     const res = await fetch(url, { method: 'POST', body: 'hello', dispatcher: trusted });
     expect(await res.json()).toEqual({ path: '/secure', bytes: 5, sha: createHash('sha256').update('hello').digest('hex') });
-    const untrusted = new Agent({ connect });
+    const untrusted = new Agent({ connect: connect });
     await expect(fetch(url, { dispatcher: untrusted })).rejects.toMatchObject({
       cause: expect.objectContaining({ code: expect.stringMatching(/SELF_SIGNED|UNABLE_TO_VERIFY|DEPTH_ZERO/) }),
     });
@@ -73,7 +73,7 @@ describe('undici over edgeio', () => {
     const listener = await TcpListener.bind('127.0.0.1:0');
     const port = listener.localAddr().port;
     listener.close();
-    const dispatcher = new Agent({ connect });
+    const dispatcher = new Agent({ connect: connect });
     await expect(fetch(`http://127.0.0.1:${port}/`, { dispatcher })).rejects.toMatchObject({
       cause: expect.objectContaining({ code: 'ECONNREFUSED', syscall: 'connect', message: `connect ECONNREFUSED 127.0.0.1:${port}` }),
     });

@@ -12,10 +12,14 @@
  * completes each through `setImmediate`: see docs/architecture.md and
  * bench/README.md for what that costs).
  *
- * Writes made within one tick are coalesced (the socket corks itself on the
- * first write and uncorks on the next tick), so a library that writes a
- * header, a body and a trailer, or `tls` flushing several records, costs one
- * `writev`.
+ * Writes are coalesced per event-loop turn (write-behind, as uSockets'
+ * corking): a write completes at once into a small per-socket batch, and
+ * every socket written to in the turn sends its batch with one gather write
+ * when the turn ends (a `setImmediate` shared by all sockets). So a library
+ * that writes a header, a body and a trailer, an HTTP server answering 16
+ * pipelined requests, or `tls` flushing several records, costs one
+ * `sendmsg`. Past 64 KiB a write completes only once the batch is out,
+ * which is where `write()` starts returning false.
  *
  * Internal module: `toNodeSocket` is exported from index.ts.
  */
@@ -90,14 +94,17 @@ export class EdgeioSocket extends Duplex {
   private reading = false;
   private eof = false;
   private bytesSent = 0;
-  private autoCorked = false;
-  // The write in flight (one at a time: Writable queues the rest).
-  private wBuf: Uint8Array | null = null;
-  private wBufs: Uint8Array[] | null = null;
+  // Write-behind batch: chunks accepted this turn, sent by one gather write
+  // at the end of the turn. `wIndex`/`wOffset` is the send cursor.
+  private batch: Uint8Array[] = [];
+  private batchBytes = 0;
   private wIndex = 0;
   private wOffset = 0;
-  private wLength = 0;
+  private flushQueued = false;
+  /** A write callback held back because the batch is full (backpressure). */
   private wCb: WriteCb | null = null;
+  /** `_final`'s callback, waiting for the batch to drain before the FIN. */
+  private finalCb: WriteCb | null = null;
   private timer: NodeJS.Timeout | null = null;
   private local: AddressInfo | { path?: string } | null = null;
   private peer: AddressInfo | { path?: string } | null = null;
@@ -121,7 +128,7 @@ export class EdgeioSocket extends Duplex {
 
   /** Bytes handed to the kernel plus bytes still queued (as `net.Socket`). */
   get bytesWritten(): number {
-    return this.bytesSent + this.writableLength;
+    return this.bytesSent + this.batchBytes + this.writableLength;
   }
 
   /** Never pending: there is always a connected stream underneath. */
@@ -261,25 +268,6 @@ export class EdgeioSocket extends Duplex {
     return this;
   }
 
-  /**
-   * Writes like `Duplex#write`; the first write of a tick corks the socket
-   * until the next tick, so every write of the tick goes out in one `writev`.
-   */
-  override write(chunk: unknown, encoding?: BufferEncoding | WriteCb, cb?: WriteCb): boolean {
-    if (!this.autoCorked && !this.writableEnded && !this.destroyed) {
-      this.autoCorked = true;
-      this.cork();
-      process.nextTick(uncorkTick, this);
-    }
-    return super.write(chunk, encoding as BufferEncoding, cb as WriteCb);
-  }
-
-  /** @internal Ends the tick's cork (see {@link write}). */
-  endAutoCork(): void {
-    this.autoCorked = false;
-    this.uncork();
-  }
-
   // ===== Duplex implementation =====
 
   override _read(): void {
@@ -288,44 +276,65 @@ export class EdgeioSocket extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, cb: WriteCb): void {
-    this.wBuf = chunk;
-    this.wBufs = null;
-    this.wOffset = 0;
-    this.wLength = chunk.length;
-    this.wCb = cb;
-    this.flushWrite();
+    this.batch.push(chunk);
+    this.batchBytes += chunk.length;
+    this.accepted(cb);
   }
 
   override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, cb: WriteCb): void {
-    const bufs = new Array<Uint8Array>(chunks.length);
-    let total = 0;
     for (let i = 0; i < chunks.length; i++) {
-      bufs[i] = chunks[i].chunk;
-      total += bufs[i].length;
+      this.batch.push(chunks[i].chunk);
+      this.batchBytes += chunks[i].chunk.length;
     }
-    this.wBuf = null;
-    this.wBufs = bufs;
-    this.wIndex = 0;
-    this.wOffset = 0;
-    this.wLength = total;
-    this.wCb = cb;
-    this.flushWrite();
+    this.accepted(cb);
+  }
+
+  /**
+   * A write joined the batch: it completes at once while the batch is under
+   * {@link WRITE_BEHIND} bytes (the bytes are ours to send), else when the
+   * batch has drained, which is what holds the writer back.
+   */
+  private accepted(cb: WriteCb): void {
+    if (this.batchBytes <= WRITE_BEHIND) {
+      this.queueFlush();
+      cb();
+    } else {
+      this.wCb = cb;
+      this.flushWrite();
+    }
+  }
+
+  private queueFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    dirty.push(this);
+    if (dirty.length === 1) setImmediate(flushDirty);
   }
 
   override _final(cb: WriteCb): void {
-    const inner = this.inner;
-    if (inner === null) {
+    if (this.inner === null) {
       cb(destroyedError('end'));
       return;
     }
+    this.finalCb = cb;
+    this.flushWrite();
+  }
+
+  /** Sends the FIN once every accepted byte is out. */
+  private finish(): void {
+    const cb = this.finalCb;
+    const inner = this.inner;
+    if (cb === null || inner === null) return;
+    this.finalCb = null;
     try {
       // A socket shutdown never waits; the context is only there to satisfy
       // the poll signature.
       inner.pollShutdown(this.writeCx);
-      cb();
     } catch (err) {
       cb(err as Error);
+      return;
     }
+    cb();
   }
 
   override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
@@ -346,8 +355,9 @@ export class EdgeioSocket extends Duplex {
     }
     const pending = this.wCb;
     this.wCb = null;
-    this.wBuf = null;
-    this.wBufs = null;
+    this.finalCb = null;
+    this.batch = [];
+    this.batchBytes = 0;
     // Closing wakes our parked wakers; they see `inner === null` and stop.
     inner?.close();
     if (pending !== null) process.nextTick(pending, destroyedError('write'));
@@ -389,50 +399,56 @@ export class EdgeioSocket extends Duplex {
     }
   }
 
-  /** Continues the write in flight; completes it when every byte is out. */
-  private flushWrite(): void {
-    const cb = this.wCb;
+  /**
+   * Sends the batch with gather writes until it is out or the socket is full
+   * (then the writer slot's wake-up continues). Runs at the end of the turn
+   * for every socket written to in it, and at once when the batch is over
+   * its limit or the stream is ending.
+   */
+  flushWrite(): void {
+    this.flushQueued = false;
     const inner = this.inner;
-    if (cb === null || inner === null) return;
+    if (inner === null) return;
+    const bufs = this.batch;
     try {
-      if (this.wBuf !== null) {
-        const buf = this.wBuf;
-        while (this.wOffset < this.wLength) {
-          const n = inner.pollWrite(this.writeCx, buf, this.wOffset, this.wLength - this.wOffset);
-          if (n === PENDING) return;
-          if (n === 0) throw writeZero();
-          this.wOffset += n;
-          this.bytesSent += n;
+      for (;;) {
+        // Move the cursor past finished (and empty) buffers, carrying what a
+        // write took beyond the current one into the next.
+        while (this.wIndex < bufs.length && this.wOffset >= bufs[this.wIndex].length) {
+          this.wOffset -= bufs[this.wIndex].length;
+          this.wIndex++;
         }
-      } else {
-        const bufs = this.wBufs as Uint8Array[];
-        for (;;) {
-          // Move the cursor past finished (and empty) buffers, carrying
-          // what a write took beyond the current one into the next.
-          while (this.wIndex < bufs.length && this.wOffset >= bufs[this.wIndex].length) {
-            this.wOffset -= bufs[this.wIndex].length;
-            this.wIndex++;
-          }
-          if (this.wIndex >= bufs.length) break;
-          const n = inner.pollWritev(this.writeCx, bufs, this.wIndex, this.wOffset);
-          if (n === PENDING) return;
-          if (n === 0) throw writeZero();
-          this.bytesSent += n;
-          this.wOffset += n;
-        }
+        if (this.wIndex >= bufs.length) break;
+        const n = inner.pollWritev(this.writeCx, bufs, this.wIndex, this.wOffset);
+        if (n === PENDING) return;
+        if (n === 0) throw codedError('ERR_WRITE_ZERO', 'write returned 0 bytes');
+        this.bytesSent += n;
+        this.batchBytes -= n;
+        this.wOffset += n;
       }
     } catch (err) {
+      // Bytes already acknowledged to the writer cannot be sent: the socket
+      // fails as net.Socket does on a failed write.
+      const cb = this.wCb;
       this.wCb = null;
-      this.wBuf = null;
-      this.wBufs = null;
-      cb(err as Error);
+      this.batch = [];
+      this.batchBytes = 0;
+      if (cb !== null) cb(err as Error);
+      else this.destroy(err as Error);
       return;
     }
-    this.wCb = null;
-    this.wBuf = null;
-    this.wBufs = null;
-    this.timer?.refresh();
-    cb();
+    if (bufs.length > 0) {
+      this.batch = [];
+      this.wIndex = 0;
+      this.wOffset = 0;
+      this.timer?.refresh();
+    }
+    const cb = this.wCb;
+    if (cb !== null) {
+      this.wCb = null;
+      cb();
+    }
+    if (this.finalCb !== null && this.batch.length === 0) this.finish();
   }
 
   private localInfo(): AddressInfo | { path?: string } | null {
@@ -458,12 +474,21 @@ export class EdgeioSocket extends Duplex {
   }
 }
 
-function writeZero(): Error {
-  return codedError('ERR_WRITE_ZERO', 'write returned 0 bytes');
-}
+/**
+ * Bytes a socket accepts ahead of the kernel (write-behind): writes under
+ * it complete at once and go out together at the end of the turn; past it
+ * a write completes only when the batch has drained. 64 KiB: a full batch
+ * is one or two `sendmsg` calls, and memory per busy socket stays small.
+ */
+const WRITE_BEHIND = 64 * 1024;
 
-function uncorkTick(sock: EdgeioSocket): void {
-  sock.endAutoCork();
+/** Sockets with a batch to send at the end of this turn. */
+let dirty: EdgeioSocket[] = [];
+
+function flushDirty(): void {
+  const list = dirty;
+  dirty = [];
+  for (let i = 0; i < list.length; i++) list[i].flushWrite();
 }
 
 /**

@@ -6,6 +6,7 @@
  *
  * Internal module: `connect` and `buildConnector` are exported from index.ts.
  */
+import type { Socket } from 'net';
 import type { Duplex } from 'stream';
 import * as tls from 'tls';
 import { dial, isIp } from './agent';
@@ -22,8 +23,16 @@ export interface UndiciConnectOptions {
   httpSocket?: Duplex;
 }
 
-/** undici's connector signature. */
-export type UndiciConnector = (options: UndiciConnectOptions, callback: (err: Error | null, socket: Duplex | null) => void) => void;
+/**
+ * undici's connector signature. The callback is typed as undici types it
+ * (a `net.Socket` or `tls.TLSSocket`), so `new Agent({ connect })`
+ * compiles; at run time a plain connection is edgeio's socket (see
+ * `toNodeSocket`), which has the net.Socket surface undici uses.
+ */
+export type UndiciConnector = (
+  options: UndiciConnectOptions,
+  callback: (...args: [null, Socket | tls.TLSSocket] | [Error, null]) => void,
+) => void;
 
 /** Options for {@link buildConnector}: TLS options plus undici's own connector options. */
 export interface ConnectorOptions extends tls.ConnectionOptions {
@@ -74,7 +83,8 @@ export function buildConnector(options: ConnectorOptions = {}): UndiciConnector 
     const finish = (err: Error | null, sock: Duplex | null): void => {
       if (done) return;
       done = true;
-      callback(err, sock);
+      if (err !== null || sock === null) callback(err ?? new Error('connect failed'), null);
+      else callback(null, sock as Socket);
     };
     const deadline = Date.now() + timeoutMs;
     const upgrade = (raw: Duplex): void => {
