@@ -4,28 +4,30 @@
  *
  * Internal module: `createConnection` is exported from index.ts.
  */
+import type * as http from 'http';
 import type { Duplex } from 'stream';
 import * as tls from 'tls';
 import { TcpStream } from '../net/tcp/stream';
 import { EdgeioSocket, toNodeSocket } from './node-socket';
 
-/** The fields of Node's request / agent options {@link createConnection} reads. */
-export interface ConnectionOptions {
-  host?: string | null;
-  hostname?: string | null;
-  port?: number | string | null;
-  defaultPort?: number | string;
-  /** `'https:'` asks for TLS (an `https.Agent` says so itself). */
-  protocol?: string | null;
-  /** Connect timeout in ms (Node's socket timeout option, applied to the connect too). */
-  timeout?: number;
+/**
+ * Node's request / agent options, as `http.Agent` passes them to
+ * `createConnection`. Read: `host`/`hostname`, `port`/`defaultPort`,
+ * `protocol` (`'https:'` asks for TLS; an `https.Agent` says so itself),
+ * `timeout` (applied to the connect), `keepAlive`/`keepAliveInitialDelay`,
+ * `noDelay`, `servername` and any TLS option (passed to `tls.connect`).
+ */
+export type ConnectionOptions = http.ClientRequestArgs & {
+  servername?: string;
   keepAlive?: boolean;
   keepAliveInitialDelay?: number;
   noDelay?: boolean;
-  servername?: string;
+};
+
+/** Fields Node's agents add that its typings do not declare. */
+interface AgentAdded {
   _agentKey?: string;
   _defaultAgent?: { protocol?: string; defaultPort?: number };
-  [tlsOption: string]: unknown;
 }
 
 type Callback = (err: Error | null, socket: Duplex) => void;
@@ -88,16 +90,18 @@ export function dial(
  * http.get({ host: '127.0.0.1', port: 8080, agent }, (res) => res.resume());
  * ```
  */
-export function createConnection(this: unknown, options: ConnectionOptions, callback?: Callback): undefined {
-  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+export function createConnection(this: unknown, opts: ConnectionOptions, callback?: Callback): undefined {
+  if (opts === null || typeof opts !== 'object') throw new TypeError('options must be an object');
+  const options = opts;
+  const added = opts as AgentAdded;
   if (typeof callback !== 'function') {
     throw new TypeError('createConnection needs a callback: edgeio connects asynchronously');
   }
   const agent = (this !== null && typeof this === 'object' ? this : {}) as SessionCachingAgent;
-  const secure = options.protocol === 'https:' || agent.protocol === 'https:' || (options.protocol == null && options._defaultAgent?.protocol === 'https:');
+  const secure = options.protocol === 'https:' || agent.protocol === 'https:' || (options.protocol == null && added._defaultAgent?.protocol === 'https:');
   const host = options.host ?? options.hostname ?? 'localhost';
-  const port = Number(options.port ?? options.defaultPort ?? agent.defaultPort ?? options._defaultAgent?.defaultPort ?? (secure ? 443 : 80));
-  dial(host, port, options.timeout, (err, sock) => {
+  const port = Number(options.port ?? options.defaultPort ?? agent.defaultPort ?? added._defaultAgent?.defaultPort ?? (secure ? 443 : 80));
+  dial(host, port, options.timeout ?? undefined, (err, sock) => {
     if (err !== null || sock === null) {
       callback(err ?? new Error('connect failed'), null as unknown as Duplex);
       return;
@@ -108,7 +112,7 @@ export function createConnection(this: unknown, options: ConnectionOptions, call
       callback(null, sock);
       return;
     }
-    const key = options._agentKey;
+    const key = added._agentKey;
     const session = key !== undefined ? agent._getSession?.(key) : undefined;
     const servername = options.servername ?? (isIp(host) ? undefined : host);
     const t = tls.connect({ ...(options as tls.ConnectionOptions), session, servername, socket: sock });
