@@ -8,8 +8,26 @@
 //       one connection writing 64 KiB chunks (backpressure honoured) for
 //       SECONDS, then end(); the server answers with the byte count it got;
 //       prints {"bytes", "seconds", "mbps"} (MB/s received by the server)
+//   With EDGEIO_BENCH_SERVER_PID set, also prints the server's CPU seconds
+//   (all threads, /proc schedstat) over the measured window as "server_cpu_s".
 'use strict';
+const fs = require('fs');
 const tls = require('tls');
+
+const serverPid = process.env.EDGEIO_BENCH_SERVER_PID;
+/** CPU seconds used so far by every thread of the server (NaN when unknown). */
+function serverCpu() {
+  if (!serverPid) return NaN;
+  let ns = 0;
+  for (const tid of fs.readdirSync(`/proc/${serverPid}/task`)) {
+    try {
+      ns += Number(fs.readFileSync(`/proc/${serverPid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // thread ended meanwhile
+    }
+  }
+  return ns / 1e9;
+}
 
 const [mode, portArg, a, b] = process.argv.slice(2);
 const port = Number(portArg);
@@ -51,11 +69,13 @@ function https(conns, seconds) {
         setTimeout(() => {
           measuring = true;
           const t0 = process.hrtime.bigint();
+          const cpu0 = serverCpu();
           setTimeout(() => {
             const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+            const cpu = serverCpu() - cpu0;
             measuring = false;
             for (const s of socks) s.destroy();
-            resolve({ ops, seconds: secs, rate: ops / secs });
+            resolve({ ops, seconds: secs, rate: ops / secs, server_cpu_s: cpu });
           }, seconds * 1000);
         }, 500);
       }),
@@ -67,6 +87,7 @@ function bulk(seconds) {
   return new Promise((resolve, reject) => {
     const s = tls.connect(opts, () => {
       const t0 = process.hrtime.bigint();
+      const cpu0 = serverCpu();
       const stopAt = Date.now() + seconds * 1000;
       const pump = () => {
         while (Date.now() < stopAt) {
@@ -83,7 +104,7 @@ function bulk(seconds) {
       s.on('end', () => {
         const secs = Number(process.hrtime.bigint() - t0) / 1e9;
         const bytes = Number(answer);
-        resolve({ bytes, seconds: secs, mbps: bytes / secs / 1e6 });
+        resolve({ bytes, seconds: secs, mbps: bytes / secs / 1e6, ops: bytes / 1e6, server_cpu_s: serverCpu() - cpu0 });
       });
       pump();
     });

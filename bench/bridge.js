@@ -10,7 +10,10 @@
 //
 // The server is pinned to core 0, the client to core 1 (taskset), loopback
 // only; the two servers alternate within each repeat, and each ratio is
-// bridge / node of the same repeat. Reported: the median and [min-max].
+// bridge / node of the same repeat. Reported: the median and [min-max] of the
+// rate, and the server's CPU time per operation (per MB for tls-bulk), which
+// is the fair comparison when the client saturates first (the Node TLS
+// client does).
 //
 //   node bench/bridge.js [--duration S] [--repeats N] [--scenarios http,https,...] [--json FILE]
 'use strict';
@@ -93,10 +96,26 @@ async function stopServer(child) {
   await done;
 }
 
+/** CPU seconds used by every thread of `pid` (ns precision from schedstat). */
+function cpuSeconds(pid) {
+  let ns = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // thread ended meanwhile
+    }
+  }
+  return ns / 1e9;
+}
+
 /** Runs a command pinned to core 1 and parses its last stdout line as JSON. */
-function client(cmd) {
+function client(cmd, env = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', 'ulimit -n "$(ulimit -Hn)" && exec taskset -c 1 "$@"', 'bash', ...cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', ['-c', 'ulimit -n "$(ulimit -Hn)" && exec taskset -c 1 "$@"', 'bash', ...cmd], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -116,14 +135,21 @@ async function measure(name, mode, o, env) {
   const port = await freePort();
   const srv = await startServer(sc.kind, mode, port, env);
   try {
+    let r;
     if (sc.kind === 'http') {
-      const args = ['--port', String(port), '--scenario', name, '--duration', String(o.duration), '--warmup', '1'];
-      const r = await client([LOADGEN, ...args]);
+      const base = ['--port', String(port), '--scenario', name, '--warmup', '0'];
+      await client([LOADGEN, ...base, '--duration', '1']); // warm-up run
+      const cpu0 = cpuSeconds(srv.pid);
+      r = await client([LOADGEN, ...base, '--duration', String(o.duration)]);
+      r.server_cpu_s = cpuSeconds(srv.pid) - cpu0;
       if (r.errors) throw new Error(`${name}/${mode}: ${r.errors} errors`);
-      return r.rate;
+    } else {
+      const args = sc.kind === 'https' ? ['https', String(port), '50', String(o.duration)] : ['tls-bulk', String(port), String(o.duration)];
+      r = await client([NODE, CLIENT, ...args], { EDGEIO_BENCH_SERVER_PID: String(srv.pid) });
     }
-    if (sc.kind === 'https') return (await client([NODE, CLIENT, 'https', String(port), '50', String(o.duration)])).rate;
-    return (await client([NODE, CLIENT, 'tls-bulk', String(port), String(o.duration)])).mbps;
+    // Server CPU per operation (µs; per MB for tls-bulk): the fair figure
+    // when the client, not the server, is what saturates.
+    return { rate: sc.kind === 'tls-sink' ? r.mbps : r.rate, cpuPerOp: (r.server_cpu_s / r.ops) * 1e6 };
   } finally {
     await stopServer(srv);
   }
@@ -158,8 +184,19 @@ async function main() {
         const order = r % 2 === 0 ? ['node', 'bridge'] : ['bridge', 'node'];
         const v = {};
         for (const mode of order) v[mode] = await measure(name, mode, o, env);
-        runs.push({ node: v.node, bridge: v.bridge, ratio: v.bridge / v.node });
-        process.stderr.write(`${name} #${r + 1}: node ${fmt(v.node)}  bridge ${fmt(v.bridge)}  ratio ${(v.bridge / v.node).toFixed(2)}\n`);
+        const run = {
+          node: v.node.rate,
+          bridge: v.bridge.rate,
+          ratio: v.bridge.rate / v.node.rate,
+          nodeCpu: v.node.cpuPerOp,
+          bridgeCpu: v.bridge.cpuPerOp,
+          cpuRatio: v.bridge.cpuPerOp / v.node.cpuPerOp,
+        };
+        runs.push(run);
+        process.stderr.write(
+          `${name} #${r + 1}: node ${fmt(run.node)}  bridge ${fmt(run.bridge)}  ratio ${run.ratio.toFixed(2)}  ` +
+            `server CPU/op ${fmt(run.nodeCpu)} vs ${fmt(run.bridgeCpu)} µs (${run.cpuRatio.toFixed(2)}x)\n`,
+        );
       }
       results.push({ name, ...SCENARIOS[name], runs });
     }
@@ -169,12 +206,13 @@ async function main() {
   const lines = [
     `Node ${process.version}, ${os.cpus()[0].model}, server on core 0, client on core 1, ${o.duration} s per run, ${o.repeats} repeats.`,
     '',
-    '| scenario | unit | Node (net) | edgeio bridge | bridge / Node |',
-    '|---|---|---|---|---|',
+    '| scenario | unit | Node (net) | edgeio bridge | bridge / Node | server CPU/op µs, Node → bridge | CPU bridge / Node |',
+    '|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
     const col = (k) => `${fmt(median(r.runs.map((x) => x[k])))} [${fmt(Math.min(...r.runs.map((x) => x[k])))}–${fmt(Math.max(...r.runs.map((x) => x[k])))}]`;
-    lines.push(`| ${r.name}: ${r.what} | ${r.unit} | ${col('node')} | ${col('bridge')} | ${col('ratio')} |`);
+    const med = (k) => fmt(median(r.runs.map((x) => x[k])));
+    lines.push(`| ${r.name}: ${r.what} | ${r.unit} | ${col('node')} | ${col('bridge')} | ${col('ratio')} | ${med('nodeCpu')} → ${med('bridgeCpu')} | ${col('cpuRatio')} |`);
   }
   process.stdout.write(lines.join('\n') + '\n');
   if (o.json) fs.writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), options: o, results }, null, 2));

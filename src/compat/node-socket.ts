@@ -93,6 +93,8 @@ export class EdgeioSocket extends Duplex {
   private wantRead = false;
   private reading = false;
   private eof = false;
+  /** The last read filled a whole buffer: more is probably waiting. */
+  private bulk = false;
   private bytesSent = 0;
   // Write-behind batch: chunks accepted this turn, sent by one gather write
   // at the end of the turn. `wIndex`/`wOffset` is the send cursor.
@@ -374,7 +376,10 @@ export class EdgeioSocket extends Duplex {
       while (this.wantRead && !this.eof) {
         const inner = this.inner;
         if (inner === null) return;
-        const buf = (scratch ??= Buffer.allocUnsafe(READ_SIZE));
+        // Bulk transfer (the last read filled the buffer): read into a fresh
+        // buffer and hand it over without a copy. Otherwise read into the
+        // shared one and copy out just the bytes read.
+        const buf = this.bulk ? Buffer.allocUnsafeSlow(READ_SIZE) : (scratch ??= Buffer.allocUnsafeSlow(READ_SIZE));
         let n;
         try {
           n = inner.pollRead(this.readCx, buf, 0, READ_SIZE);
@@ -390,8 +395,14 @@ export class EdgeioSocket extends Duplex {
         }
         this.bytesRead += n;
         this.timer?.refresh();
-        const chunk = Buffer.allocUnsafe(n);
-        buf.copy(chunk, 0, 0, n);
+        let chunk: Buffer;
+        if (buf !== scratch && n >= READ_SIZE / 2) {
+          chunk = n === READ_SIZE ? buf : buf.subarray(0, n);
+        } else {
+          chunk = Buffer.allocUnsafe(n);
+          buf.copy(chunk, 0, 0, n);
+        }
+        this.bulk = n === READ_SIZE;
         this.wantRead = this.push(chunk);
       }
     } finally {
