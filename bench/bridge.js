@@ -15,7 +15,8 @@
 // is the fair comparison when the client saturates first (the Node TLS
 // client does).
 //
-//   node bench/bridge.js [--duration S] [--repeats N] [--scenarios http,https,...] [--json FILE]
+//   node bench/bridge.js [--duration S] [--repeats N] [--scenarios http,https,...] [--json FILE] [--md FILE]
+// (`npm run bench` runs it after the main suite; `--no-bridge` skips it.)
 'use strict';
 
 const { spawn, spawnSync, execFileSync } = require('child_process');
@@ -38,13 +39,14 @@ const SCENARIOS = {
 };
 
 function parseArgs(argv) {
-  const o = { duration: 3, repeats: 3, scenarios: Object.keys(SCENARIOS), json: null };
+  const o = { duration: 3, repeats: 3, scenarios: Object.keys(SCENARIOS), json: null, md: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--duration') o.duration = Number(argv[++i]);
     else if (a === '--repeats') o.repeats = Number(argv[++i]);
     else if (a === '--scenarios') o.scenarios = argv[++i].split(',');
     else if (a === '--json') o.json = argv[++i];
+    else if (a === '--md') o.md = argv[++i];
     else throw new Error(`unknown option ${a}`);
   }
   for (const s of o.scenarios) if (!SCENARIOS[s]) throw new Error(`unknown scenario ${s}`);
@@ -215,6 +217,7 @@ async function main() {
     lines.push(`| ${r.name}: ${r.what} | ${r.unit} | ${col('node')} | ${col('bridge')} | ${col('ratio')} | ${med('nodeCpu')} → ${med('bridgeCpu')} | ${col('cpuRatio')} |`);
   }
   process.stdout.write(lines.join('\n') + '\n');
+  if (o.md) fs.writeFileSync(o.md, lines.join('\n') + '\n');
   if (o.json) fs.writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), options: o, results }, null, 2));
 }
 
