@@ -92,6 +92,32 @@ describe('serve', () => {
     expect(await closeServer(server)).toBeUndefined();
   });
 
+  test('headersTimeout reaches bridged connections (connection tracking is started as listen() would)', async () => {
+    const onRequest = jest.fn();
+    const server = http.createServer({ headersTimeout: 200, requestTimeout: 300, connectionsCheckingInterval: 50 }, onRequest);
+    const { listener, port } = await bound();
+    serve(server, listener);
+    const sock = net.connect(port, '127.0.0.1');
+    let got = '';
+    sock.on('data', (d: Buffer) => (got += d.toString('latin1')));
+    sock.write('GET / HTTP/1.1\r\nHost: x\r\n'); // headers never finished
+    const started = Date.now();
+    await once(sock, 'close', 10_000);
+    expect(got).toContain('408 Request Timeout');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+    expect(onRequest).not.toHaveBeenCalled();
+    expect(await closeServer(server)).toBeUndefined();
+  });
+
+  test("garbage gets Node's default 400 answer before the connection is destroyed", async () => {
+    const server = http.createServer(() => undefined);
+    const { listener, port } = await bound();
+    serve(server, listener);
+    const { got } = await exchange(port, 'this is not HTTP\r\n\r\n', () => false);
+    expect(got).toMatch(/^HTTP\/1\.1 400 Bad Request/);
+    expect(await closeServer(server)).toBeUndefined();
+  });
+
   test('handle.close() stops accepting while open connections go on', async () => {
     const server = net.createServer((s) => s.pipe(s));
     const { listener, port } = await bound();

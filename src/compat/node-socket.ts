@@ -27,6 +27,7 @@ import { Duplex } from 'stream';
 import { Context } from '../future/context';
 import { PENDING } from '../future/poll';
 import { wakerFn } from '../future/waker';
+import { runUnconstrained } from '../runtime/coop';
 import type { AsyncDuplex } from '../io/traits';
 import { codedError, destroyedError } from '../sys/errors';
 import type { AddressInfo } from '../sys/native';
@@ -358,6 +359,19 @@ export class EdgeioSocket extends Duplex {
     const pending = this.wCb;
     this.wCb = null;
     this.finalCb = null;
+    if (inner !== null && this.batch.length > 0) {
+      // Writes already completed for the writer are in the batch: send what
+      // the kernel takes now, as net.Socket's writes reached the kernel at
+      // once (http's 400/408 answer is written just before its destroy()).
+      // What does not fit is dropped, as net.Socket drops queued writes.
+      this.inner = inner;
+      try {
+        runUnconstrained(() => this.sendNow(inner));
+      } catch {
+        // the connection is failing anyway
+      }
+      this.inner = null;
+    }
     this.batch = [];
     this.batchBytes = 0;
     // Closing wakes our parked wakers; they see `inner === null` and stop.
@@ -422,21 +436,7 @@ export class EdgeioSocket extends Duplex {
     if (inner === null) return;
     const bufs = this.batch;
     try {
-      for (;;) {
-        // Move the cursor past finished (and empty) buffers, carrying what a
-        // write took beyond the current one into the next.
-        while (this.wIndex < bufs.length && this.wOffset >= bufs[this.wIndex].length) {
-          this.wOffset -= bufs[this.wIndex].length;
-          this.wIndex++;
-        }
-        if (this.wIndex >= bufs.length) break;
-        const n = inner.pollWritev(this.writeCx, bufs, this.wIndex, this.wOffset);
-        if (n === PENDING) return;
-        if (n === 0) throw codedError('ERR_WRITE_ZERO', 'write returned 0 bytes');
-        this.bytesSent += n;
-        this.batchBytes -= n;
-        this.wOffset += n;
-      }
+      if (!this.sendNow(inner)) return;
     } catch (err) {
       // Bytes already acknowledged to the writer cannot be sent: the socket
       // fails as net.Socket does on a failed write.
@@ -460,6 +460,29 @@ export class EdgeioSocket extends Duplex {
       cb();
     }
     if (this.finalCb !== null && this.batch.length === 0) this.finish();
+  }
+
+  /**
+   * Gather-writes the batch from the cursor until it is out (true) or the
+   * socket is full (false, the writer slot parked). Throws on error.
+   */
+  private sendNow(inner: BridgeableStream): boolean {
+    const bufs = this.batch;
+    for (;;) {
+      // Move the cursor past finished (and empty) buffers, carrying what a
+      // write took beyond the current one into the next.
+      while (this.wIndex < bufs.length && this.wOffset >= bufs[this.wIndex].length) {
+        this.wOffset -= bufs[this.wIndex].length;
+        this.wIndex++;
+      }
+      if (this.wIndex >= bufs.length) return true;
+      const n = inner.pollWritev(this.writeCx, bufs, this.wIndex, this.wOffset);
+      if (n === PENDING) return false;
+      if (n === 0) throw codedError('ERR_WRITE_ZERO', 'write returned 0 bytes');
+      this.bytesSent += n;
+      this.batchBytes -= n;
+      this.wOffset += n;
+    }
   }
 
   private localInfo(): AddressInfo | { path?: string } | null {
