@@ -108,7 +108,7 @@ const QUERY_FNS = new Set(['localAddress', 'peerAddress', 'getOption']);
 // Functions whose first argument is a descriptor.
 const FD_FIRST = new Set([
   'bind', 'connect', 'listen', 'accept', 'read', 'write', 'readv', 'writev', 'shutdown', 'close',
-  'setOption', 'getOption', 'localAddress', 'peerAddress', 'setNonblocking',
+  'setOption', 'getOption', 'localAddress', 'peerAddress', 'setNonblocking', 'dupSocket',
 ]);
 const SELECTOR_FIRST = new Set([
   'selectorClose', 'selectorRegister', 'selectorDeregister', 'selectorSelect', 'selectorWake',
@@ -116,7 +116,7 @@ const SELECTOR_FIRST = new Set([
 ]);
 const ALL_FNS = [
   'socket', 'bind', 'connect', 'listen', 'accept', 'read', 'write', 'readv', 'writev', 'shutdown', 'close',
-  'setOption', 'getOption', 'localAddress', 'peerAddress', 'reserveFd', 'setNonblocking',
+  'setOption', 'getOption', 'localAddress', 'peerAddress', 'reserveFd', 'setNonblocking', 'dupSocket',
   'selectorOpen', 'selectorClose', 'selectorRegister', 'selectorDeregister', 'selectorSelect', 'selectorWake',
   'selectorWakerHandle', 'wakeHandle', 'bridgeStart', 'bridgeStop', 'bridgeRef', 'bridgeUnref',
 ];
@@ -662,6 +662,7 @@ class Fuzzer {
       case 'peerAddress':
         return [this.anyFd()];
       case 'setNonblocking':
+      case 'dupSocket':
         return [this.ownFd()];
       case 'reserveFd':
       case 'selectorOpen':
@@ -812,6 +813,7 @@ class Fuzzer {
     switch (fn) {
       case 'socket':
       case 'reserveFd':
+      case 'dupSocket':
       case 'selectorOpen':
       case 'selectorWakerHandle':
         return undefined; // any non-negative value
@@ -860,6 +862,11 @@ class Fuzzer {
         if (r >= 0) this.addFd(r, 'socket');
         break;
       case 'reserveFd':
+        if (r >= 0) this.addFd(r, 'reserve');
+        break;
+      case 'dupSocket':
+        // The copy is a descriptor of its own (closed on its own), of the
+        // same socket; tracked as a plain one so nothing expects its peer.
         if (r >= 0) this.addFd(r, 'reserve');
         break;
       case 'accept':

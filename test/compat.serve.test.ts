@@ -211,6 +211,19 @@ describe('serve', () => {
     expect(await closeServer(server as unknown as net.Server)).toBeUndefined();
   });
 
+  test('a listener closed directly ends accepting quietly (no server error)', async () => {
+    const server = net.createServer();
+    const errors = jest.fn();
+    server.on('error', errors);
+    const { listener, port } = await bound();
+    const handle = serve(server, listener);
+    await new Promise((r) => setImmediate(r)); // the accept loop is parked
+    listener.close();
+    await until(() => handle.closed, 5000, 'the handle to close');
+    expect(errors).not.toHaveBeenCalled();
+    await expect(TcpStream.connect(`127.0.0.1:${port}`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
   test('bad arguments throw TypeError; a closed listener is refused', async () => {
     const { listener } = await bound();
     expect(() => serve(null as unknown as net.Server, listener)).toThrow(TypeError);

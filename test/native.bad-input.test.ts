@@ -46,6 +46,7 @@ const cases: Array<[string, unknown[][]]> = [
   ['bridgeUnref', [[-1]]],
   ['reserveFd', []],
   ['setNonblocking', [[-1], ['x'], [1.5]]],
+  ['dupSocket', [[-1], ['x'], [1.5]]],
 ];
 
 describe('native: bad input never crashes', () => {

@@ -116,6 +116,12 @@ class Handle implements ServeHandle {
       } catch (err) {
         if (this.closed) return;
         const e = err as SystemError;
+        if (e.code === 'ERR_STREAM_DESTROYED') {
+          // The listener was closed under us (directly, or by a runtime
+          // shutdown): accepting simply ends.
+          this.close();
+          return;
+        }
         if (typeof e.errno === 'number' && RETRYABLE.has(e.errno)) {
           // The listener has armed its backoff; the next poll parks on it.
           const report = this.listener.onAcceptError;
