@@ -94,6 +94,8 @@ export class EdgeioSocket extends Duplex {
   private wantRead = false;
   private reading = false;
   private eof = false;
+  /** A read returned PENDING: a wake-up (readiness, budget, close) will come. */
+  private parked = false;
   /** The last read filled a whole buffer: more is probably waiting. */
   private bulk = false;
   private bytesSent = 0;
@@ -275,7 +277,9 @@ export class EdgeioSocket extends Duplex {
 
   override _read(): void {
     this.wantRead = true;
-    this.pumpRead();
+    // Parked on the reader slot: the wake-up reads (Readable asks again
+    // after every chunk; asking the socket again now would only re-park).
+    if (!this.parked) this.pumpRead();
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, cb: WriteCb): void {
@@ -386,6 +390,7 @@ export class EdgeioSocket extends Duplex {
   private pumpRead(): void {
     if (this.reading) return;
     this.reading = true;
+    this.parked = false;
     try {
       while (this.wantRead && !this.eof) {
         const inner = this.inner;
@@ -401,7 +406,10 @@ export class EdgeioSocket extends Duplex {
           if (this.inner !== null) this.destroy(err as Error);
           return;
         }
-        if (n === PENDING) return;
+        if (n === PENDING) {
+          this.parked = true;
+          return;
+        }
         if (n === 0) {
           this.eof = true;
           this.push(null);
