@@ -3,9 +3,9 @@
  * that wants one: `http`, `https`, `tls`, `ws`, `undici`, database drivers.
  *
  * It is a plain `stream.Duplex` driven at the poll level: a readiness wake-up
- * reads straight into one shared 64 KiB buffer and pushes a copy of exactly
- * the bytes read (Buffers only, never strings); writes go out as one gather
- * write per batch. There is deliberately no `_handle`: `tls`, `http` and
+ * reads into one shared 64 KiB buffer and pushes a copy of exactly the bytes
+ * read (a bulk transfer gets fresh buffers instead, without the copy);
+ * Buffers only, never strings. Writes go out as one gather write per batch. There is deliberately no `_handle`: `tls`, `http` and
  * `http2` would take that for a libuv `StreamBase` and call into C++ with
  * it. They see a JS stream instead, and wrap it as they wrap any Duplex
  * (`tls` through `JSStreamSocket`, which allows one write in flight and
@@ -62,9 +62,11 @@ export interface NodeSocketOptions {
 type WriteCb = (err?: Error | null) => void;
 
 /**
- * Bytes one read asks for: libuv's and Node's read size. One buffer serves
- * every socket (JavaScript runs one read at a time and each chunk is copied
- * out at once), so 10,000 idle sockets cost no read memory.
+ * Bytes one read asks for: libuv's and Node's read size. One shared buffer
+ * serves every socket's ordinary reads (JavaScript runs one read at a time
+ * and the bytes read are copied out at once), so 10,000 idle sockets cost no
+ * read memory; only a socket in a bulk transfer reads into buffers of its
+ * own, handed to the consumer without a copy.
  */
 const READ_SIZE = 64 * 1024;
 let scratch: Buffer | null = null;
