@@ -114,16 +114,17 @@ describe('toNodeSocket', () => {
     serverSide.resume();
     const start = Date.now();
     let fired = 0;
-    clientSide.setTimeout(150, () => fired++);
-    expect(clientSide.timeout).toBe(150);
-    // Traffic every 50 ms for 400 ms keeps it from firing.
-    for (let i = 0; i < 8; i++) {
+    // Generous for a loaded CI machine: traffic every ~50 ms for >= 1.5 s
+    // against a 1 s idle timeout must keep it from firing.
+    clientSide.setTimeout(1000, () => fired++);
+    expect(clientSide.timeout).toBe(1000);
+    while (Date.now() - start < 1500) {
       clientSide.write('x');
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(fired).toBe(0);
-    await once(clientSide, 'timeout', 5000);
-    expect(Date.now() - start).toBeGreaterThanOrEqual(400);
+    await once(clientSide, 'timeout', 10_000);
+    expect(Date.now() - start).toBeGreaterThanOrEqual(2400);
     expect(clientSide.destroyed).toBe(false); // Node leaves that to the listener
     const cb = jest.fn();
     clientSide.setTimeout(50, cb);
