@@ -13,8 +13,16 @@
 //   setOption(fd, option, value) / getOption(fd, option, out: Int32Array)
 //   localAddress(fd) / peerAddress(fd) -> { address, port, family } | -errno
 //   reserveFd() -> fd
-//   setNonblocking(fd) -> 0 | -errno
-//   dupSocket(fd) -> new fd (close-on-exec) | -errno (UV_ENOTSUP on Windows)
+//   adoptFd(fd) -> 0 | -errno      (nonblocking + owned by this env: fromFd)
+//   detachFd(fd) -> 0 | -EBADF     (no longer owned, left open: intoFd)
+//   trackedFds() -> count
+//   dupSocket(fd) -> new fd (close-on-exec, owned) | -errno (UV_ENOTSUP on Windows)
+//   fdWrite / fdWritev: write / writev with write(2), for pipes (not sockets)
+//
+// Every descriptor `socket`, `accept`, `reserveFd`, `adoptFd` and `dupSocket`
+// hand out is tracked in the environment's FdTable (fd_table.h) and closed
+// with it if JavaScript never calls `close` (worker terminate() /
+// process.exit()).
 #include <errno.h>
 #include <string.h>
 #include <uv.h>
@@ -22,6 +30,7 @@
 #include "binding.h"
 #include "napi_args.h"
 #include "sys.h"
+#include "uds.h"
 
 namespace edgeio {
 
@@ -39,16 +48,19 @@ bool ArgPort(napi_env env, napi_value v, int* port) {
   return true;
 }
 
+AddonEnv* Addon(void* data) { return static_cast<AddonEnv*>(data); }
+
 napi_value Socket(napi_env env, napi_callback_info info) {
+  void* data;
   napi_value argv[1];
-  if (!Args(env, info, argv)) return nullptr;
+  if (!Args(env, info, argv, &data)) return nullptr;
   int32_t family;
   if (!ArgInt32(env, argv[0], 4, 6, &family, "family must be 4 or 6", "family must be 4 or 6")) return nullptr;
   if (family != 4 && family != 6) {
     ThrowRange(env, "family must be 4 or 6");
     return nullptr;
   }
-  return Int(env, SysSocket(family));
+  return Int(env, Addon(data)->fds.TrackNew(SysSocket(family)));
 }
 
 // bind and connect share their argument shape: (fd, ip, port).
@@ -88,8 +100,10 @@ napi_value Listen(napi_env env, napi_callback_info info) {
 }
 
 napi_value Accept(napi_env env, napi_callback_info info) {
+  void* data;
   napi_value argv[2];
-  if (!Args(env, info, argv)) return nullptr;
+  if (!Args(env, info, argv, &data)) return nullptr;
+  FdTable& table = Addon(data)->fds;
   socket_t fd;
   if (!ArgSocket(env, argv[0], &fd)) return nullptr;
   napi_typedarray_type type;
@@ -115,9 +129,23 @@ napi_value Accept(napi_env env, napi_callback_info info) {
       if (total > 0) break;  // the error repeats on the next call; stop == n
       return Int(env, n);
     }
-    for (int i = 0; i < n; i++) out[total + i] = static_cast<int32_t>(fds[i]);
-    total += n;
-    if (n < want) break;  // drained, or an error cut the batch short
+    int kept = n;
+    for (int i = 0; i < n; i++) {
+      int t = table.Track(static_cast<socket_t>(fds[i]));
+      if (t < 0) {
+        // Out of memory for the table: these connections cannot be owned,
+        // so they are closed (their peers see a reset or FIN) and the batch
+        // stops with the error.
+        for (int k = i; k < n; k++) (void)SysClose(static_cast<socket_t>(fds[k]));
+        kept = i;
+        stop = t;
+        break;
+      }
+      out[total + i] = static_cast<int32_t>(fds[i]);
+    }
+    total += kept;
+    if (kept < n && total == 0) return Int(env, stop);
+    if (kept < want) break;  // drained, or an error cut the batch short
   }
   // After a short batch, out[total] says why it stopped (fds are >= 0, so a
   // negative value cannot be mistaken for one): -EAGAIN = backlog drained,
@@ -141,7 +169,11 @@ napi_value Read(napi_env env, napi_callback_info info) {
   return Int(env, SysRead(fd, data + off, len));
 }
 
-napi_value Write(napi_env env, napi_callback_info info) {
+// write(2)-shaped calls: send() for sockets (no SIGPIPE), write() for pipes.
+using WriteFn = int64_t (*)(socket_t, const uint8_t*, size_t);
+using WritevFn = int64_t (*)(socket_t, const uint8_t* const*, const size_t*, int);
+
+napi_value WriteWith(napi_env env, napi_callback_info info, WriteFn write_fn) {
   napi_value argv[4];
   if (!Args(env, info, argv)) return nullptr;
   socket_t fd;
@@ -152,8 +184,11 @@ napi_value Write(napi_env env, napi_callback_info info) {
   if (!ArgSocket(env, argv[0], &fd)) return nullptr;
   if (!ArgBytes(env, argv[1], &data, &size, "buffer must be a Uint8Array")) return nullptr;
   if (!ArgRange(env, argv[2], argv[3], size, &off, &len)) return nullptr;
-  return Int(env, SysWrite(fd, data + off, len));
+  return Int(env, write_fn(fd, data + off, len));
 }
+
+napi_value Write(napi_env env, napi_callback_info info) { return WriteWith(env, info, SysWrite); }
+napi_value FdWrite(napi_env env, napi_callback_info info) { return WriteWith(env, info, SysFdWrite); }
 
 // Collects bufs[index..] (the first one from `skip` bytes in) into iovec-style
 // arrays. Returns the number of buffers, or -1 after throwing.
@@ -240,7 +275,7 @@ napi_value Readv(napi_env env, napi_callback_info info) {
   return Int(env, SysReadv(fd, bufs, lens, count));
 }
 
-napi_value Writev(napi_env env, napi_callback_info info) {
+napi_value WritevWith(napi_env env, napi_callback_info info, WritevFn writev_fn) {
   napi_value argv[4];
   if (!Args(env, info, argv)) return nullptr;
   socket_t fd;
@@ -263,8 +298,11 @@ napi_value Writev(napi_env env, napi_callback_info info) {
                              lens);
   if (count < 0) return nullptr;
   if (count == 0) return Int(env, 0);
-  return Int(env, SysWritev(fd, bufs, lens, count));
+  return Int(env, writev_fn(fd, bufs, lens, count));
 }
+
+napi_value Writev(napi_env env, napi_callback_info info) { return WritevWith(env, info, SysWritev); }
+napi_value FdWritev(napi_env env, napi_callback_info info) { return WritevWith(env, info, SysFdWritev); }
 
 napi_value Shutdown(napi_env env, napi_callback_info info) {
   napi_value argv[2];
@@ -279,11 +317,12 @@ napi_value Shutdown(napi_env env, napi_callback_info info) {
 }
 
 napi_value Close(napi_env env, napi_callback_info info) {
+  void* data;
   napi_value argv[1];
-  if (!Args(env, info, argv)) return nullptr;
+  if (!Args(env, info, argv, &data)) return nullptr;
   socket_t fd;
   if (!ArgSocket(env, argv[0], &fd)) return nullptr;
-  return Int(env, SysClose(fd));
+  return Int(env, Addon(data)->fds.Close(fd));
 }
 
 napi_value SetOption(napi_env env, napi_callback_info info) {
@@ -375,25 +414,55 @@ napi_value AddressQuery(napi_env env, napi_callback_info info, bool peer) {
 napi_value LocalAddress(napi_env env, napi_callback_info info) { return AddressQuery(env, info, false); }
 napi_value PeerAddress(napi_env env, napi_callback_info info) { return AddressQuery(env, info, true); }
 
-napi_value SetNonblocking(napi_env env, napi_callback_info info) {
+// Takes ownership of a descriptor from elsewhere (TcpStream/TcpListener
+// .fromFd): nonblocking from now on, and closed with this environment.
+// Adopting one edgeio already owns is allowed (tracking is idempotent).
+napi_value AdoptFd(napi_env env, napi_callback_info info) {
+  void* data;
   napi_value argv[1];
-  if (!Args(env, info, argv)) return nullptr;
+  if (!Args(env, info, argv, &data)) return nullptr;
   socket_t fd;
   if (!ArgSocket(env, argv[0], &fd)) return nullptr;
-  return Int(env, SysSetNonblocking(fd));
+  int r = SysSetNonblocking(fd);
+  if (r < 0) return Int(env, r);
+  return Int(env, Addon(data)->fds.Track(fd));
 }
 
-napi_value DupSocket(napi_env env, napi_callback_info info) {
+// Gives up ownership without closing (the descriptor is handed to someone
+// else): the environment's teardown will no longer close it. UV_EBADF when
+// this environment did not own it.
+napi_value DetachFd(napi_env env, napi_callback_info info) {
+  void* data;
   napi_value argv[1];
-  if (!Args(env, info, argv)) return nullptr;
+  if (!Args(env, info, argv, &data)) return nullptr;
   socket_t fd;
   if (!ArgSocket(env, argv[0], &fd)) return nullptr;
-  return Int(env, SysDupSocket(fd));
+  return Int(env, Addon(data)->fds.Untrack(fd) ? 0 : UV_EBADF);
+}
+
+napi_value TrackedFds(napi_env env, napi_callback_info info) {
+  void* data;
+  napi_value argv[1];
+  if (!Args(env, info, argv, &data)) return nullptr;
+  return Int(env, static_cast<int64_t>(Addon(data)->fds.count()));
+}
+
+// Duplicates a socket close-on-exec (TcpStream.fromNodeSocket): the copy is
+// owned by this environment like any socket edgeio opens.
+napi_value DupSocket(napi_env env, napi_callback_info info) {
+  void* data;
+  napi_value argv[1];
+  if (!Args(env, info, argv, &data)) return nullptr;
+  socket_t fd;
+  if (!ArgSocket(env, argv[0], &fd)) return nullptr;
+  return Int(env, Addon(data)->fds.TrackNew(SysDupSocket(fd)));
 }
 
 napi_value ReserveFd(napi_env env, napi_callback_info info) {
-  (void)info;
-  return Int(env, SysReserveFd());
+  void* data;
+  napi_value argv[1];
+  if (!Args(env, info, argv, &data)) return nullptr;
+  return Int(env, Addon(data)->fds.TrackNew(SysReserveFd()));
 }
 
 }  // namespace
@@ -408,7 +477,9 @@ bool DefineNetBindings(napi_env env, napi_value exports, AddonEnv* addon) {
       {"close", Close},         {"setOption", SetOption},
       {"getOption", GetOption}, {"localAddress", LocalAddress},
       {"peerAddress", PeerAddress}, {"reserveFd", ReserveFd},
-      {"setNonblocking", SetNonblocking}, {"dupSocket", DupSocket},
+      {"adoptFd", AdoptFd},     {"detachFd", DetachFd},
+      {"trackedFds", TrackedFds},  {"fdWrite", FdWrite},
+      {"fdWritev", FdWritev}, {"dupSocket", DupSocket},
   };
   return DefineFunctions(env, exports, fns, sizeof fns / sizeof fns[0], addon);
 }

@@ -7,8 +7,11 @@
  * closed whatever connection reused the number.
  */
 import * as net from 'net';
+import { Worker } from 'worker_threads';
 import { TcpStream } from '../src';
 import { fdCount, once } from './util/bridge';
+import { native } from './util/native';
+import { DIST } from './util/proc';
 import { connectedPair, readAll } from './util/tcp';
 
 /** A Node echo server on an ephemeral loopback port. */
@@ -40,7 +43,11 @@ describe('TcpStream.intoFd', () => {
   test('detaches the descriptor: edgeio no longer closes it, and a Node socket can own it', async () => {
     const { client, server, listener } = await connectedPair();
     listener.close();
+    const owned = native.trackedFds();
     const fd = client.intoFd();
+    // Out of the environment's descriptor table: its teardown leaves it alone.
+    expect(native.trackedFds()).toBe(owned - 1);
+    expect(native.detachFd(fd)).toBe(native.errno.EBADF);
     expect(client.isClosed).toBe(true);
     expect(client.fd).toBe(-1);
     client.close(); // a no-op now: the fd belongs to the caller
@@ -74,6 +81,36 @@ describe('TcpStream.intoFd', () => {
     expect(await readAll(server)).toHaveLength(0);
     server.close();
   });
+
+  test('a descriptor given away in a worker outlives the worker (terminate closes only what it still owns)', async () => {
+    const echo = await nodeEcho();
+    const w = new Worker(
+      `
+      const { parentPort, workerData } = require('worker_threads');
+      const { TcpStream } = require(workerData.dist);
+      (async () => {
+        const kept = await TcpStream.connect('127.0.0.1:' + workerData.port);
+        const owned = await TcpStream.connect('127.0.0.1:' + workerData.port);
+        parentPort.postMessage({ fd: kept.intoFd(), ownedPort: owned.localAddr().port });
+      })().catch((e) => parentPort.postMessage({ error: String(e) }));
+      setInterval(() => {}, 1000);
+      `,
+      { eval: true, workerData: { dist: DIST, port: port(echo) } },
+    );
+    const m = await new Promise<{ fd: number; error?: string }>((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    expect(m.error).toBeUndefined();
+    await w.terminate();
+    // The connection handed away still works from this thread.
+    const sock = new net.Socket({ fd: m.fd, readable: true, writable: true });
+    expect(await nodeRoundTrip(sock, 'after the worker')).toBe('after the worker');
+    const closed = once(sock, 'close');
+    sock.destroy();
+    await closed;
+    await new Promise((resolve) => echo.close(resolve));
+  });
 });
 
 describe('TcpStream.fromNodeSocket', () => {
@@ -83,7 +120,10 @@ describe('TcpStream.fromNodeSocket', () => {
     const sock = await connectNode(port(echo));
     expect(await nodeRoundTrip(sock, 'node first')).toBe('node first');
     const closed = once<boolean>(sock, 'close');
+    const owned = native.trackedFds();
     const stream = TcpStream.fromNodeSocket(sock);
+    // The copy is edgeio's: in the environment's descriptor table.
+    expect(native.trackedFds()).toBe(owned + 1);
     expect(sock.destroyed).toBe(true);
     expect(await closed).toBe(false); // closed quietly: no error (and no FIN: the echo goes on)
     await stream.writeAll(Buffer.from('edgeio next'));
@@ -93,6 +133,7 @@ describe('TcpStream.fromNodeSocket', () => {
     // Two descriptors for the connection: the echo server's end and edgeio's.
     expect(fdCount()).toBe(before + 2);
     stream.close();
+    expect(native.trackedFds()).toBe(owned);
     echo.close();
   });
 

@@ -2,10 +2,11 @@
  * toNodeSocket: an edgeio stream behaving like a connected net.Socket
  * (data as Buffers, backpressure, FIN and allowHalfOpen, destroy order,
  * idle timer, addresses, counters, states), for TcpStream and a stream put
- * back together with reunite().
+ * back together with reunite(), and for a UnixStream (structurally a
+ * bridgeable stream: Unix addresses are { path }).
  */
 import * as net from 'net';
-import { reunite, toNodeSocket, TcpListener, TcpStream } from '../src';
+import { reunite, toNodeSocket, TcpListener, TcpStream, UnixStream } from '../src';
 import { bridgedPair, once, recordEvents, until } from './util/bridge';
 import { connectedPair, randomData, sha256 } from './util/tcp';
 
@@ -201,6 +202,47 @@ describe('toNodeSocket', () => {
     expect(buf.toString('utf8', 0, n)).toBe('over the reunited stream');
     server.close();
     await closed;
+  });
+
+  test('setKeepAlive hands the stream milliseconds (whole seconds), as TcpStream.setKeepAlive takes them', async () => {
+    const { client, server, listener } = await connectedPair();
+    listener.close();
+    const keepAlive = jest.spyOn(client, 'setKeepAlive');
+    const sock = toNodeSocket(client);
+    sock.setKeepAlive(true, 30_500);
+    sock.setKeepAlive(true, Number.NaN);
+    sock.setKeepAlive(false);
+    expect(keepAlive.mock.calls).toEqual([[true, 30_000], [true, 0], [false, 0]]);
+    const closed = once(sock, 'close');
+    sock.destroy();
+    await closed;
+    server.close();
+  });
+
+  test('a UnixStream is bridged as well: data both ways, FIN, { path } addresses, no TCP options', async () => {
+    const [a, b] = UnixStream.pair();
+    const left = toNodeSocket(a);
+    const right = toNodeSocket(b, { allowHalfOpen: true });
+    expect(left.remoteAddress).toBeUndefined();
+    expect(left.remotePort).toBeUndefined();
+    expect(left.address()).toEqual({ path: '' });
+    expect(left.setNoDelay(true)).toBe(left); // no such option on a Unix socket: ignored
+    expect(left.setKeepAlive(true, 1000)).toBe(left);
+    let got = '';
+    right.on('data', (d: Buffer) => (got += d.toString()));
+    const rightEnded = once(right, 'end');
+    left.write('over ');
+    left.end('unix');
+    await rightEnded;
+    expect(got).toBe('over unix');
+    const leftGot: Buffer[] = [];
+    left.on('data', (d: Buffer) => leftGot.push(d));
+    const leftClosed = once(left, 'close');
+    right.end('and back');
+    await leftClosed;
+    expect(Buffer.concat(leftGot).toString()).toBe('and back');
+    await until(() => right.destroyed);
+    expect(a.isClosed && b.isClosed).toBe(true);
   });
 
   test('bad input is refused before any I/O', async () => {

@@ -27,21 +27,33 @@ import { Duplex } from 'stream';
 import { Context } from '../future/context';
 import { PENDING } from '../future/poll';
 import { wakerFn } from '../future/waker';
-import { runUnconstrained } from '../runtime/coop';
+import { runUnconstrained } from '../task/coop';
 import type { AsyncDuplex } from '../io/traits';
 import { codedError, destroyedError } from '../sys/errors';
 import type { AddressInfo } from '../sys/native';
 
 /**
- * What {@link toNodeSocket} needs from a stream: the poll-level duplex every
- * edgeio stream implements (`TcpStream`, a stream put back together with
- * `reunite`, `UnixStream`), plus whichever socket options it has.
+ * What {@link toNodeSocket} needs from a stream, structurally (no class is
+ * checked): the poll-level duplex every edgeio stream implements
+ * (`TcpStream`, `UnixStream`, a stream put back together with `reunite`),
+ * plus whichever socket options and addresses it has. TCP addresses are
+ * `{ address, port, family }`; Unix ones are `{ path }` (then
+ * `remoteAddress`/`remotePort` are undefined and `address()` is the
+ * `{ path }`).
+ *
+ * @example
+ * ```ts
+ * const [a, b] = UnixStream.pair();
+ * const sock = toNodeSocket(a); // a BridgeableStream as much as a TcpStream is
+ * ```
  */
 export interface BridgeableStream extends AsyncDuplex {
-  /** Nagle's algorithm off (`true`) or on. */
+  /** True once the stream is closed (a closed stream is refused). */
+  readonly isClosed?: boolean;
+  /** Nagle's algorithm off (`true`) or on (TCP only). */
   setNoDelay?(noDelay?: boolean): unknown;
-  /** Keep-alive on/off; the delay is in whole seconds. */
-  setKeepAlive?(enable?: boolean, initialDelaySec?: number): unknown;
+  /** Keep-alive on/off; the delay is in milliseconds, as `net.Socket` and `TcpStream` take it (TCP only). */
+  setKeepAlive?(enable?: boolean, initialDelayMs?: number): unknown;
   localAddr?(): AddressInfo | { path?: string };
   peerAddr?(): AddressInfo | { path?: string };
   ref?(): unknown;
@@ -207,9 +219,11 @@ export class EdgeioSocket extends Duplex {
    * 0 keeps the system's default).
    */
   setKeepAlive(enable = false, initialDelayMs = 0): this {
+    // Whole seconds are what the kernel takes (TcpStream rounds down too);
+    // anything Node would accept (NaN, negative, huge) never throws here.
     const ms = Number(initialDelayMs);
-    const sec = Number.isFinite(ms) && ms > 0 ? Math.min(Math.floor(ms / 1000), 2147483647) : 0;
-    if (this.inner !== null) this.inner.setKeepAlive?.(enable, sec);
+    const delay = Number.isFinite(ms) && ms > 0 ? Math.min(Math.floor(ms / 1000), 2147483647) * 1000 : 0;
+    if (this.inner !== null) this.inner.setKeepAlive?.(enable, delay);
     return this;
   }
 
@@ -566,6 +580,6 @@ export function toNodeSocket(stream: BridgeableStream, options: NodeSocketOption
     throw new TypeError('toNodeSocket needs an edgeio stream (pollRead, pollWrite, pollWritev, pollShutdown, close)');
   }
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
-  if ((stream as { isClosed?: boolean }).isClosed === true) throw destroyedError('toNodeSocket');
+  if (stream.isClosed === true) throw destroyedError('toNodeSocket');
   return new EdgeioSocket(stream, options);
 }
