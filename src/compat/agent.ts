@@ -18,9 +18,13 @@ import { EdgeioSocket, toNodeSocket } from './node-socket';
  * `noDelay`, `servername` and any TLS option (passed to `tls.connect`).
  */
 export type ConnectionOptions = http.ClientRequestArgs & {
+  /** TLS server name (SNI); defaults to the host name. */
   servername?: string;
+  /** TCP keep-alive on the connection. */
   keepAlive?: boolean;
+  /** Idle time before the first keep-alive probe, in ms. */
   keepAliveInitialDelay?: number;
+  /** Nagle's algorithm off (the default for edgeio streams). */
   noDelay?: boolean;
 };
 
@@ -29,8 +33,6 @@ interface AgentAdded {
   _agentKey?: string;
   _defaultAgent?: { protocol?: string; defaultPort?: number };
 }
-
-type Callback = (err: Error | null, socket: Duplex) => void;
 
 /** What an `https.Agent` offers for TLS session reuse (its internal cache). */
 interface SessionCachingAgent {
@@ -90,7 +92,7 @@ export function dial(
  * http.get({ host: '127.0.0.1', port: 8080, agent }, (res) => res.resume());
  * ```
  */
-export function createConnection(this: unknown, opts: ConnectionOptions, callback?: Callback): undefined {
+export function createConnection(this: unknown, opts: ConnectionOptions, callback?: (err: Error | null, socket: Duplex) => void): undefined {
   if (opts === null || typeof opts !== 'object') throw new TypeError('options must be an object');
   const options = opts;
   const added = opts as AgentAdded;

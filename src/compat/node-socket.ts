@@ -31,6 +31,7 @@ import { runUnconstrained } from '../task/coop';
 import type { AsyncDuplex } from '../io/traits';
 import { codedError, destroyedError } from '../sys/errors';
 import type { AddressInfo } from '../sys/native';
+import type { UnixSocketAddr } from '../net/unix/path';
 
 /**
  * What {@link toNodeSocket} needs from a stream, structurally (no class is
@@ -54,9 +55,13 @@ export interface BridgeableStream extends AsyncDuplex {
   setNoDelay?(noDelay?: boolean): unknown;
   /** Keep-alive on/off; the delay is in milliseconds, as `net.Socket` and `TcpStream` take it (TCP only). */
   setKeepAlive?(enable?: boolean, initialDelayMs?: number): unknown;
-  localAddr?(): AddressInfo | { path?: string };
-  peerAddr?(): AddressInfo | { path?: string };
+  /** The local address (TCP `{ address, port, family }`, Unix `{ path }`). */
+  localAddr?(): AddressInfo | UnixSocketAddr;
+  /** The peer's address. */
+  peerAddr?(): AddressInfo | UnixSocketAddr;
+  /** Keeps the process alive while open. */
   ref?(): unknown;
+  /** Lets the process exit while open. */
   unref?(): unknown;
 }
 
@@ -125,8 +130,8 @@ export class EdgeioSocket extends Duplex {
   /** `_final`'s callback, waiting for the batch to drain before the FIN. */
   private finalCb: WriteCb | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private local: AddressInfo | { path?: string } | null = null;
-  private peer: AddressInfo | { path?: string } | null = null;
+  private local: AddressInfo | UnixSocketAddr | null = null;
+  private peer: AddressInfo | UnixSocketAddr | null = null;
 
   /** @internal Use {@link toNodeSocket}. */
   constructor(stream: BridgeableStream, options: NodeSocketOptions = {}) {
@@ -203,7 +208,7 @@ export class EdgeioSocket extends Duplex {
    * The local address as `{ address, family, port }` (`{}` once closed, as
    * `net.Socket`).
    */
-  address(): AddressInfo | { path?: string } | Record<string, never> {
+  address(): AddressInfo | UnixSocketAddr | Record<string, never> {
     return this.localInfo() ?? {};
   }
 
@@ -291,6 +296,7 @@ export class EdgeioSocket extends Duplex {
 
   // ===== Duplex implementation =====
 
+  /** @internal Duplex implementation. */
   override _read(): void {
     this.wantRead = true;
     // Parked on the reader slot: the wake-up reads (Readable asks again
@@ -298,12 +304,14 @@ export class EdgeioSocket extends Duplex {
     if (!this.parked) this.pumpRead();
   }
 
+  /** @internal Duplex implementation. */
   override _write(chunk: Buffer, _encoding: BufferEncoding, cb: WriteCb): void {
     this.batch.push(chunk);
     this.batchBytes += chunk.length;
     this.accepted(cb);
   }
 
+  /** @internal Duplex implementation. */
   override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, cb: WriteCb): void {
     for (let i = 0; i < chunks.length; i++) {
       this.batch.push(chunks[i].chunk);
@@ -334,6 +342,7 @@ export class EdgeioSocket extends Duplex {
     if (dirty.length === 1) setImmediate(flushDirty);
   }
 
+  /** @internal Duplex implementation. */
   override _final(cb: WriteCb): void {
     if (this.inner === null) {
       cb(destroyedError('end'));
@@ -360,6 +369,7 @@ export class EdgeioSocket extends Duplex {
     cb();
   }
 
+  /** @internal Duplex implementation. */
   override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
     if (this.timer !== null) {
       clearTimeout(this.timer);
@@ -509,7 +519,7 @@ export class EdgeioSocket extends Duplex {
     }
   }
 
-  private localInfo(): AddressInfo | { path?: string } | null {
+  private localInfo(): AddressInfo | UnixSocketAddr | null {
     if (this.local === null && this.inner !== null) {
       try {
         this.local = this.inner.localAddr?.() ?? null;
@@ -520,7 +530,7 @@ export class EdgeioSocket extends Duplex {
     return this.local;
   }
 
-  private peerInfo(): AddressInfo | { path?: string } | null {
+  private peerInfo(): AddressInfo | UnixSocketAddr | null {
     if (this.peer === null && this.inner !== null) {
       try {
         this.peer = this.inner.peerAddr?.() ?? null;

@@ -20,6 +20,7 @@ import { PENDING, Poll } from '../future/poll';
 import { wakerFn } from '../future/waker';
 import { codedError, SystemError } from '../sys/errors';
 import { native, AddressInfo } from '../sys/native';
+import type { UnixSocketAddr } from '../net/unix/path';
 import { BridgeableStream, EdgeioSocket, toNodeSocket } from './node-socket';
 
 const E = native.errno;
@@ -31,9 +32,13 @@ const RETRYABLE = new Set([E.EMFILE, E.ENFILE, E.ENOBUFS, E.ENOMEM, E.ECONNABORT
 export interface BridgeableListener<S extends BridgeableStream = BridgeableStream> {
   /** A new connection, or `PENDING` after storing `cx.waker`; throws on error. */
   pollAccept(cx: Context): Poll<S>;
+  /** Stops listening (what the handle's and the server's `close()` do). */
   close(): void;
-  localAddr?(): AddressInfo | { path?: string };
+  /** The bound address (TCP `{ address, port, family }`, Unix `{ path }`). */
+  localAddr?(): AddressInfo | UnixSocketAddr;
+  /** Keeps the process alive while listening. */
   ref?(): unknown;
+  /** Lets the process exit while listening. */
   unref?(): unknown;
   /** Told about accept errors the listener survives (EMFILE, ...). */
   onAcceptError?: (err: SystemError) => void;
@@ -44,8 +49,11 @@ export interface BridgeableListener<S extends BridgeableStream = BridgeableStrea
  * events. The optional fields are `net.Server`'s, used when present.
  */
 export interface ConnectionServer extends EventEmitter {
+  /** Passed on to each connection's socket (`net.Server`'s option). */
   allowHalfOpen?: boolean;
+  /** Connections over this count are closed at once, as `net.Server` does. */
   maxConnections?: number | null;
+  /** Wrapped so that it also stops the listener and waits for bridged connections. */
   close?(callback?: (err?: Error) => void): unknown;
 }
 

@@ -13,11 +13,17 @@ import { dial, isIp } from './agent';
 
 /** What undici passes to its connector. */
 export interface UndiciConnectOptions {
+  /** The host to connect to. */
   hostname: string;
+  /** `host:port` as in the URL. */
   host?: string;
+  /** `'http:'` or `'https:'` (TLS). */
   protocol: string;
+  /** The port; empty for the protocol's default. */
   port: string | number;
+  /** TLS server name (SNI). */
   servername?: string;
+  /** Local address to bind (not supported by edgeio's connect; ignored). */
   localAddress?: string | null;
   /** A socket to upgrade to TLS (undici's HTTP CONNECT tunnels). */
   httpSocket?: Duplex;
@@ -44,6 +50,7 @@ export interface ConnectorOptions extends tls.ConnectionOptions {
   maxCachedSessions?: number;
   /** TCP keep-alive. Default on with a 60 s delay, undici's. */
   keepAlive?: boolean;
+  /** Idle time before the first keep-alive probe, in ms. Default 60,000, undici's. */
   keepAliveInitialDelay?: number;
 }
 

@@ -135,9 +135,16 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Buffer> {
       throw codedError('ERR_EDGEIO_SOCKET_BUSY', 'fromNodeSocket: the net.Socket has unread or unwritten data buffered');
     }
     // The copy is tracked in this environment's descriptor table from the
-    // start (closed with it if nothing else does).
+    // start (closed with it if nothing else does), and adopted as fromFd
+    // does (nonblocking) before the Node socket is let go: a failure so far
+    // leaves the Node socket untouched.
     const copy = native.dupSocket(fd);
     if (copy < 0) throw systemError(copy, 'fcntl');
+    const r = native.adoptFd(copy);
+    if (r < 0) {
+      native.close(copy);
+      throw systemError(r, 'fcntl');
+    }
     // Stop Node from reading into its own buffer first, then let it go: its
     // close() drops libuv's epoll entry and closes the original number only;
     // the connection stays open through the copy (close(2): the description
@@ -145,13 +152,7 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Buffer> {
     // resetAndDestroy(): no FIN, no RST.
     sock.pause?.();
     sock.destroy();
-    // Adopted as fromFd does (nonblocking, already tracked), then the normal
-    // constructor path registers it.
-    const r = native.adoptFd(copy);
-    if (r < 0) {
-      native.close(copy);
-      throw systemError(r, 'fcntl');
-    }
+    // The normal constructor path registers it.
     try {
       return new TcpStream(copy, currentOrDefault().io);
     } catch (err) {
@@ -436,15 +437,32 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Buffer> {
   }
 }
 
-/** What {@link TcpStream.fromNodeSocket} reads from a `net.Socket`. */
+/**
+ * What {@link TcpStream.fromNodeSocket} reads from a `net.Socket`
+ * (structural: a real `net.Socket` fits).
+ *
+ * @example
+ * ```ts
+ * const sock: NodeSocketLike = net.connect(8080, '127.0.0.1');
+ * ```
+ */
 export interface NodeSocketLike {
+  /** A destroyed socket is refused. */
   readonly destroyed?: boolean;
+  /** A socket still connecting is refused. */
   readonly connecting?: boolean;
+  /** Bytes Node has read and not handed out: must be 0. */
   readonly readableLength?: number;
+  /** Bytes Node has yet to write: must be 0. */
   readonly writableLength?: number;
-  /** libuv's TCP handle; `fd` is its descriptor (-1 on Windows). */
-  readonly _handle?: { readonly fd?: number } | null;
+  /** libuv's TCP handle. */
+  readonly _handle?: {
+    /** The handle's descriptor (-1 on Windows). */
+    readonly fd?: number;
+  } | null;
+  /** Stops Node reading before the socket is let go. */
   pause?(): unknown;
+  /** Lets the socket go (closes libuv's copy of the descriptor only). */
   destroy(): unknown;
 }
 
