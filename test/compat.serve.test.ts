@@ -8,8 +8,11 @@
 import * as http from 'http';
 import * as http2 from 'http2';
 import * as https from 'https';
+import * as fs from 'fs';
 import * as net from 'net';
-import { createConnection, serve, TcpListener, TcpStream } from '../src';
+import * as os from 'os';
+import * as path from 'path';
+import { createConnection, serve, TcpListener, TcpStream, UnixListener } from '../src';
 import { once, selfSigned, until } from './util/bridge';
 
 async function bound(): Promise<{ listener: TcpListener; port: number }> {
@@ -209,6 +212,29 @@ describe('serve', () => {
     client.close();
     await closed;
     expect(await closeServer(server as unknown as net.Server)).toBeUndefined();
+  });
+
+  test('http.Server over a UnixListener (the bridge is structural: Unix streams are served as TCP ones)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeio-serve-'));
+    const sockPath = path.join(dir, 'http.sock');
+    try {
+      const server = http.createServer((req, res) => res.end(`unix ${req.url}`));
+      serve(server, await UnixListener.bind(sockPath));
+      const body = await new Promise<string>((resolve, reject) => {
+        http
+          .get({ socketPath: sockPath, path: '/p', agent: false }, (res) => {
+            let data = '';
+            res.on('data', (d: Buffer) => (data += d));
+            res.on('end', () => resolve(data));
+          })
+          .on('error', reject);
+      });
+      expect(body).toBe('unix /p');
+      await new Promise((resolve) => server.close(resolve));
+      expect(fs.existsSync(sockPath)).toBe(false); // the listener closed (and removed its socket file)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('a listener closed directly ends accepting quietly (no server error)', async () => {
