@@ -7,7 +7,7 @@
 // ratios are always to Node measured in the same run.
 //
 //   node bench/run.js [--quick] [--scenarios a,b] [--servers x,y] [--peers all|uws,bun,deno] [--baseline DIR]
-//                     [--duration S] [--warmup S] [--repeats N] [--out DIR] [--update-readme]
+//                     [--duration S] [--warmup S] [--repeats N] [--out DIR] [--update-readme] [--no-bridge]
 'use strict';
 
 const { spawn, spawnSync, execFileSync } = require('child_process');
