@@ -474,6 +474,15 @@ int64_t SysReserveFd() {
   return fd;
 }
 
+int64_t SysDupSocket(socket_t fd) {
+  // F_DUPFD_CLOEXEC (fcntl(2), POSIX.1-2008; macOS 10.7+): the copy is
+  // close-on-exec in the same call, so no child started in between inherits
+  // it (dup(2) + FD_CLOEXEC would leave that window open).
+  int r = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (r < 0) return -errno;
+  return r;
+}
+
 }  // namespace edgeio
 
 #endif  // !_WIN32

@@ -108,7 +108,7 @@ const QUERY_FNS = new Set(['localAddress', 'peerAddress', 'getOption']);
 // Functions whose first argument is a descriptor.
 const FD_FIRST = new Set([
   'bind', 'connect', 'listen', 'accept', 'read', 'write', 'readv', 'writev', 'shutdown', 'close',
-  'setOption', 'getOption', 'localAddress', 'peerAddress', 'adoptFd', 'detachFd',
+  'setOption', 'getOption', 'localAddress', 'peerAddress', 'adoptFd', 'detachFd', 'dupSocket',
   'udpRecv', 'udpSend', 'udpRecvMany', 'udpSendMany', 'udpSetOption', 'udpMembership', 'udpMulticastInterface',
 ]);
 const SELECTOR_FIRST = new Set([
@@ -117,7 +117,7 @@ const SELECTOR_FIRST = new Set([
 ]);
 const ALL_FNS = [
   'socket', 'bind', 'connect', 'listen', 'accept', 'read', 'write', 'readv', 'writev', 'shutdown', 'close',
-  'setOption', 'getOption', 'localAddress', 'peerAddress', 'reserveFd', 'adoptFd', 'detachFd', 'trackedFds',
+  'setOption', 'getOption', 'localAddress', 'peerAddress', 'reserveFd', 'adoptFd', 'detachFd', 'trackedFds', 'dupSocket',
   'selectorOpen', 'selectorClose', 'selectorRegister', 'selectorDeregister', 'selectorSelect', 'selectorWake',
   'selectorWakerHandle', 'wakeHandle', 'bridgeStart', 'bridgeStop', 'bridgeRef', 'bridgeUnref',
   'udpSocket', 'udpWire', 'udpFormat', 'udpRecv', 'udpSend', 'udpRecvMany', 'udpSendMany', 'udpSetOption',
@@ -710,6 +710,7 @@ class Fuzzer {
         return [this.anyFd()];
       case 'adoptFd':
       case 'detachFd':
+      case 'dupSocket':
         return [this.ownFd()];
       case 'reserveFd':
       case 'trackedFds':
@@ -916,6 +917,7 @@ class Fuzzer {
       case 'socket':
       case 'udpSocket':
       case 'reserveFd':
+      case 'dupSocket':
       case 'trackedFds':
       case 'selectorOpen':
       case 'selectorWakerHandle':
@@ -977,6 +979,10 @@ class Fuzzer {
         break;
       case 'udpSocket':
         if (r >= 0) this.addFd(r, 'udp');
+      case 'dupSocket':
+        // The copy is a descriptor of its own (closed on its own), of the
+        // same socket; tracked as a plain one so nothing expects its peer.
+        if (r >= 0) this.addFd(r, 'reserve');
         break;
       case 'accept':
         if (r > 0) for (let i = 0; i < r; i++) this.addFd(args[1][i], 'conn');

@@ -76,6 +76,8 @@ const cases: Array<[string, unknown[][]]> = [
   ['udpMembership', [[-1, 1, '239.1.2.3', undefined], [3, 2, '239.1.2.3', undefined], [3, 1, 5, undefined], [3, 1, '239.1.2.3', 7]]],
   ['udpMulticastInterface', [[-1, 4, '127.0.0.1'], [3, 5, '127.0.0.1'], [3, 4, 1]]],
   ['udpGsoSupported', [[-1], ['x']]],
+
+  ['dupSocket', [[-1], ['x'], [1.5]]],
 ];
 
 describe('native: bad input never crashes', () => {

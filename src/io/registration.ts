@@ -275,6 +275,27 @@ export class Registration {
     this.io.shutdown();
   }
 
+  /**
+   * Gives the descriptor away without closing it (tokio
+   * `PollEvented::into_inner`, then `into_raw_fd`): deregisters, drops it
+   * from the environment's descriptor table (native `detachFd`, so teardown
+   * no longer closes it), and wakes every waiter to see SHUTDOWN as after
+   * {@link close}. Returns the descriptor, now the caller's. Call once, on a
+   * registration that is not closed.
+   *
+   * @example
+   * ```ts
+   * const fd = reg.release(); // e.g. for new net.Socket({ fd })
+   * ```
+   */
+  release(): number {
+    this.closed = true;
+    this.driver.deregister(this);
+    native.detachFd(this.fd);
+    this.io.shutdown();
+    return this.fd;
+  }
+
   /** Rule, step 3. */
   private parkAfterEagain(cx: Context, dir: Direction, tick: number): Pending {
     restoreUnit();

@@ -102,11 +102,13 @@ export interface NativeBinding {
   detachFd(fd: number): number;
   /**
    * How many descriptors this environment owns: everything `socket`,
-   * `accept`, `reserveFd` and `adoptFd` returned and `close`/`detachFd`
+   * `accept`, `reserveFd`, `adoptFd` and `dupSocket` returned and `close`/`detachFd`
    * did not release. Each is closed at environment teardown
    * (native/fd_table.h).
    */
   trackedFds(): number;
+  /** Duplicates a socket descriptor, close-on-exec, owned (tracked) like `socket`'s; `ENOTSUP` on Windows. */
+  dupSocket(fd: number): number;
 
   // ===== UDP (native/binding_udp.cc; addresses in wire form, native/udp.h) =====
   /** A nonblocking datagram socket (Windows: ICMP reset reports off). */
