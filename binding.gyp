@@ -9,7 +9,11 @@
         "native/loop.cc",
         "native/loop_turn.cc",
         "native/selector_epoll.cc",
-        "native/sys_unix.cc"
+        "native/sys_unix.cc",
+        "native/pool.cc",
+        "native/binding_fs.cc",
+        "native/dns.cc",
+        "native/fs_unix.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "EDGEIO_SOURCE_HASH=<!(node native/source-hash.js)"],
@@ -28,8 +32,8 @@
           "sources": ["native/selector_kqueue.cc"]
         }],
         ["OS=='win'", {
-          "sources!": ["native/loop.cc", "native/selector_epoll.cc", "native/sys_unix.cc"],
-          "sources": ["native/loop_win.cc", "native/selector_win.cc", "native/sys_win.cc"],
+          "sources!": ["native/loop.cc", "native/selector_epoll.cc", "native/sys_unix.cc", "native/fs_unix.cc"],
+          "sources": ["native/loop_win.cc", "native/selector_win.cc", "native/sys_win.cc", "native/fs_win.cc"],
           "defines": ["WIN32_LEAN_AND_MEAN", "NOMINMAX", "_WIN32_WINNT=0x0602"],
           "libraries": ["-lws2_32"]
         }]

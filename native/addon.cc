@@ -9,6 +9,7 @@
 #include "binding.h"
 #include "env.h"
 #include "loop.h"
+#include "pool.h"
 #include "selector.h"
 #include "sys.h"
 
@@ -23,6 +24,9 @@ void AsyncCleanup(napi_async_cleanup_hook_handle handle, void* arg) {
   AddonEnv* addon = static_cast<AddonEnv*>(arg);
   addon->cleanup_handle = handle;
   addon->tearing_down = true;
+  // Pool first: queued jobs dropped, running ones joined, before the
+  // selectors their completion queues wake go away (pool.h, lifetimes).
+  ShutdownPool(addon);
   for (SelectorEntry& e : addon->selectors) {
     if (e.bridge != nullptr) {
       addon->bridges_closing++;
@@ -161,12 +165,15 @@ napi_value Init(napi_env env, napi_value exports) {
       {"EALREADY", UV_EALREADY},     {"EISCONN", UV_EISCONN},         {"EAFNOSUPPORT", UV_EAFNOSUPPORT},
       {"EADDRNOTAVAIL", UV_EADDRNOTAVAIL}, {"ENETUNREACH", UV_ENETUNREACH}, {"EHOSTUNREACH", UV_EHOSTUNREACH},
       {"ENOTSOCK", UV_ENOTSOCK},     {"EBUSY", UV_EBUSY},             {"EACCES", UV_EACCES},
+      {"ENOSYS", UV_ENOSYS},         {"EISDIR", UV_EISDIR},           {"ENOTDIR", UV_ENOTDIR},
+      {"EAI_NONAME", UV_EAI_NONAME}, {"EAI_NODATA", UV_EAI_NODATA},
   };
   const Constant limits[] = {
       {"MAX_EVENTS", kMaxEvents}, {"MAX_IOV", kMaxIov}, {"WAKER_TOKEN", kWakerToken}};
   napi_value backend;
   napi_value source_hash;
   if (!DefineSelectorBindings(env, exports, addon) || !DefineNetBindings(env, exports, addon) ||
+      !DefineFsBindings(env, exports, addon) ||
       !DefineConstantObject(env, exports, "readiness", readiness, sizeof readiness / sizeof readiness[0]) ||
       !DefineConstantObject(env, exports, "interest", interest, sizeof interest / sizeof interest[0]) ||
       !DefineConstantObject(env, exports, "options", options, sizeof options / sizeof options[0]) ||
