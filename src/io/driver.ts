@@ -22,6 +22,17 @@ import { ScheduledIo } from './scheduled-io';
 /** Events per turn: tokio's, libuv's and uSockets' number. */
 export const EVENTS_PER_TURN = native.limits.MAX_EVENTS;
 
+/**
+ * Something besides registered fds that completes through the selector's
+ * waker (the blocking pool): told after every batch that held a waker event.
+ */
+export interface WakeSource {
+  /** Collects whatever finished; called after the batch's readiness is applied. */
+  onWake(): void;
+  /** The driver is shutting down (before its selector closes). */
+  shutdown(): void;
+}
+
 export class IoDriver {
   /** The native selector handle. */
   private handle: number;
@@ -33,6 +44,9 @@ export class IoDriver {
   private closed = false;
   /** Turns dispatched (diagnostics and tests). */
   turns = 0;
+  private readonly wakeSources: WakeSource[] = [];
+  /** Outstanding work of wake sources (pool jobs): keeps blockOn from calling it a deadlock. */
+  private sourceWork = 0;
 
   /**
    * Opens a selector. With `onTurn`, also starts the Node-loop bridge, which
@@ -55,6 +69,36 @@ export class IoDriver {
   /** Number of live registrations. */
   get registered(): number {
     return this.registrations.count;
+  }
+
+  /** Outstanding work of wake sources (pending pool jobs). */
+  get pendingSourceWork(): number {
+    return this.sourceWork;
+  }
+
+  /** The native selector handle (wake sources bind to it). */
+  get selectorHandle(): number {
+    return this.handle;
+  }
+
+  /** Adds a source told about waker events (the blocking pool). */
+  attachWakeSource(source: WakeSource): void {
+    if (this.closed) throw codedError('ERR_EDGEIO_RUNTIME_SHUTDOWN', 'the runtime has been shut down');
+    this.wakeSources.push(source);
+  }
+
+  /**
+   * A wake source has work outstanding (`delta` > 0) or finished some
+   * (`delta` < 0); `refed` work keeps Node's loop alive meanwhile.
+   */
+  sourceWorkChanged(delta: number, refed: boolean): void {
+    this.sourceWork += delta;
+    if (!refed || delta === 0) return;
+    const before = this.refs;
+    this.refs += delta;
+    if (!this.bridged) return;
+    if (before === 0 && this.refs > 0) native.bridgeRef(this.handle);
+    else if (before > 0 && this.refs === 0 && !this.closed) native.bridgeUnref(this.handle);
   }
 
   /** Number of registrations that keep Node's loop alive. */
@@ -107,10 +151,16 @@ export class IoDriver {
     set.dispatching = true;
     let failed = false;
     let error: unknown;
+    let woken = false;
     try {
       for (let i = 0; i < count; i++) {
         const token = ev[2 * i] >>> 0;
-        // Token 0 is the waker: its only job was to end the wait.
+        // Token 0 is the waker: it ends the wait, and wake sources (the
+        // blocking pool) use it to say that work finished.
+        if (token === 0) {
+          woken = true;
+          continue;
+        }
         const io = ios[token & 0xffffff];
         if (io === undefined || io.token !== token) continue; // stale: closed (and maybe reused) meanwhile
         try {
@@ -120,6 +170,16 @@ export class IoDriver {
           // be applied: edge-triggered, those events are never reported again.
           if (!failed) error = err;
           failed = true;
+        }
+      }
+      if (woken) {
+        for (const source of this.wakeSources) {
+          try {
+            source.onWake();
+          } catch (err) {
+            if (!failed) error = err;
+            failed = true;
+          }
         }
       }
     } finally {
@@ -166,6 +226,8 @@ export class IoDriver {
         io.shutdown();
       }
     }
+    for (const source of this.wakeSources) source.shutdown();
+    this.wakeSources.length = 0;
     this.closed = true;
     if (this.bridged) native.bridgeStop(this.handle);
     native.selectorClose(this.handle);

@@ -29,6 +29,7 @@ import {
   setDefaultRuntimeFactory,
   blockingRuntimeOrNull,
 } from './context';
+import { BlockingOptions, checkBlockingOptions } from './blocking';
 import { Executor } from './executor';
 import { JoinHandle } from './join-handle';
 import { Outcome, Task } from './task';
@@ -61,6 +62,12 @@ export interface ShutdownOptions {
   graceful?: boolean;
   /** How long a graceful shutdown waits for tasks before aborting them. Default 10,000. */
   timeoutMs?: number;
+}
+
+/** Options for `new Runtime(options)`. */
+export interface RuntimeOptions {
+  /** The blocking pool (files, DNS): thread count and queue bound. */
+  blocking?: BlockingOptions;
 }
 
 let defaultRuntime: Runtime | null = null;
@@ -104,7 +111,18 @@ export class Runtime implements RuntimeCore {
   /** Called when the last live task finishes (graceful shutdown waits on it). */
   private onIdle: (() => void) | null = null;
 
-  constructor() {
+  /** The checked blocking-pool options (read when the pool is first used). */
+  readonly blockingOptions: Required<BlockingOptions>;
+
+  /**
+   * @example
+   * ```ts
+   * const rt = new Runtime({ blocking: { threads: 8, queueBound: 256 } });
+   * ```
+   */
+  constructor(options: RuntimeOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    this.blockingOptions = checkBlockingOptions(options.blocking);
     this.io = new IoDriver(this.onTurn);
     this.time = new TimeDriver(this.onTimer);
     this.executor.onWork = this.queueDrain;
@@ -254,7 +272,7 @@ export class Runtime implements RuntimeCore {
           continue;
         }
         const timeout = this.time.timeoutMs();
-        if (timeout < 0 && this.io.registered === 0) {
+        if (timeout < 0 && this.io.registered === 0 && this.io.pendingSourceWork === 0) {
           // The task will never be woken: drop it (it would count as live,
           // and graceful shutdown would wait for it).
           task.abort();

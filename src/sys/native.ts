@@ -81,6 +81,36 @@ export interface NativeBinding {
   /** Sets O_NONBLOCK on an adopted socket. */
   setNonblocking(fd: number): number;
 
+  // ===== blocking pool (native/binding_fs.cc, native/pool.h) =====
+  /** Opens a pool client completing into `selector`; starts threads up to `threads`. */
+  poolOpen(selector: number, threads: number, bound: number): number;
+  poolClose(client: number): number;
+  /**
+   * Queues job `op` under `slot`. `buf` (read/written) and `out` (stat
+   * records) stay pinned until the job is collected. Returns 0, or
+   * `EAGAIN` when `bound` jobs are outstanding.
+   */
+  poolSubmit(
+    client: number,
+    slot: number,
+    op: number,
+    path: string | null,
+    path2: string | null,
+    buf: Uint8Array | null,
+    out: Float64Array | null,
+    a: number,
+    b: number,
+    c: number,
+  ): number;
+  /** 1 when the job was removed before it ran, 0 when it is running (detached). */
+  poolCancel(client: number, slot: number): number;
+  /** Fills `out` with `[slot, result, syscall]` triples (payloads beside them); returns the count. */
+  poolCollect(client: number, out: Float64Array, payloads: unknown[]): number;
+  /** `[threads, queued, running]` of this environment's pool. */
+  poolStats(): [number, number, number];
+  /** sendfile(2) to a nonblocking socket; bytes sent or a negative error (`ENOSYS` without one). */
+  sendFile(socket: number, fd: number, offset: number, length: number): number;
+
   // ===== constants =====
   readonly backend: 'epoll' | 'kqueue' | 'iocp';
   /** sha256 of the native sources it was built from (native/source-hash.js). */
@@ -136,7 +166,12 @@ export type NativeErrnoName =
   | 'EHOSTUNREACH'
   | 'ENOTSOCK'
   | 'EBUSY'
-  | 'EACCES';
+  | 'EACCES'
+  | 'ENOSYS'
+  | 'EISDIR'
+  | 'ENOTDIR'
+  | 'EAI_NONAME'
+  | 'EAI_NODATA';
 
 /** The package root: two levels up from `src/sys` and from `dist/sys`. */
 const packageRoot = path.resolve(__dirname, '..', '..');
@@ -151,3 +186,52 @@ export const native = load(packageRoot) as NativeBinding;
 /** Negative error codes the hot paths compare against. */
 export const EAGAIN = native.errno.EAGAIN;
 export const EINPROGRESS = native.errno.EINPROGRESS;
+
+/** Pool operations (native/pool.h, PoolOp). */
+export const enum PoolOp {
+  Sleep = 1,
+  Open = 2,
+  Close = 3,
+  Read = 4,
+  Write = 5,
+  Seek = 6,
+  Fstat = 7,
+  Stat = 8,
+  StatMany = 9,
+  Truncate = 10,
+  Sync = 11,
+  ReadFile = 12,
+  WriteFile = 13,
+  Mkdir = 14,
+  Rename = 15,
+  Remove = 16,
+  ReadDir = 17,
+  Exists = 18,
+  Lookup = 19,
+}
+
+/** Names of the calls a pool job reports as failed (native/pool.h, PoolSyscall). */
+export const POOL_SYSCALLS = [
+  '',
+  'open',
+  'close',
+  'read',
+  'write',
+  'lseek',
+  'fstat',
+  'stat',
+  'lstat',
+  'ftruncate',
+  'fsync',
+  'fdatasync',
+  'mkdir',
+  'rename',
+  'unlink',
+  'rmdir',
+  'scandir',
+  'getaddrinfo',
+  'access',
+] as const;
+
+/** Doubles per stat record (native/pool.h, kStatFields). */
+export const STAT_FIELDS = 15;
