@@ -56,3 +56,15 @@ export { TcpListener, EMFILE_BACKOFF_MS } from './net/tcp/listener';
 export type { BindOptions, ListenAddr } from './net/tcp/listener';
 export { TcpStream } from './net/tcp/stream';
 export type { ConnectOptions } from './net/tcp/connect';
+
+// ===== files and the blocking pool =====
+export type { RuntimeOptions } from './runtime/runtime';
+export type { BlockingOptions } from './runtime/blocking';
+export { File } from './fs/file';
+export type { SeekFrom } from './fs/file';
+export { Stats } from './fs/stats';
+export type { FsError } from './fs/errors';
+export type { PathLike } from './fs/path';
+export { readFile, writeFile, stat, statMany, readDir, mkdir, rename, remove, exists, Dirent } from './fs/ops';
+export type { WriteFileOptions, MkdirOptions } from './fs/ops';
+export { sendFile } from './fs/send-file';
