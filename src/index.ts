@@ -68,3 +68,5 @@ export type { PathLike } from './fs/path';
 export { readFile, writeFile, stat, statMany, readDir, mkdir, rename, remove, exists, Dirent } from './fs/ops';
 export type { WriteFileOptions, MkdirOptions } from './fs/ops';
 export { sendFile } from './fs/send-file';
+export { lookup } from './net/dns';
+export type { LookupAddress, LookupOptions, LookupError } from './net/dns';

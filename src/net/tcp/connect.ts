@@ -17,6 +17,7 @@ import { native, EINPROGRESS } from '../../sys/native';
 import { Sleep } from '../../time/sleep';
 import { checkMs } from '../../time/sleep';
 import { literal, parseAddr, resolve, ResolvedAddr } from '../addr';
+import { happyEyeballsConnect } from '../happy-eyeballs';
 import type { TcpStream } from './stream';
 
 /** Options for `TcpStream.connect`. */
@@ -129,5 +130,9 @@ export function connect(
   const parsed = parseAddr(addr, 'localhost');
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
   const timeoutMs = options.timeoutMs === undefined ? undefined : checkMs(options.timeoutMs, 'timeoutMs');
+  // A host name: every address it resolves to, Happy Eyeballs style.
+  if (literal(parsed.host, parsed.port) === null) {
+    return happyEyeballsConnect(parsed.host, parsed.port, timeoutMs, currentOrDefault().io, make);
+  }
   return new ConnectFuture(parsed.host, parsed.port, timeoutMs, currentOrDefault().io, make);
 }
