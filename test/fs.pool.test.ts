@@ -1,0 +1,265 @@
+/**
+ * The blocking pool: thread count (EDGEIO_BLOCKING_THREADS / Runtime option),
+ * the per-runtime queue bound, abort of waiting and running jobs, jobs that
+ * hold every thread (tokio tests/rt_spawn_blocking.rs, issue 8056: no job
+ * stranded in the queue), and a worker thread terminated with jobs in flight.
+ *
+ * Thread counts are per environment, so those checks run in worker threads
+ * (each worker is its own environment with its own pool).
+ */
+import { execFileSync } from 'child_process';
+import { existsSync, openSync, writeSync, closeSync } from 'fs';
+import * as path from 'path';
+import { Worker } from 'worker_threads';
+import { File, joinAll, map, Runtime, select, sleep, spawn, timeout, writeFile } from '../src';
+import { BlockingPool, blockingSleep, poolStats } from '../src/runtime/blocking';
+import { fullGc } from './util/proc';
+import { tempDir } from './util/fs';
+
+const DIST = path.resolve(__dirname, '..', 'dist');
+const tmp = tempDir('pool');
+afterAll(() => tmp.cleanup());
+
+/** Runs `source` (with `edgeio`, `internal` = dist/runtime/blocking and `post`) in a worker; resolves with its first message. */
+function inWorker<T>(source: string, env: Record<string, string> = {}, ms = 20000): Promise<T> {
+  const code = `
+    const { parentPort } = require('worker_threads');
+    const edgeio = require(${JSON.stringify(DIST)});
+    const internal = require(${JSON.stringify(path.join(DIST, 'runtime', 'blocking'))});
+    const post = (m) => parentPort.postMessage(m);
+    (async () => { ${source} })().catch((e) => post({ error: String(e && e.stack || e) }));
+  `;
+  return new Promise<T>((resolve, reject) => {
+    const w = new Worker(code, { eval: true, env: { ...process.env, ...env } });
+    const timer = setTimeout(() => {
+      void w.terminate();
+      reject(new Error('worker timed out'));
+    }, ms);
+    w.once('message', (m: T & { error?: string }) => {
+      clearTimeout(timer);
+      void w.terminate();
+      if (m.error !== undefined) reject(new Error(m.error));
+      else resolve(m);
+    });
+    w.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+describe('pool size', () => {
+  // How many of 4 jobs of 300 ms run at once: the pool's size, whatever the load.
+  const probe = `
+    const jobs = edgeio.spawn(edgeio.joinAll([0, 1, 2, 3].map(() => internal.blockingSleep(300))));
+    let maxRunning = 0;
+    const until = performance.now() + 250;
+    while (performance.now() < until) {
+      maxRunning = Math.max(maxRunning, internal.poolStats().running);
+      if (maxRunning === 4) break;
+      await edgeio.sleep(5);
+    }
+    await jobs;
+    post({ threads: internal.poolStats().threads, maxRunning });`;
+
+  test('EDGEIO_BLOCKING_THREADS=2: two threads, at most two jobs run at once', async () => {
+    const r = await inWorker<{ threads: number; maxRunning: number }>(probe, { EDGEIO_BLOCKING_THREADS: '2' });
+    expect(r).toEqual({ threads: 2, maxRunning: 2 });
+  });
+
+  test('default is 4 threads: 4 jobs run at once', async () => {
+    const r = await inWorker<{ threads: number; maxRunning: number }>(probe, { EDGEIO_BLOCKING_THREADS: '' });
+    expect(r).toEqual({ threads: 4, maxRunning: 4 });
+  });
+
+  test('the Runtime option sets the size; bad values are RangeErrors at the call', async () => {
+    const r = await inWorker<{ threads: number }>(
+      `const rt = new edgeio.Runtime({ blocking: { threads: 3 } });
+       await rt.spawn(internal.blockingSleep(1, rt));
+       post({ threads: internal.poolStats().threads });
+       rt.shutdown();`,
+    );
+    expect(r.threads).toBe(3);
+    expect(() => new Runtime({ blocking: { threads: 0 } })).toThrow(RangeError);
+    expect(() => new Runtime({ blocking: { queueBound: 1.5 } })).toThrow(RangeError);
+    await expect(inWorker(`new edgeio.Runtime(); post({});`, { EDGEIO_BLOCKING_THREADS: 'many' })).rejects.toThrow(
+      /EDGEIO_BLOCKING_THREADS must be an integer/,
+    );
+  });
+});
+
+describe('queue bound', () => {
+  test('at most queueBound jobs of a runtime are in the native pool; the rest wait and all finish', async () => {
+    const rt = new Runtime({ blocking: { queueBound: 8 } });
+    try {
+      const order: number[] = [];
+      let maxQueued = 0;
+      const jobs = Array.from({ length: 100 }, (_, i) =>
+        rt.spawn(
+          map(
+            rt.enter(() => blockingSleep(1, rt)),
+            () => {
+              order.push(i);
+              maxQueued = Math.max(maxQueued, poolStats().queued);
+            },
+          ),
+        ),
+      );
+      await joinAll(jobs);
+      const pool = BlockingPool.of(rt);
+      expect(pool.maxSubmitted).toBe(8);
+      expect(maxQueued).toBeLessThanOrEqual(8);
+      expect(order).toHaveLength(100);
+      expect(pool.outstanding).toBe(0);
+    } finally {
+      rt.shutdown();
+    }
+  });
+});
+
+describe('abort', () => {
+  test('a job waiting behind busy threads is removed when dropped: it never runs', async () => {
+    const r = await inWorker<{ ran: boolean; afterwards: boolean }>(
+      `const { existsSync } = require('fs');
+       const target = ${JSON.stringify(tmp.file('never-written'))};
+       const busy = internal.blockingSleep(300);
+       const h1 = edgeio.spawn(busy);
+       await edgeio.sleep(20); // the only thread is busy
+       const w = edgeio.spawn(edgeio.writeFile(target, 'x'));
+       await edgeio.sleep(20); // queued natively behind it
+       w.abort();
+       await h1;
+       await internal.blockingSleep(1); // the queue behind it has drained
+       post({ ran: existsSync(target), afterwards: true });`,
+      { EDGEIO_BLOCKING_THREADS: '1' },
+    );
+    expect(r).toEqual({ ran: false, afterwards: true });
+  });
+
+  test('a job waiting for a slot (queue bound) is removed when it loses a select', async () => {
+    const rt = new Runtime({ blocking: { queueBound: 1 } });
+    try {
+      const target = tmp.file('never-written-2');
+      const first = rt.spawn(rt.enter(() => blockingSleep(100, rt)));
+      const lost = await rt.spawn(rt.enter(() => select(writeFile(target, 'x'), sleep(10))));
+      expect(lost.index).toBe(1);
+      await first;
+      await rt.spawn(rt.enter(() => blockingSleep(1, rt)));
+      expect(existsSync(target)).toBe(false);
+      expect(BlockingPool.of(rt).outstanding).toBe(0);
+    } finally {
+      rt.shutdown();
+    }
+  });
+
+  test('a running job is detached when aborted: its buffer stays pinned, it completes, the pool keeps working', async () => {
+    const fifo = tmp.file('fifo');
+    execFileSync('mkfifo', [fifo]);
+    // O_RDWR on a FIFO does not block in open (Linux fifo(7)); the read does, on a pool thread.
+    const f = await File.open(fifo, 'r+');
+    const h = spawn(f.read(Buffer.alloc(16)));
+    await sleep(30);
+    h.abort();
+    await expect(h).rejects.toMatchObject({ name: 'AbortError' });
+    fullGc(); // the task and its future are gone; the job's reference keeps the buffer
+    const w = openSync(fifo, 'w');
+    writeSync(w, 'hello');
+    closeSync(w);
+    // The detached read finishes into the kept buffer, and the pool still runs jobs.
+    await timeout(5000, blockingSleep(1));
+    for (let i = 0; i < 100 && poolStats().running > 0; i++) await sleep(10);
+    await f.close();
+    expect(poolStats().running).toBe(0);
+  });
+
+  test('a File.open dropped while running closes the descriptor it produced', async () => {
+    const before = Number(execFileSync('sh', ['-c', `ls /proc/${process.pid}/fd | wc -l`]).toString());
+    for (let i = 0; i < 20; i++) {
+      const p = tmp.file(`o${i}`);
+      await writeFile(p, 'x');
+      const h = spawn(File.open(p));
+      h.abort();
+      await h.then(
+        () => {},
+        () => {},
+      );
+    }
+    await blockingSleep(20); // any detached open has finished and been collected
+    const after = Number(execFileSync('sh', ['-c', `ls /proc/${process.pid}/fd | wc -l`]).toString());
+    expect(after).toBeLessThanOrEqual(before + 1);
+  });
+});
+
+describe('busy threads (tokio rt_spawn_blocking.rs, issue 8056)', () => {
+  test('fresh runtimes, long jobs holding threads, churn: no job is stranded in the queue', async () => {
+    const r = await inWorker<{ rounds: number }>(
+      `let rounds = 0;
+       for (let i = 0; i < 40; i++) {
+         const rt = new edgeio.Runtime();
+         await rt.spawn(internal.blockingSleep(0, rt));
+         const persistent = [internal.blockingSleep(30, rt), internal.blockingSleep(30, rt)].map((j) => rt.spawn(j));
+         for (let k = 0; k < 2; k++) rt.spawn(internal.blockingSleep(0, rt)).abort(); // churn
+         const quick = Array.from({ length: 8 }, () => rt.spawn(internal.blockingSleep(0, rt)));
+         await edgeio.timeout(2000, edgeio.joinAll([...persistent, ...quick]));
+         rt.shutdown();
+         rounds++;
+       }
+       post({ rounds });`,
+      { EDGEIO_BLOCKING_THREADS: '2' },
+    );
+    expect(r.rounds).toBe(40);
+  });
+
+  test('runtime shutdown fails waiting jobs with ERR_EDGEIO_RUNTIME_SHUTDOWN and frees them', async () => {
+    const rt = new Runtime({ blocking: { queueBound: 2 } });
+    const jobs = Array.from({ length: 6 }, () => rt.enter(() => blockingSleep(50, rt)));
+    const settled = jobs.map((j) => j.then(() => 'ok', (e: { code?: string }) => e.code));
+    await sleep(10);
+    rt.shutdown();
+    const outcomes = await Promise.all(settled);
+    expect(outcomes.every((o) => o === 'ERR_EDGEIO_RUNTIME_SHUTDOWN')).toBe(true);
+    expect(() => rt.enter(() => blockingSleep(1, rt))).toThrow(expect.objectContaining({ code: 'ERR_EDGEIO_RUNTIME_SHUTDOWN' }));
+  });
+});
+
+describe('environment teardown', () => {
+  test('a worker terminated with jobs running and queued exits cleanly; the process carries on', async () => {
+    for (let round = 0; round < 3; round++) {
+      const w = new Worker(
+        `const { parentPort } = require('worker_threads');
+         const edgeio = require(${JSON.stringify(DIST)});
+         const internal = require(${JSON.stringify(path.join(DIST, 'runtime', 'blocking'))});
+         const bufs = [];
+         for (let i = 0; i < 4; i++) edgeio.spawn(internal.blockingSleep(200));
+         for (let i = 0; i < 2000; i++) {
+           const f = edgeio.readFile('/proc/self/status');
+           edgeio.spawn(f);
+         }
+         for (let i = 0; i < 50; i++) { const b = Buffer.alloc(4096); bufs.push(b); edgeio.spawn(edgeio.writeFile(${JSON.stringify(tmp.file('w'))} + i, b)); }
+         setTimeout(() => parentPort.postMessage('busy'), 20);`,
+        { eval: true },
+      );
+      await new Promise((resolve, reject) => {
+        w.once('message', resolve);
+        w.once('error', reject);
+      });
+      const t = performance.now();
+      const code = await w.terminate();
+      expect(code).toBe(1);
+      // Teardown waited for the running 200 ms sleeps, not for 2,000 queued reads.
+      expect(performance.now() - t).toBeLessThan(5000);
+    }
+    // The main environment's pool is unaffected.
+    expect(await readBack()).toBe('ok');
+  });
+});
+
+async function readBack(): Promise<string> {
+  const p = tmp.file('after');
+  await writeFile(p, 'ok');
+  const f = await File.open(p);
+  const b = Buffer.alloc(2);
+  await f.readExact(b);
+  await f.close();
+  return b.toString();
+}
