@@ -34,3 +34,5 @@ build() { # build NAME SOURCE [LIBS...]
 build loadgen "$here/loadgen.c" -lm
 build echo-epoll "$here/servers/echo-epoll.c"
 build http-epoll "$here/servers/http-epoll.c"
+build fs-client "$here/fs-client.c"
+build sendfile-floor "$here/servers/sendfile-floor.c"

@@ -213,7 +213,7 @@ describe('busy threads (tokio rt_spawn_blocking.rs, issue 8056)', () => {
   test('runtime shutdown fails waiting jobs with ERR_EDGEIO_RUNTIME_SHUTDOWN and frees them', async () => {
     const rt = new Runtime({ blocking: { queueBound: 2 } });
     const jobs = Array.from({ length: 6 }, () => rt.enter(() => blockingSleep(50, rt)));
-    const settled = jobs.map((j) => j.then(() => 'ok', (e: { code?: string }) => e.code));
+    const settled = jobs.map((j) => j.then(() => 'ok', (e: unknown) => (e as { code?: string }).code));
     await sleep(10);
     rt.shutdown();
     const outcomes = await Promise.all(settled);

@@ -10,7 +10,7 @@
  * Internal module: the class is exported from index.ts.
  */
 import type { Context } from '../future/context';
-import { ready } from '../future/combinators';
+import { pollFn, ready } from '../future/combinators';
 import { Future } from '../future/future';
 import { PENDING, Poll } from '../future/poll';
 import type { Waker } from '../future/waker';
@@ -308,6 +308,16 @@ export class File implements AsyncRead, AsyncWrite {
    */
   close(): Future<void> {
     if (this.closed) throw destroyedError('close');
+    if (this.pollJob === null && this.gate.idle && this.writeError === null && process.platform !== 'win32') {
+      // Nothing in flight: close(2) right here, as tokio's File does on drop.
+      // Closing a regular file does not wait for the disk (close(2): "a
+      // successful close does not guarantee that the data has been saved");
+      // only NFS flushes there. It saves a thread hop per file.
+      this.closed = true;
+      leaked.unregister(this.token);
+      const r = native.close(this.fdNum);
+      return r < 0 ? failed(fsError(r, 'close')) : ready(undefined);
+    }
     const pending = this.pollJob;
     const closeJob = this.pool.job<void>({
       op: PoolOp.Close,
@@ -498,6 +508,13 @@ export class File implements AsyncRead, AsyncWrite {
 
   /** See {@link clearReader}. */
   clearWriter(_waker: Waker): void {}
+}
+
+/** A future that fails with `err` when polled. */
+function failed(err: Error): Future<void> {
+  return pollFn(() => {
+    throw err;
+  });
 }
 
 /** close(): the poll-level write in flight (its error kept), then the close job. */

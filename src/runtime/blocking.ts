@@ -89,6 +89,11 @@ export class JobGate {
   private busy = false;
   private readonly waiting: Array<PoolJob<unknown>> = [];
 
+  /** True when no job holds the gate (nothing of this file is queued or running). */
+  get idle(): boolean {
+    return !this.busy;
+  }
+
   /** @internal */
   enter(job: PoolJob<unknown>): boolean {
     if (!this.busy) {
