@@ -503,10 +503,10 @@ export class File implements AsyncRead, AsyncWrite {
     return this.finishWrite(cx);
   }
 
-  /** Forgets a dropped poll-level reader's waker (the job keeps running, detached from it). */
+  /** @internal A dropped poll-level reader: its job runs on (its result is kept for the next read); a stale wake is harmless. */
   clearReader(_waker: Waker): void {}
 
-  /** See {@link clearReader}. */
+  /** @internal See {@link clearReader}. */
   clearWriter(_waker: Waker): void {}
 }
 
