@@ -82,9 +82,17 @@ describe('pool size', () => {
     expect(r.threads).toBe(3);
     expect(() => new Runtime({ blocking: { threads: 0 } })).toThrow(RangeError);
     expect(() => new Runtime({ blocking: { queueBound: 1.5 } })).toThrow(RangeError);
-    await expect(inWorker(`new edgeio.Runtime(); post({});`, { EDGEIO_BLOCKING_THREADS: 'many' })).rejects.toThrow(
-      /EDGEIO_BLOCKING_THREADS must be an integer/,
+    // A bad EDGEIO_BLOCKING_THREADS fails pool users only, not the runtime (TCP keeps working).
+    const bad = await inWorker<{ tcp: boolean; err: string }>(
+      `const l = await edgeio.TcpListener.bind('127.0.0.1:0');
+       l.close();
+       let err = 'none';
+       try { edgeio.readFile('/etc/hostname'); } catch (e) { err = e.name + ': ' + e.message; }
+       post({ tcp: true, err });`,
+      { EDGEIO_BLOCKING_THREADS: 'many' },
     );
+    expect(bad.tcp).toBe(true);
+    expect(bad.err).toMatch(/^RangeError: EDGEIO_BLOCKING_THREADS must be an integer/);
   });
 });
 

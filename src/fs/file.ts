@@ -146,6 +146,7 @@ export class File implements AsyncRead, AsyncWrite {
       op,
       a: this.fdNum,
       gate: this.gate,
+      owner: this,
       fail: (code, syscall) => fsError(code, syscall),
     });
   }
@@ -323,6 +324,7 @@ export class File implements AsyncRead, AsyncWrite {
       op: PoolOp.Close,
       a: this.fdNum,
       gate: this.gate,
+      owner: this,
       map: () => {
         if (this.writeError !== null) throw this.writeError;
       },
@@ -381,6 +383,7 @@ export class File implements AsyncRead, AsyncWrite {
         buf: b.subarray(0, n),
         b: -1,
         gate: this.gate,
+        owner: this,
         map: (r) => r,
         fail: (code, syscall) => fsError(code, syscall),
       });
@@ -478,6 +481,7 @@ export class File implements AsyncRead, AsyncWrite {
       b: -1,
       c: 1,
       gate: this.gate,
+      owner: this,
       map: (r) => r,
       fail: (code, syscall) => fsError(code, syscall),
     });

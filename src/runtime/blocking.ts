@@ -56,18 +56,30 @@ function envInt(name: string, min: number, max: number): number | undefined {
   return n;
 }
 
-/** Checks {@link BlockingOptions} at the call (Runtime's constructor). */
-export function checkBlockingOptions(o: BlockingOptions | undefined): Required<BlockingOptions> {
-  if (o !== undefined && (o === null || typeof o !== 'object')) throw new TypeError('blocking options must be an object');
-  const threads = o?.threads ?? envInt('EDGEIO_BLOCKING_THREADS', 1, 256) ?? DEFAULT_THREADS;
-  const queueBound = o?.queueBound ?? DEFAULT_QUEUE_BOUND;
-  if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
+/** Checks explicit {@link BlockingOptions} at the call (Runtime's constructor). */
+export function checkBlockingOptions(o: BlockingOptions | undefined): BlockingOptions {
+  if (o === undefined) return {};
+  if (o === null || typeof o !== 'object') throw new TypeError('blocking options must be an object');
+  const { threads, queueBound } = o;
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > 256)) {
     throw new RangeError(`blocking threads must be an integer in [1, 256], got ${threads}`);
   }
-  if (!Number.isInteger(queueBound) || queueBound < 1 || queueBound > 1 << 20) {
+  if (queueBound !== undefined && (!Number.isInteger(queueBound) || queueBound < 1 || queueBound > 1 << 20)) {
     throw new RangeError(`blocking queueBound must be an integer in [1, 2^20], got ${queueBound}`);
   }
   return { threads, queueBound };
+}
+
+/**
+ * The sizes a pool client starts with: the runtime's options, else
+ * `EDGEIO_BLOCKING_THREADS`, else the defaults. Read when the pool is first
+ * used, so a bad variable fails file and DNS calls, not the whole runtime.
+ */
+function resolveBlockingOptions(o: BlockingOptions | undefined): Required<BlockingOptions> {
+  return {
+    threads: o?.threads ?? envInt('EDGEIO_BLOCKING_THREADS', 1, 256) ?? DEFAULT_THREADS,
+    queueBound: o?.queueBound ?? DEFAULT_QUEUE_BOUND,
+  };
 }
 
 const IDLE = 0;
@@ -139,6 +151,11 @@ export interface JobSpec<T> {
   cleanup?(result: number): void;
   /** Operations that must run in order (one file's). */
   gate?: JobGate | null;
+  /**
+   * Kept reachable while the job exists: a File whose descriptor the job
+   * uses must not be collected (and its fd closed by its finalizer) meanwhile.
+   */
+  owner?: object;
 }
 
 /** One job on the blocking pool, as a leaf Future. */
@@ -292,7 +309,7 @@ export class BlockingPool implements WakeSource {
     let p = pools.get(rt);
     if (p === undefined || p.closed) {
       rt.assertRunning();
-      const opts = checkBlockingOptions((rt as { blockingOptions?: BlockingOptions }).blockingOptions);
+      const opts = resolveBlockingOptions((rt as { blockingOptions?: BlockingOptions }).blockingOptions);
       p = new BlockingPool(rt.io, opts);
       pools.set(rt, p);
     }

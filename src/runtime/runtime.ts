@@ -111,8 +111,8 @@ export class Runtime implements RuntimeCore {
   /** Called when the last live task finishes (graceful shutdown waits on it). */
   private onIdle: (() => void) | null = null;
 
-  /** The checked blocking-pool options (read when the pool is first used). */
-  readonly blockingOptions: Required<BlockingOptions>;
+  /** The blocking-pool options given (the pool reads them, and its defaults, when first used). */
+  readonly blockingOptions: BlockingOptions;
 
   /**
    * @example
