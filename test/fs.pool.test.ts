@@ -271,3 +271,23 @@ async function readBack(): Promise<string> {
   await f.close();
   return b.toString();
 }
+
+describe('shutdown and files', () => {
+  test('a file whose running operation was detached when the runtime shut down fails later calls at once (no hang)', async () => {
+    const rt = new Runtime();
+    const fifo = tmp.file('fifo-shutdown');
+    execFileSync('mkfifo', [fifo]);
+    const f = await rt.spawn(rt.enter(() => File.open(fifo, 'r+')));
+    const read = rt.spawn(f.read(Buffer.alloc(8))); // blocks a pool thread until data comes
+    await sleep(30);
+    rt.shutdown(); // aborts the task: the running read is detached and holds the file's gate
+    await expect(read).rejects.toBeDefined();
+    await expect(timeout(2000, f.read(Buffer.alloc(3)))).rejects.toMatchObject({ code: 'ERR_EDGEIO_RUNTIME_SHUTDOWN' });
+    // Let the blocked pool thread go.
+    const w = openSync(fifo, 'w');
+    writeSync(w, 'go');
+    closeSync(w);
+    for (let i = 0; i < 200 && poolStats().running > 0; i++) await sleep(10);
+    expect(poolStats().running).toBe(0);
+  });
+});

@@ -228,7 +228,13 @@ export class PoolJob<T> extends Future<T> {
 
   /** @internal Completes the job with `err` without running it (shut-down runtime). */
   failWith(err: Error): void {
-    if (this.state === DETACHED || this.state === CONSUMED) return;
+    if (this.state === CONSUMED) return;
+    if (this.state === DETACHED) {
+      // Nobody waits for it, but the file's next operation waits for its gate.
+      this.state = CONSUMED;
+      this.spec.gate?.leave();
+      return;
+    }
     // Every state but GATED holds its gate: pass it on (the next job fails the same way).
     if (this.state !== GATED) this.spec.gate?.leave();
     this.state = DONE;
