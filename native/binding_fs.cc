@@ -4,7 +4,7 @@
 //   poolClose(client) -> 0
 //   poolSubmit(client, slot, op, path, path2, buf, out, a, b, c) -> 0 | -EAGAIN (bound reached) | -errno
 //   poolCancel(client, slot) -> 1 (removed before it ran) | 0 (running: detached)
-//   poolCollect(client, out: Float64Array, payloads: Array) -> count
+//   poolCollect(client, out: Float64Array, payloads: Array) -> count (an open's fd is tracked here)
 //       out[3i..3i+2] = [slot, result, syscall]; payloads[i] = Buffer (readFile),
 //       [names, types] (readDir), string[] (lookup), else untouched
 //   poolStats() -> [threads, queued, running]
@@ -54,7 +54,7 @@ void SweepClosed(napi_env env, PoolState* pool) {
     if (q == nullptr || !q->closed) continue;
     for (Job* j = q->TakeAll(); j != nullptr;) {
       Job* next = j->done_next;
-      RecycleJob(env, pool, j);
+      DiscardJob(env, pool, j);
       j = next;
     }
   }
@@ -102,7 +102,7 @@ napi_value PoolClose(napi_env env, napi_callback_info info) {
   // Queued jobs of this client never run; running ones finish, and are
   // freed by a later sweep (their buffers stay pinned until then).
   for (Job*& j : q->slots) {
-    if (j != nullptr && CancelQueued(pool, j)) RecycleJob(env, pool, j);
+    if (j != nullptr && CancelQueued(pool, j)) DiscardJob(env, pool, j);
     j = nullptr;
   }
   q->closed = true;
@@ -161,7 +161,8 @@ napi_value PoolSubmit(napi_env env, napi_callback_info info) {
   void* data;
   napi_value argv[10];
   if (!Args(env, info, argv, &data)) return nullptr;
-  PoolState* pool = static_cast<AddonEnv*>(data)->pool;
+  AddonEnv* addon = static_cast<AddonEnv*>(data);
+  PoolState* pool = addon->pool;
   CompletionQueue* q = ArgQueue(env, pool, argv[0]);
   if (q == nullptr) return nullptr;
   int64_t slot;
@@ -212,6 +213,11 @@ napi_value PoolSubmit(napi_env env, napi_callback_info info) {
     RecycleJob(env, pool, j);
     return nullptr;
   }
+  // The pool owns a descriptor it is asked to close from now on: untracked
+  // here, on the environment's thread, so the table never holds a number a
+  // pool thread closed (and something else may reuse). If the job never
+  // runs, DiscardJob closes it (fd_table.h, threads).
+  if (op == kOpClose && a >= 0 && a <= 2147483647) addon->fds.Untrack(static_cast<socket_t>(a));
   j->cq = q;
   j->slot = static_cast<int32_t>(slot);
   q->slots[static_cast<size_t>(slot)] = j;
@@ -234,7 +240,7 @@ napi_value PoolCancel(napi_env env, napi_callback_info info) {
   if (j == nullptr || !CancelQueued(pool, j)) return Int(env, 0);
   q->slots[static_cast<size_t>(slot)] = nullptr;
   q->in_flight--;
-  RecycleJob(env, pool, j);
+  DiscardJob(env, pool, j);  // a cancelled close still closes
   return Int(env, 1);
 }
 
@@ -283,7 +289,8 @@ napi_value PoolCollect(napi_env env, napi_callback_info info) {
   void* data;
   napi_value argv[3];
   if (!Args(env, info, argv, &data)) return nullptr;
-  PoolState* pool = static_cast<AddonEnv*>(data)->pool;
+  AddonEnv* addon = static_cast<AddonEnv*>(data);
+  PoolState* pool = addon->pool;
   CompletionQueue* q = ArgQueue(env, pool, argv[0]);
   if (q == nullptr) return nullptr;
   napi_typedarray_type type;
@@ -311,6 +318,12 @@ napi_value PoolCollect(napi_env env, napi_callback_info info) {
     if (n == cap) {
       q->Push(j);  // re-queued: the next collect takes it (and it re-wakes)
       continue;
+    }
+    if (j->op == kOpOpen && j->result >= 0) {
+      // The fd a pool thread opened reaches JavaScript here: tracked on the
+      // environment's thread (fd_table.h, threads), closed by `close` or at
+      // teardown. Untrackable (out of memory): closed, the open fails.
+      j->result = addon->fds.TrackNew(j->result);
     }
     out[3 * n] = j->slot;
     out[3 * n + 1] = static_cast<double>(j->result);

@@ -422,6 +422,12 @@ void RunFsJob(Job* j) {
   j->result = r;
 }
 
+void CloseFileFd(int64_t fd) {
+  // Errors ignored: the descriptor is released either way (close(2),
+  // "Dealing with error returns from close()"), and nobody waits for it.
+  (void)close(static_cast<int>(fd));
+}
+
 }  // namespace edgeio
 
 #endif  // !_WIN32

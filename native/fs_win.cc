@@ -23,6 +23,9 @@ void RunFsJob(Job* j) {
   j->result = UV_ENOSYS;
 }
 
+// No file job opens a descriptor on Windows yet (RunFsJob answers ENOSYS).
+void CloseFileFd(int64_t) {}
+
 }  // namespace edgeio
 
 #endif  // _WIN32

@@ -79,6 +79,7 @@ void Worker(void* arg) {
 
     uv_mutex_lock(&pool->mu);
     job->state = kJobDone;
+    job->ran = true;
     pool->running--;
     // Pushed under the pool lock so ShutdownPool, which detaches and frees
     // the queues after joining, never races a push.
@@ -182,6 +183,8 @@ void RecycleJob(napi_env env, PoolState* pool, Job* job) {
   job->slot = -1;
   job->result = 0;
   job->syscall = kScNone;
+  job->ran = false;
+  job->state = kJobQueued;
   job->a = job->b = job->c = 0;
   // Keep the strings' and vector's capacity: a recycled job allocates
   // nothing for paths up to the longest it has seen. A huge blob is dropped.
@@ -200,6 +203,16 @@ void RecycleJob(napi_env env, PoolState* pool, Job* job) {
   } else {
     delete job;
   }
+}
+
+void DiscardJob(napi_env env, PoolState* pool, Job* job) {
+  if (job->ran && job->op == kOpOpen && job->result >= 0) {
+    CloseFileFd(job->result);
+  } else if (!job->ran && job->op == kOpClose && job->cq != nullptr) {
+    // cq is set only once the job was submitted (its fd untracked then).
+    CloseFileFd(job->a);
+  }
+  RecycleJob(env, pool, job);
 }
 
 void PoolDetachSelector(AddonEnv* addon, Selector* selector) {
@@ -231,7 +244,7 @@ void ShutdownPool(AddonEnv* addon) {
   // is torn down), so the napi references can be released.
   while (queued != nullptr) {
     Job* next = queued->next;
-    RecycleJob(env, pool, queued);
+    DiscardJob(env, pool, queued);
     queued = next;
   }
   for (CompletionQueue*& q : pool->queues) {
@@ -239,7 +252,7 @@ void ShutdownPool(AddonEnv* addon) {
     q->Detach();
     for (Job* j = q->TakeAll(); j != nullptr;) {
       Job* next = j->done_next;
-      RecycleJob(env, pool, j);
+      DiscardJob(env, pool, j);
       j = next;
     }
     delete q;

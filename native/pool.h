@@ -23,6 +23,11 @@
 //  * A client (CompletionQueue) belongs to one selector. Closing it (runtime
 //    shutdown) or closing that selector detaches it: later completions are
 //    kept and freed at environment teardown, nobody is woken.
+//  * Descriptors (fd_table.h): an fd opened by an `open` job is tracked in
+//    the environment's table by poolCollect, on the JavaScript thread (a
+//    pool thread never touches the table); a `close` job's fd is untracked
+//    when the job is submitted (the pool owns it from then on). A result or
+//    a close nobody will collect is closed by DiscardJob.
 //  * Environment teardown (ShutdownPool, from the async cleanup hook) drops
 //    queued jobs without running them, then JOINS the threads, so no thread
 //    writes into a JavaScript buffer after its environment is gone, and no
@@ -95,6 +100,8 @@ struct Job {
   int32_t slot = -1;
   int32_t op = 0;
   int32_t state = kJobQueued;
+  // Set by the worker once the job ran (a cancelled or dropped job never did).
+  bool ran = false;
   std::string path;
   std::string path2;
   // A JavaScript buffer the job reads or writes, pinned by buf_ref.
@@ -119,6 +126,9 @@ struct Job {
 
 // Runs one job on a pool thread (fs_unix.cc / fs_win.cc, dns.cc).
 void RunFsJob(Job* job);
+// close(2) of a file descriptor a job opened (fs_unix.cc; never reached on
+// Windows, where no file job opens one).
+void CloseFileFd(int64_t fd);
 void RunLookupJob(Job* job);
 
 class CompletionQueue {
@@ -175,6 +185,12 @@ bool CancelQueued(PoolState* pool, Job* job);
 // Frees a collected (or cancelled) job's references and payload and keeps
 // the Job object for reuse.
 void RecycleJob(napi_env env, PoolState* pool, Job* job);
+// Recycles a job whose outcome nobody will collect (cancelled, its client
+// closed, its environment going away), first closing the descriptor it
+// owns (fd_table.h, threads): the fd an `open` produced, which never reached
+// the environment's table, or the fd a `close` job was handed (untracked at
+// submit) when the job never ran.
+void DiscardJob(napi_env env, PoolState* pool, Job* job);
 Job* NewJob(PoolState* pool);
 // A selector is closing: its clients stop waking it.
 void PoolDetachSelector(AddonEnv* addon, Selector* selector);

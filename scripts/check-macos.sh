@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # macOS / kqueue checks that can run on this Debian x86_64 machine.
 #
-# There is no macOS or BSD runtime here (shared/notes/cross-platform.md
-# section 5), so this checks what can be checked:
+# There is no macOS or BSD runtime here (docs/platforms.md),
+# so this checks what can be checked:
 #   1. every source a macOS build compiles (taken from binding.gyp's
 #      OS=='mac' condition) compiles with -Wall -Wextra -Werror against the
 #      macOS SDK headers bundled with zig, for x86_64-macos and aarch64-macos;
@@ -56,13 +56,11 @@ else
   summary; exit 1
 fi
 
-ADDON_API=$(node -p "require('node-addon-api').include_dir" 2>/dev/null || true)
-[ -n "$ADDON_API" ] && ADDON_API="-I$ROOT/$ADDON_API"
 mapfile -t SOURCES < <(node scripts/lib/gyp-sources.js mac)
 mapfile -t DEFINES < <(node scripts/lib/gyp-sources.js mac --defines)
 # binding.gyp's xcode_settings: C++17, no exceptions, -Wall -Wextra -Werror.
 CXXFLAGS=(-std=c++17 -fno-exceptions -O2 -Wall -Wextra -Werror -Wno-unused-parameter "${DEFINES[@]}"
-          -I"$CACHE/node-api-headers/package/include" -I"$UVINC" $ADDON_API)
+          -I"$CACHE/node-api-headers/package/include" -I"$UVINC")
 
 # ---- 1 + 2: compile every macOS source, then link a bundle, per target ----
 for t in $TARGETS; do

@@ -112,7 +112,7 @@ const QUERY_FNS = new Set(['localAddress', 'peerAddress', 'getOption']);
 // Functions whose first argument is a descriptor.
 const FD_FIRST = new Set([
   'bind', 'connect', 'listen', 'accept', 'read', 'write', 'readv', 'writev', 'shutdown', 'close',
-  'setOption', 'getOption', 'localAddress', 'peerAddress', 'setNonblocking', 'sendFile',
+  'setOption', 'getOption', 'localAddress', 'peerAddress', 'adoptFd', 'detachFd', 'sendFile',
 ]);
 const SELECTOR_FIRST = new Set([
   'selectorClose', 'selectorRegister', 'selectorDeregister', 'selectorSelect', 'selectorWake',
@@ -120,7 +120,7 @@ const SELECTOR_FIRST = new Set([
 ]);
 const ALL_FNS = [
   'socket', 'bind', 'connect', 'listen', 'accept', 'read', 'write', 'readv', 'writev', 'shutdown', 'close',
-  'setOption', 'getOption', 'localAddress', 'peerAddress', 'reserveFd', 'setNonblocking',
+  'setOption', 'getOption', 'localAddress', 'peerAddress', 'reserveFd', 'adoptFd', 'detachFd', 'trackedFds',
   'selectorOpen', 'selectorClose', 'selectorRegister', 'selectorDeregister', 'selectorSelect', 'selectorWake',
   'selectorWakerHandle', 'wakeHandle', 'bridgeStart', 'bridgeStop', 'bridgeRef', 'bridgeUnref',
   'poolOpen', 'poolClose', 'poolSubmit', 'poolCancel', 'poolCollect', 'poolStats', 'sendFile',
@@ -668,9 +668,11 @@ class Fuzzer {
       case 'localAddress':
       case 'peerAddress':
         return [this.anyFd()];
-      case 'setNonblocking':
+      case 'adoptFd':
+      case 'detachFd':
         return [this.ownFd()];
       case 'reserveFd':
+      case 'trackedFds':
       case 'selectorOpen':
         return [];
       case 'selectorRegister':
@@ -845,6 +847,7 @@ class Fuzzer {
     switch (fn) {
       case 'socket':
       case 'reserveFd':
+      case 'trackedFds':
       case 'selectorOpen':
       case 'selectorWakerHandle':
         return undefined; // any non-negative value

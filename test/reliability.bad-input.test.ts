@@ -24,12 +24,7 @@ import {
 } from '../src';
 import { parseAddr } from '../src/net/addr';
 import { rejection, thrown } from './util/expect';
-
-async function pair(): Promise<[TcpStream, TcpStream, TcpListener]> {
-  const l = await TcpListener.bind('127.0.0.1:0');
-  const [c, s] = await Promise.all([TcpStream.connect(`127.0.0.1:${l.localAddr().port}`), l.accept()]);
-  return [c, s, l];
-}
+import { connectedPair } from './util/tcp';
 
 function detached(): Uint8Array {
   const ab = new ArrayBuffer(16);
@@ -74,7 +69,7 @@ describe('reliability: bad input', () => {
   });
 
   test('buffer ranges (property): invalid ranges throw RangeError, valid ones move exactly those bytes', async () => {
-    const [c, s, l] = await pair();
+    const { client: c, server: s, listener: l } = await connectedPair();
     try {
       await fc.assert(
         fc.asyncProperty(
@@ -109,7 +104,7 @@ describe('reliability: bad input', () => {
   });
 
   test('wrong types on every public entry point: TypeError/RangeError at the call', async () => {
-    const [c, s, l] = await pair();
+    const { client: c, server: s, listener: l } = await connectedPair();
     const rt = new Runtime();
     const calls: Array<() => unknown> = [
       () => TcpListener.bind(42 as never),
@@ -177,7 +172,7 @@ describe('reliability: bad input', () => {
   });
 
   test('closed resources: every operation fails with ERR_STREAM_DESTROYED, nothing crashes', async () => {
-    const [c, s, l] = await pair();
+    const { client: c, server: s, listener: l } = await connectedPair();
     c.close();
     l.close();
     const buf = Buffer.alloc(4);

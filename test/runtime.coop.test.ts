@@ -2,22 +2,22 @@
  * Cooperative scheduling: an always-ready socket does not starve other
  * tasks, and yieldNow interleaves CPU loops (the guide's Count example).
  */
-import { Context, Future, PENDING, Poll, pollFn, spawn, sleep, yieldNow, Runtime } from '../src';
-import { ScheduledIo } from '../src/io/scheduled-io';
-import { pollIo } from '../src/io/registration';
+import { Context, Future, PENDING, Poll, Runtime, noopWaker, pollFn, sleep, spawn, unconstrained, yieldNow } from '../src';
+import { Registration } from '../src/io/registration';
 import { Direction, INTEREST_READ, READABLE } from '../src/io/ready';
 import { native, socketPair } from './util/native';
+import { TASK_BUDGET, enterTask, exitTask, pollProceed, remainingBudget, restoreUnit } from '../src/task/coop';
 
-/** Reads one byte at a time, forever, through pollIo: always ready while data is queued. */
+/** Reads one byte at a time, forever, through Registration.pollIo: always ready while data is queued. */
 class ByteEater extends Future<never> {
   count = 0;
   private readonly buf = Buffer.alloc(1);
-  constructor(private readonly io: ScheduledIo) {
+  constructor(private readonly io: Registration) {
     super();
   }
   poll(cx: Context): Poll<never> {
     for (;;) {
-      const n = pollIo(cx, this.io, Direction.Read, () => native.read(this.io.fd, this.buf, 0, 1));
+      const n = this.io.pollIo(cx, Direction.Read, 1, native.read, this.buf, 0, 1);
       if (n === PENDING) return PENDING;
       if (n <= 0) throw new Error(`read ${n}`);
       this.count++;
@@ -29,8 +29,7 @@ describe('coop budget', () => {
   test('a task reading an always-readable socket does not starve a timer task', async () => {
     const rt = Runtime.default();
     const p = socketPair();
-    const io = new ScheduledIo(p.server);
-    rt.io.register(io, INTEREST_READ);
+    const io = new Registration(rt.io, p.server, INTEREST_READ);
     try {
       const payload = Buffer.alloc(200_000, 1);
       let written = 0;
@@ -62,8 +61,7 @@ describe('coop budget', () => {
   test('budget: 128 operations per task poll, then PENDING with the readiness kept', async () => {
     const rt = Runtime.default();
     const p = socketPair();
-    const io = new ScheduledIo(p.server);
-    rt.io.register(io, INTEREST_READ);
+    const io = new Registration(rt.io, p.server, INTEREST_READ);
     try {
       native.write(p.client, Buffer.alloc(1000, 7), 0, 1000);
       const opsPerPoll: number[] = [];
@@ -74,7 +72,7 @@ describe('coop budget', () => {
           poll(cx: Context): Poll<number> {
             let ops = 0;
             for (;;) {
-              const n = pollIo(cx, io, Direction.Read, () => native.read(io.fd, buf, 0, 1));
+              const n = io.pollIo(cx, Direction.Read, 1, native.read, buf, 0, 1);
               if (n === PENDING) {
                 opsPerPoll.push(ops);
                 return PENDING;
@@ -91,7 +89,7 @@ describe('coop budget', () => {
       expect(opsPerPoll.filter((n) => n > 0).every((n) => n <= 128)).toBe(true);
       expect(opsPerPoll).toContain(128);
       // It never saw EAGAIN, so the readiness it was given is still recorded.
-      expect(io.readiness & READABLE).toBe(READABLE);
+      expect(io.io.readiness & READABLE).toBe(READABLE);
     } finally {
       rt.io.deregister(io);
       p.close();
@@ -114,8 +112,7 @@ describe('coop budget', () => {
   test('an async function awaiting an always-readable socket does not starve Node timers', async () => {
     const rt = Runtime.default();
     const p = socketPair();
-    const io = new ScheduledIo(p.server);
-    rt.io.register(io, INTEREST_READ);
+    const io = new Registration(rt.io, p.server, INTEREST_READ);
     try {
       const payload = Buffer.alloc(100_000, 3);
       let written = 0;
@@ -135,7 +132,7 @@ describe('coop budget', () => {
       // read is ready at once. Without the per-macrotask budget the microtask
       // queue would never empty and the timer could not fire before the end.
       while (!timerFired && reads < written) {
-        const n = await pollFn((cx) => pollIo(cx, io, Direction.Read, () => native.read(io.fd, buf, 0, 1)));
+        const n = await pollFn((cx) => io.pollIo(cx, Direction.Read, 1, native.read, buf, 0, 1));
         if (n !== 1) throw new Error(`read ${n}`);
         reads++;
       }
@@ -145,5 +142,64 @@ describe('coop budget', () => {
       rt.io.deregister(io);
       p.close();
     }
+  });
+});
+
+describe("regression: unconstrained work spent coop budget", () => {
+  // Regression found in review (2026-11-24): work done inside `unconstrained`
+  // still counted against the coop budget, driving it negative, so operations
+  // the same poll made after leaving `unconstrained` were deferred for nothing.
+
+  test('unconstrained work spends no budget; the rest of the poll keeps its full budget', () => {
+    const saved = enterTask();
+    try {
+      unconstrained(() => {
+        for (let i = 0; i < TASK_BUDGET * 4; i++) expect(pollProceed(noopWaker)).toBe(true);
+        restoreUnit(); // a no-progress restore inside does not inflate it either
+      });
+      expect(remainingBudget()).toBe(TASK_BUDGET);
+      // Constrained again: exactly TASK_BUDGET operations proceed, then it defers.
+      let proceeded = 0;
+      while (proceeded <= TASK_BUDGET && pollProceed(noopWaker)) proceeded++;
+      expect(proceeded).toBe(TASK_BUDGET);
+    } finally {
+      exitTask(saved);
+    }
+  });
+});
+
+describe("regression: await yieldNow() never yielded", () => {
+  // Regression found in review (2026-11-24): `await yieldNow()` never yielded.
+  // The inline first poll of `then` saw the deferred wake-up go to its probe
+  // waker, and the poll right after it found the future already "yielded", so
+  // the await was a microtask hop and Node's loop never ran.
+
+  /** Calls yieldNow() in a loop until a setTimeout(0) callback has run; returns how many calls that took. */
+  async function yieldsUntilTimer(): Promise<number> {
+    let fired = false;
+    const t = setTimeout(() => (fired = true), 0);
+    let n = 0;
+    const end = performance.now() + 2000;
+    while (!fired && performance.now() < end) {
+      await yieldNow();
+      n++;
+    }
+    clearTimeout(t);
+    return fired ? n : -1;
+  }
+
+  describe('await yieldNow()', () => {
+    test('gives Node timers a turn from a plain async function', async () => {
+      const n = await yieldsUntilTimer();
+      expect(n).toBeGreaterThan(0);
+      // A timer due now runs within a few loop iterations, not after thousands of yields.
+      expect(n).toBeLessThan(100);
+    });
+
+    test('gives Node timers a turn from a spawned async task', async () => {
+      const n = await spawn(yieldsUntilTimer);
+      expect(n).toBeGreaterThan(0);
+      expect(n).toBeLessThan(100);
+    });
   });
 });

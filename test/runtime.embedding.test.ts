@@ -6,9 +6,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { andThen, Context, Future, map, pending, PENDING, Poll, ready, Runtime, sleep, spawn, fromPromise, pollFn } from '../src';
-import { pollIo } from '../src/io/registration';
+import { Registration } from '../src/io/registration';
 import { Direction, INTEREST_BOTH } from '../src/io/ready';
-import { ScheduledIo } from '../src/io/scheduled-io';
 import { native, socketPair } from './util/native';
 import { rejection } from './util/expect';
 
@@ -25,14 +24,14 @@ class PingPong extends Future<never> {
   rounds = 0;
   private readonly buf = Buffer.alloc(1);
   constructor(
-    private readonly a: ScheduledIo,
-    private readonly b: ScheduledIo,
+    private readonly a: Registration,
+    private readonly b: Registration,
   ) {
     super();
   }
   poll(cx: Context): Poll<never> {
     for (;;) {
-      const n = pollIo(cx, this.b, Direction.Read, () => native.read(this.b.fd, this.buf, 0, 1));
+      const n = this.b.pollIo(cx, Direction.Read, 1, native.read, this.buf, 0, 1);
       if (n === PENDING) return PENDING;
       this.rounds++;
       native.write(this.a.fd, this.buf, 0, 1); // one byte always fits
@@ -44,10 +43,8 @@ describe('embedding in Node', () => {
   test('while a task loops on I/O, setTimeout and fs.promises.readFile complete', async () => {
     const rt = Runtime.default();
     const p = socketPair();
-    const a = new ScheduledIo(p.client);
-    const b = new ScheduledIo(p.server);
-    rt.io.register(a, INTEREST_BOTH);
-    rt.io.register(b, INTEREST_BOTH);
+    const a = new Registration(rt.io, p.client, INTEREST_BOTH);
+    const b = new Registration(rt.io, p.server, INTEREST_BOTH);
     // Loop: server end echoes back to client end, client end echoes to server.
     const pp1 = new PingPong(b, a);
     const pp2 = new PingPong(a, b);
@@ -73,11 +70,10 @@ describe('embedding in Node', () => {
   test('idle: a registered, silent socket costs < 1% CPU over 2 s', () => {
     const r = runChild(`
       const { Runtime } = require(${JSON.stringify(dist)});
-      const { ScheduledIo } = require(${JSON.stringify(path.join(dist, 'io/scheduled-io'))});
+      const { Registration } = require(${JSON.stringify(path.join(dist, 'io/registration'))});
       const n = require('node-gyp-build')(${JSON.stringify(path.resolve(dist, '..'))});
       const l = n.socket(4); n.bind(l, '127.0.0.1', 0); n.listen(l, 8);
-      const io = new ScheduledIo(l);
-      Runtime.default().io.register(io, 1);
+      const io = new Registration(Runtime.default().io, l, 1);
       const c0 = process.cpuUsage(); const t0 = process.hrtime.bigint();
       setTimeout(() => {
         const c = process.cpuUsage(c0); const wall = Number(process.hrtime.bigint() - t0) / 1e3;
@@ -158,13 +154,13 @@ describe('embedding in Node', () => {
   test('shutdown aborts tasks, deregisters resources and refuses new work', async () => {
     const rt = new Runtime();
     const p = socketPair();
-    const io = new ScheduledIo(p.server);
     let shutdownSeen = false;
-    io.onShutdown = () => {
-      shutdownSeen = true;
-      rt.io.deregister(io);
-    };
-    rt.io.register(io, INTEREST_BOTH);
+    const io: Registration = new Registration(rt.io, p.server, INTEREST_BOTH, {
+      onShutdown: () => {
+        shutdownSeen = true;
+        rt.io.deregister(io);
+      },
+    });
     const h = rt.spawn(pending<number>());
     const t = rt.spawn(sleep(60_000));
     await new Promise((r) => setImmediate(r));

@@ -2,10 +2,11 @@
  * Executor and task semantics: FIFO, wake rules, ring of 10,000 tasks,
  * JoinHandle, errors, aborts.
  */
-import { spawnSync } from 'child_process';
 import * as path from 'path';
-import { Context, Future, PENDING, Poll, Runtime, spawn, sleep, Waker, pending, yieldNow } from '../src';
+import { spawnSync } from 'child_process';
+import { Context, Future, PENDING, Poll, Runtime, Waker, pending, sleep, spawn, yieldNow } from '../src';
 import { rejection } from './util/expect';
+import { DIST, nodeChild, runEdgeioChild as runChild } from './util/proc';
 
 /** A one-shot channel: poll waits until `send`. Counts its polls. */
 class Slot<T> extends Future<T> {
@@ -214,5 +215,85 @@ describe('executor', () => {
     );
     expect(r.stdout.trim()).toBe('unhandled: lost');
     expect(r.status).toBe(0);
+  });
+});
+
+describe("regression: a throwing drop() during a self-abort escaped the executor", () => {
+  // Regression found in review (2026-11-24): a future whose drop() threw
+  // while its task was aborted from inside the executor let the error escape
+  // Executor.drain (which must never throw), leaving queued tasks unpolled.
+  // Now the abort completes, other tasks run, and the error is reported as an
+  // uncaught exception. Runs in a child process (it raises one on purpose).
+
+  test('a throwing drop() during abort: the abort completes, other tasks still run, the error is uncaught', async () => {
+    const child = nodeChild(
+      `
+      const { Future, PENDING, spawn, pollFn } = require(${JSON.stringify(DIST)});
+      const out = { uncaught: [], aborted: null, other: null };
+      process.on('uncaughtException', (e) => out.uncaught.push(e.message));
+      let victim;
+      class BadDrop extends Future {
+        // Aborts its own task from inside its poll (the abort runs when the poll returns).
+        poll(cx) {
+          if (victim === undefined) { cx.waker.wake(); return PENDING; }
+          victim.abort();
+          return PENDING;
+        }
+        drop() { throw new Error('drop failed'); }
+      }
+      victim = spawn(new BadDrop());
+      const other = spawn(pollFn((cx) => { cx.waker.wake(); return other === undefined ? PENDING : 'other ran'; }));
+      victim.then(() => (out.aborted = 'resolved'), (e) => (out.aborted = e.name));
+      other.then((v) => (out.other = v));
+      setTimeout(() => console.log('RESULT ' + JSON.stringify(out)), 100);
+      `,
+      1024,
+    );
+    try {
+      const line = await child.waitFor(/^RESULT /, 15000);
+      expect(JSON.parse(line.slice('RESULT '.length))).toEqual({ uncaught: ['drop failed'], aborted: 'AbortError', other: 'other ran' });
+      expect(await child.exit(10000)).toBe(0);
+    } finally {
+      await child.stop();
+    }
+  });
+});
+
+describe("regression: awaited task failures were reported as unhandled", () => {
+  // Regression found in review (2026-11-24): failures of tasks that ARE
+  // awaited were reported as unhandled rejections (and, with Node's default
+  // --unhandled-rejections=throw, crashed the process) when more than one
+  // drain's worth of tasks failed at once: the awaiters' wake-ups were polled
+  // a macrotask after the report check. A task whose handle someone waits on
+  // is now observed when it finishes. An unobserved failure is still reported.
+
+  describe('task failures and unhandled rejections', () => {
+    test('20,000 awaited failures (more than one drain) report no unhandled rejection and do not crash', async () => {
+      const { code, result } = await runChild(`
+        const { spawn, andThen, sleep } = edgeio;
+        let unhandled = 0;
+        process.on('unhandledRejection', () => { unhandled++; });
+        const handles = [];
+        for (let i = 0; i < 20000; i++) handles.push(spawn(andThen(sleep(20), () => { throw new Error('task ' + i); })));
+        Promise.allSettled(handles).then((rs) => {
+          const rejected = rs.filter((r) => r.status === 'rejected').length;
+          setTimeout(() => console.log('RESULT ' + JSON.stringify({ rejected, unhandled })), 50);
+        });
+      `);
+      expect(JSON.parse(result)).toEqual({ rejected: 20000, unhandled: 0 });
+      expect(code).toBe(0);
+    });
+
+    test('a failure nobody awaits is still reported as an unhandled rejection', async () => {
+      const { code, result } = await runChild(`
+        const { spawn, andThen, sleep } = edgeio;
+        let unhandled = [];
+        process.on('unhandledRejection', (e) => { unhandled.push(e.message); });
+        spawn(andThen(sleep(5), () => { throw new Error('nobody listens'); }));
+        setTimeout(() => console.log('RESULT ' + JSON.stringify(unhandled)), 100);
+      `);
+      expect(JSON.parse(result)).toEqual(['nobody listens']);
+      expect(code).toBe(0);
+    });
   });
 });

@@ -2,8 +2,13 @@
  * Syscall failures come back as negative codes and become Node-shaped errors.
  */
 import * as net from 'net';
+import * as path from 'path';
 import { native, ok, listenLoopback, sleepSync } from './util/native';
+import { IoDriver } from '../src/io/driver';
 import { systemError } from '../src/sys/errors';
+import { selectorCalls, SELECTOR_CALLS } from '../src/sys/selector-calls';
+import { DIST, nodeChild } from './util/proc';
+import { ERRNO_NAMES, errnoTableMismatch } from '../src/sys/native';
 
 describe('syscall errors', () => {
   test('connect to a closed port: ECONNREFUSED, Node-shaped', () => {
@@ -103,5 +108,68 @@ describe('syscall errors', () => {
     } finally {
       native.close(fd);
     }
+  });
+
+  // Issue 11: selector failures said `epoll_*` on every OS.
+  test('selector errors name the call of this OS, not epoll everywhere', () => {
+    expect(selectorCalls).toBe(SELECTOR_CALLS[native.backend]);
+    const names = (b: keyof typeof SELECTOR_CALLS) => Object.values(SELECTOR_CALLS[b]).join(' ');
+    expect(names('kqueue')).not.toMatch(/epoll/);
+    expect(names('iocp')).not.toMatch(/epoll/);
+    expect(SELECTOR_CALLS.kqueue).toMatchObject({ open: 'kqueue', register: 'kevent', select: 'kevent' });
+    // The calls selector_win.cc makes: a completion port, IOCTL_AFD_POLL, its dequeue.
+    expect(SELECTOR_CALLS.iocp).toMatchObject({
+      open: 'CreateIoCompletionPort',
+      register: 'NtDeviceIoControlFile',
+      select: 'GetQueuedCompletionStatusEx',
+    });
+  });
+
+  test('a failed select reaching the turn is a Node-shaped error naming the wait call', () => {
+    const drv = new IoDriver(null);
+    try {
+      expect(() => drv.dispatch(native.errno.EBADF)).toThrow(
+        expect.objectContaining({ code: 'EBADF', syscall: selectorCalls.select, message: `${selectorCalls.select} EBADF` }),
+      );
+    } finally {
+      drv.shutdown();
+    }
+  });
+
+  test('a selector that cannot be opened (EMFILE) reports the open call of this OS', async () => {
+    const child = nodeChild(
+      `
+      const fs = require('fs');
+      const { IoDriver } = require(${JSON.stringify(path.join(DIST, 'io/driver'))});
+      const held = [];
+      try { for (;;) held.push(fs.openSync('/dev/null', 'r')); } catch {}
+      try { new IoDriver(null); console.log('RESULT opened'); }
+      catch (e) { console.log('RESULT ' + e.code + ' ' + e.syscall + ' ' + e.message); }
+      for (const fd of held) fs.closeSync(fd);
+      `,
+      64,
+    );
+    try {
+      const line = await child.waitFor(/^RESULT /, 10000);
+      expect(line).toBe(`RESULT EMFILE ${selectorCalls.open} ${selectorCalls.open} EMFILE`);
+    } finally {
+      await child.stop();
+    }
+  });
+
+  test('the errno table is checked at load against Node\'s numbering on this OS', () => {
+    // The loaded table passed (or loading would have thrown); check it again
+    // and show that each kind of disagreement is caught.
+    expect(errnoTableMismatch(native.errno)).toBeNull();
+    expect(Object.keys(native.errno).sort()).toEqual([...ERRNO_NAMES].sort());
+    const swapped = { ...native.errno, EAGAIN: native.errno.EINTR };
+    expect(errnoTableMismatch(swapped)).toMatch(/^EAGAIN = .*Node names EINTR/);
+    const positive = { ...native.errno, EPIPE: -native.errno.EPIPE };
+    expect(errnoTableMismatch(positive)).toMatch(/^EPIPE = /);
+    const { EBUSY: _dropped, ...missing } = native.errno;
+    expect(errnoTableMismatch(missing)).toMatch(/^names /);
+    expect(errnoTableMismatch({ ...native.errno, EXTRA: -1 })).toMatch(/^names /);
+    const inProgress = { ...native.errno, EINPROGRESS: native.errno.EAGAIN };
+    expect(errnoTableMismatch(inProgress)).toMatch(/^EINPROGRESS = /);
   });
 });

@@ -3,15 +3,9 @@
  * errors confined to one half, generic split over any duplex.
  */
 import { createHash } from 'crypto';
-import { reunite, spawn, split, TcpListener, TcpStream } from '../src';
-import { rejection } from './util/expect';
-
-/** A connected pair through a fresh listener: [client, server]. */
-async function pair(): Promise<[TcpStream, TcpStream, TcpListener]> {
-  const l = await TcpListener.bind('127.0.0.1:0');
-  const [c, s] = await Promise.all([TcpStream.connect(`127.0.0.1:${l.localAddr().port}`), l.accept()]);
-  return [c, s, l];
-}
+import { TcpStream, reunite, spawn, split } from '../src';
+import { expectThrow, rejection } from './util/expect';
+import { connectedPair } from './util/tcp';
 
 /** Deterministic pattern: byte i of stream `seed` = (i * 131 + seed) & 255. */
 function pattern(seed: number, start: number, len: number): Buffer {
@@ -22,7 +16,7 @@ function pattern(seed: number, start: number, len: number): Buffer {
 
 describe('tcp split', () => {
   test('two tasks on the halves of one stream move 100 MiB each way at once, verified', async () => {
-    const [client, server, l] = await pair();
+    const { client: client, server: server, listener: l } = await connectedPair();
     const TOTAL = 100 * 1024 * 1024;
     const CHUNK = 256 * 1024;
     try {
@@ -60,8 +54,8 @@ describe('tcp split', () => {
   }, 120_000);
 
   test('reunite gives the stream back; halves of different streams are ERR_REUNITE', async () => {
-    const [c1, s1, l1] = await pair();
-    const [c2, s2, l2] = await pair();
+    const { client: c1, server: s1, listener: l1 } = await connectedPair();
+    const { client: c2, server: s2, listener: l2 } = await connectedPair();
     try {
       const [r1, w1] = c1.split();
       const [r2, w2] = c2.split();
@@ -88,7 +82,7 @@ describe('tcp split', () => {
   });
 
   test('FIN from the write half reaches the peer while the read half still receives', async () => {
-    const [c, s, l] = await pair();
+    const { client: c, server: s, listener: l } = await connectedPair();
     try {
       const [rd, wr] = c.split();
       await wr.writeAll(Buffer.from('last words'));
@@ -119,7 +113,7 @@ describe('tcp split', () => {
   });
 
   test('an error on the write half does not close the read half', async () => {
-    const [c, s, l] = await pair();
+    const { client: c, server: s, listener: l } = await connectedPair();
     try {
       const [rd, wr] = c.split();
       await wr.shutdown();
@@ -136,7 +130,7 @@ describe('tcp split', () => {
   });
 
   test('closing the write half (drop) sends FIN without closing the read half', async () => {
-    const [c, s, l] = await pair();
+    const { client: c, server: s, listener: l } = await connectedPair();
     try {
       const [rd, wr] = c.split();
       wr.close();
@@ -158,5 +152,134 @@ describe('tcp split', () => {
   test('generic split works on any duplex and rejects non-duplexes', () => {
     expect(() => split({} as unknown as TcpStream)).toThrow(TypeError);
     expect(() => reunite({} as never, {} as never)).toThrow(TypeError);
+  });
+});
+
+describe("regression: closing a half left its own pending operation waiting", () => {
+  // Regressions found in review (2026-11-24):
+  // - closing a ReadHalf while its own read was pending (write half still open)
+  //   left that read waiting forever;
+  // - the stale WriteHalf of a reunited stream reported shutdown() as done
+  //   without sending a FIN;
+  // - writevAll() of a detached buffer resolved as if it had been sent.
+
+  /** Settles with the outcome of `p`, or 'pending' after `ms`. */
+  async function outcome(p: PromiseLike<unknown>, ms: number): Promise<string> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        Promise.resolve(p).then(
+          (v) => `resolved ${String(v)}`,
+          (e: { code?: string }) => `rejected ${String(e.code)}`,
+        ),
+        new Promise<string>((r) => (timer = setTimeout(() => r('pending'), ms))),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  describe('split halves: closing one half', () => {
+    test('ReadHalf.close() fails its own pending read with ERR_STREAM_DESTROYED; the write half keeps working', async () => {
+      const { client, server, listener } = await connectedPair();
+      try {
+        const [rd, wr] = server.split();
+        const pending = rd.read(Buffer.alloc(16)).toPromise(); // polled now (futures are lazy)
+        await new Promise((r) => setTimeout(r, 20)); // parked: the peer sends nothing
+        rd.close();
+        expect(await outcome(pending, 2000)).toBe('rejected ERR_STREAM_DESTROYED');
+        // The stream is still open for the write half.
+        await wr.writeAll(Buffer.from('still here'));
+        const got = Buffer.alloc(10);
+        await client.readExact(got);
+        expect(got.toString()).toBe('still here');
+        wr.close();
+        // Both halves closed: the stream is closed, the peer sees EOF.
+        expect(await client.read(Buffer.alloc(4))).toBe(0);
+      } finally {
+        client.close();
+        server.close();
+        listener.close();
+      }
+    });
+
+    test('WriteHalf.close() fails its own pending write; the read half keeps working', async () => {
+      const { client, server, listener } = await connectedPair();
+      try {
+        const [rd, wr] = server.split();
+        // Fill the socket buffers (the client does not read) so a write parks.
+        const big = Buffer.alloc(64 * 1024 * 1024);
+        const pending = wr.writeAll(big).toPromise();
+        await new Promise((r) => setTimeout(r, 50));
+        wr.close();
+        expect(await outcome(pending, 2000)).toBe('rejected ERR_STREAM_DESTROYED');
+        await client.writeAll(Buffer.from('ping'));
+        const got = Buffer.alloc(4);
+        await rd.readExact(got);
+        expect(got.toString()).toBe('ping');
+        rd.close();
+      } finally {
+        client.close();
+        server.close();
+        listener.close();
+      }
+    });
+
+    test('after reunite(), the old WriteHalf refuses shutdown() instead of claiming a FIN it never sent', async () => {
+      const { client, server, listener } = await connectedPair();
+      try {
+        const [rd, wr] = server.split();
+        const again = reunite(rd, wr);
+        expect(again).toBe(server);
+        expect((await rejection(wr.shutdown())).code).toBe('ERR_STREAM_DESTROYED');
+        expect((await rejection(wr.write(Buffer.from('x')))).code).toBe('ERR_STREAM_DESTROYED');
+        // The peer got no FIN: the stream is open and still carries data.
+        await again.writeAll(Buffer.from('ok'));
+        const got = Buffer.alloc(2);
+        await client.readExact(got);
+        expect(got.toString()).toBe('ok');
+      } finally {
+        client.close();
+        server.close();
+        listener.close();
+      }
+    });
+
+    test('a WriteHalf closed by its owner shuts down again as a no-op (the FIN went with close)', async () => {
+      const { client, server, listener } = await connectedPair();
+      try {
+        const [rd, wr] = server.split();
+        wr.close();
+        await wr.shutdown();
+        expect(await client.read(Buffer.alloc(4))).toBe(0); // FIN arrived
+        rd.close();
+      } finally {
+        client.close();
+        server.close();
+        listener.close();
+      }
+    });
+
+    test('writev/writevAll refuse a detached buffer at the call, like write does', async () => {
+      const { client, server, listener } = await connectedPair();
+      try {
+        const detached = new Uint8Array(new ArrayBuffer(8));
+        structuredClone(detached.buffer, { transfer: [detached.buffer] });
+        expect(detached.length).toBe(0);
+        const ok = Buffer.from('ab');
+        expectThrow(() => server.writevAll([ok, detached]), 'TypeError');
+        expectThrow(() => server.writev([detached]), 'TypeError');
+        expectThrow(() => server.write(detached), 'TypeError');
+        // The stream is unaffected.
+        await server.writevAll([ok]);
+        const got = Buffer.alloc(2);
+        await client.readExact(got);
+        expect(got.toString()).toBe('ab');
+      } finally {
+        client.close();
+        server.close();
+        listener.close();
+      }
+    });
   });
 });

@@ -1,17 +1,12 @@
 /**
  * tryRead / tryWrite: the non-waiting forms (tokio try_read / try_write).
  */
-import { sleep, TcpListener, TcpStream } from '../src';
-
-async function pair(): Promise<[TcpStream, TcpStream, TcpListener]> {
-  const l = await TcpListener.bind('127.0.0.1:0');
-  const [c, s] = await Promise.all([TcpStream.connect(`127.0.0.1:${l.localAddr().port}`), l.accept()]);
-  return [c, s, l];
-}
+import { sleep } from '../src';
+import { connectedPair } from './util/tcp';
 
 describe('tcp tryRead / tryWrite', () => {
   test('tryRead: null when nothing is there, bytes when data arrived, 0 at EOF', async () => {
-    const [c, s, l] = await pair();
+    const { client: c, server: s, listener: l } = await connectedPair();
     try {
       const buf = Buffer.alloc(16);
       expect(s.tryRead(buf)).toBeNull();
@@ -34,7 +29,7 @@ describe('tcp tryRead / tryWrite', () => {
   });
 
   test('tryWrite: partial under backpressure, null when full, and writeAll finishes it', async () => {
-    const [c, s, l] = await pair();
+    const { client: c, server: s, listener: l } = await connectedPair();
     try {
       const big = Buffer.alloc(16 * 1024 * 1024, 7);
       const w = c.tryWrite(big) ?? 0;
@@ -58,7 +53,7 @@ describe('tcp tryRead / tryWrite', () => {
   });
 
   test('bad arguments and closed streams', async () => {
-    const [c, s, l] = await pair();
+    const { client: c, server: s, listener: l } = await connectedPair();
     c.close();
     expect(() => c.tryRead(Buffer.alloc(1))).toThrow(expect.objectContaining({ code: 'ERR_STREAM_DESTROYED' }));
     expect(() => c.tryWrite(Buffer.alloc(1))).toThrow(expect.objectContaining({ code: 'ERR_STREAM_DESTROYED' }));

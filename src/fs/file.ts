@@ -16,12 +16,11 @@ import { PENDING, Poll } from '../future/poll';
 import type { Waker } from '../future/waker';
 import { checkRange } from '../io/traits';
 import type { AsyncRead, AsyncWrite } from '../io/traits';
-import { BlockingPool, JobGate, PoolJob } from '../runtime/blocking';
+import { BlockingPool, FdOwner, JobGate, PoolJob } from '../runtime/blocking';
 import { codedError, destroyedError } from '../sys/errors';
 import { native, PoolOp, STAT_FIELDS } from '../sys/native';
 import { fsError } from './errors';
 import { checkMode, checkPath, parseFlags, PathLike } from './path';
-import { copyFileTo } from './send-file';
 import { Stats } from './stats';
 
 /** Largest chunk one poll-level read or write moves (tokio fs: MAX_BUF is 2 MiB; 256 KiB keeps copies cheap). */
@@ -35,9 +34,21 @@ const WHENCE: Record<SeekFrom, number> = { start: 0, current: 1, end: 2 };
 
 // A File nobody closed: its descriptor is closed when the object is
 // collected (tokio closes on drop). close(2) of a file never blocks long.
-const leaked = new FinalizationRegistry<number>((fd) => {
-  native.close(fd);
+const leaked = new FinalizationRegistry<{ fd: number; pool: BlockingPool; ref: WeakRef<FdOwner> }>((held) => {
+  held.pool.forgetOwner(held.ref);
+  native.close(held.fd);
 });
+
+/**
+ * `copy(file, writer)`'s fast path, installed by send-file.ts when it loads
+ * (it imports this module, so this one cannot import it back).
+ */
+let directCopy: ((file: File, writer: unknown) => Future<number> | undefined) | null = null;
+
+/** @internal Installs {@link File.copyTo}'s fast path (send-file.ts). */
+export function setDirectCopy(fn: (file: File, writer: unknown) => Future<number> | undefined): void {
+  directCopy = fn;
+}
 
 function checkPosition(position: unknown): number {
   if (position === null || position === undefined) return -1;
@@ -61,9 +72,15 @@ function checkPosition(position: unknown): number {
  * await f.close();
  * ```
  */
-export class File implements AsyncRead, AsyncWrite {
+export class File implements AsyncRead, AsyncWrite, FdOwner {
   private fdNum: number;
   private closed = false;
+  /**
+   * The descriptor is no longer this object's: closed, or handed to a
+   * `close` job in the pool. Until then the runtime's shutdown closes it.
+   */
+  private released = false;
+  private readonly ownerRef: WeakRef<FdOwner>;
   /** @internal Runs this file's operations in order. */
   readonly gate = new JobGate();
   /** @internal */
@@ -86,7 +103,24 @@ export class File implements AsyncRead, AsyncWrite {
   ) {
     this.fdNum = fd;
     this.pool = pool;
-    leaked.register(this, fd, this.token);
+    this.ownerRef = pool.adoptOwner(this);
+    leaked.register(this, { fd, pool, ref: this.ownerRef }, this.token);
+  }
+
+  /** @internal The runtime shuts down with this file open; see {@link FdOwner}. */
+  closeForShutdown(busy: boolean): void {
+    if (this.released) return;
+    // Not marked closed: later calls fail like every job of a shut-down
+    // runtime (ERR_EDGEIO_RUNTIME_SHUTDOWN), and never reach the number.
+    this.released = true;
+    leaked.unregister(this.token);
+    if (!busy) native.close(this.fdNum);
+  }
+
+  /** The descriptor is no longer ours (closed here, or owned by a close job). */
+  private release(): void {
+    this.released = true;
+    this.pool.forgetOwner(this.ownerRef);
   }
 
   /**
@@ -131,7 +165,7 @@ export class File implements AsyncRead, AsyncWrite {
 
   /** The descriptor (-1 once closed). */
   get fd(): number {
-    return this.closed ? -1 : this.fdNum;
+    return this.closed || this.released ? -1 : this.fdNum;
   }
 
   /** True once {@link close} was called. */
@@ -309,6 +343,12 @@ export class File implements AsyncRead, AsyncWrite {
    */
   close(): Future<void> {
     if (this.closed) throw destroyedError('close');
+    if (this.released) {
+      // The runtime's shutdown already closed it (or left it to the
+      // environment's teardown while a job of it ran).
+      this.closed = true;
+      return ready(undefined);
+    }
     if (this.pollJob === null && this.gate.idle && this.writeError === null && process.platform !== 'win32') {
       // Nothing in flight: close(2) right here, as tokio's File does on drop.
       // Closing a regular file does not wait for the disk (close(2): "a
@@ -316,6 +356,7 @@ export class File implements AsyncRead, AsyncWrite {
       // only NFS flushes there. It saves a thread hop per file.
       this.closed = true;
       leaked.unregister(this.token);
+      this.release();
       const r = native.close(this.fdNum);
       return r < 0 ? failed(fsError(r, 'close')) : ready(undefined);
     }
@@ -325,6 +366,9 @@ export class File implements AsyncRead, AsyncWrite {
       a: this.fdNum,
       gate: this.gate,
       owner: this,
+      // The pool owns the fd from here (native: untracked at submit, closed
+      // even if the job is then cancelled).
+      onSubmit: () => this.release(),
       map: () => {
         if (this.writeError !== null) throw this.writeError;
       },
@@ -362,7 +406,7 @@ export class File implements AsyncRead, AsyncWrite {
 
   /** @internal `copy(file, writer)` asks this first: sendfile when `writer` is a TcpStream. */
   copyTo(writer: unknown): Future<number> | undefined {
-    return copyFileTo(this, writer);
+    return directCopy?.(this, writer);
   }
 
   // ===== AsyncRead / AsyncWrite =====

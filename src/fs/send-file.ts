@@ -2,8 +2,8 @@
  * `sendFile(stream, file, offset?, length?)`: file to socket without copying
  * through JavaScript. sendfile(2) on Linux and macOS, on the JavaScript
  * thread against the nonblocking socket: when the socket is full (EAGAIN)
- * the future waits in the stream's writer slot for the writable edge, like
- * any write. Where the platform has no sendfile (or the file system refuses
+ * the future waits for the writable edge through the stream's registration,
+ * like any write. Where the platform has no sendfile (or the file system refuses
  * it) it falls back to pool reads and socket writes.
  *
  * The file side reads the page cache: a file that is not cached blocks the
@@ -15,12 +15,13 @@ import type { Context } from '../future/context';
 import { Future } from '../future/future';
 import { andThen, map } from '../future/combinators';
 import { PENDING, Poll } from '../future/poll';
-import { parkAfterEagain } from '../io/registration';
-import { Direction, SHUTDOWN } from '../io/ready';
-import { TcpStream } from '../net/tcp/stream';
+import { Direction } from '../io/ready';
+import type { Registration } from '../io/registration';
+import { streamSocketRegistration, StreamSocket } from '../io/stream-socket';
+import type { AsyncWrite } from '../io/traits';
 import { destroyedError, systemError } from '../sys/errors';
-import { EAGAIN, native } from '../sys/native';
-import { File } from './file';
+import { native } from '../sys/native';
+import { File, setDirectCopy } from './file';
 
 /** Most bytes one sendfile call is asked for (the kernel caps at 0x7ffff000 anyway). */
 const MAX_CALL = 1 << 30;
@@ -47,7 +48,8 @@ class SendFileFuture extends Future<number> {
   private wend = 0;
 
   constructor(
-    private readonly stream: TcpStream,
+    private readonly stream: StreamSocket,
+    private readonly reg: Registration,
     private readonly file: File,
     offset: number,
     length: number,
@@ -60,15 +62,22 @@ class SendFileFuture extends Future<number> {
   poll(cx: Context): Poll<number> {
     for (;;) {
       if (this.remaining === 0) return this.sent;
-      if (this.stream.fd < 0) throw destroyedError('sendFile');
+      if (this.reg.isClosed) throw destroyedError('sendFile');
       if (this.file.fd < 0) throw destroyedError('sendFile');
       if (this.mode === ZERO_COPY) {
-        const io = this.stream.io;
-        const ready = io.pollReady(cx, Direction.Write);
-        if (ready === PENDING) return PENDING;
-        if ((ready & SHUTDOWN) !== 0) throw destroyedError('sendFile');
-        const tick = io.tick;
-        const n = native.sendFile(io.fd, this.file.fd, this.pos, Math.min(this.remaining, MAX_CALL));
+        // `requested` 0: a short sendfile is not taken as proof of a full
+        // send buffer (it is also how the file's end shows), so readiness is
+        // only cleared by EAGAIN (docs/architecture.md, the I/O protocol).
+        const n = this.reg.pollIo(
+          cx,
+          Direction.Write,
+          0,
+          native.sendFile,
+          this.file.fd,
+          this.pos,
+          Math.min(this.remaining, MAX_CALL),
+        );
+        if (n === PENDING) return PENDING;
         if (n > 0) {
           this.pos += n;
           this.sent += n;
@@ -76,7 +85,6 @@ class SendFileFuture extends Future<number> {
           continue;
         }
         if (n === 0) return this.sent; // end of file before `length`
-        if (n === EAGAIN) return parkAfterEagain(cx, io, Direction.Write, tick);
         if (unsupported(n) && this.sent === 0) {
           this.mode = FALLBACK_READ;
           continue;
@@ -114,8 +122,9 @@ class SendFileFuture extends Future<number> {
 
 /**
  * Sends `length` bytes of `file` from `offset` (default: from 0 to the end
- * of the file) to `stream`. Resolves with the bytes sent: fewer than
- * `length` only when the file ended first. The file's cursor does not move.
+ * of the file) to `stream`, a `TcpStream` (anything else is a TypeError).
+ * Resolves with the bytes sent: fewer than `length` only when the file
+ * ended first. The file's cursor does not move.
  *
  * @example
  * ```ts
@@ -126,8 +135,9 @@ class SendFileFuture extends Future<number> {
  * await f.close();
  * ```
  */
-export function sendFile(stream: TcpStream, file: File, offset = 0, length?: number): Future<number> {
-  if (!(stream instanceof TcpStream)) throw new TypeError('sendFile needs a TcpStream');
+export function sendFile(stream: AsyncWrite, file: File, offset = 0, length?: number): Future<number> {
+  const reg = streamSocketRegistration(stream);
+  if (reg === undefined) throw new TypeError('sendFile needs a TcpStream');
   if (!(file instanceof File)) throw new TypeError('sendFile needs a File');
   if (!Number.isInteger(offset) || offset < 0 || offset > Number.MAX_SAFE_INTEGER) {
     throw new RangeError(`offset must be a non-negative integer, got ${String(offset)}`);
@@ -135,8 +145,8 @@ export function sendFile(stream: TcpStream, file: File, offset = 0, length?: num
   if (length !== undefined && (!Number.isInteger(length) || length < 0 || length > Number.MAX_SAFE_INTEGER)) {
     throw new RangeError(`length must be a non-negative integer, got ${String(length)}`);
   }
-  if (stream.fd < 0 || file.fd < 0) throw destroyedError('sendFile');
-  return new SendFileFuture(stream, file, offset, length ?? Number.MAX_SAFE_INTEGER);
+  if (reg.isClosed || file.fd < 0) throw destroyedError('sendFile');
+  return new SendFileFuture(stream as StreamSocket, reg, file, offset, length ?? Number.MAX_SAFE_INTEGER);
 }
 
 /**
@@ -146,10 +156,16 @@ export function sendFile(stream: TcpStream, file: File, offset = 0, length?: num
  * @internal
  */
 export function copyFileTo(file: File, writer: unknown): Future<number> | undefined {
-  if (!(writer instanceof TcpStream) || file.fd < 0 || writer.fd < 0) return undefined;
+  const reg = streamSocketRegistration(writer);
+  if (reg === undefined || reg.isClosed || file.fd < 0) return undefined;
   if (!file.canCopyDirectly()) return undefined;
+  const stream = writer as StreamSocket;
   return andThen(file.seek(0, 'current'), (pos) =>
-    andThen(sendFile(writer, file, pos), (n) => map(file.seek(pos + n), () => n)),
+    andThen(sendFile(stream, file, pos), (n) => map(file.seek(pos + n), () => n)),
   );
 }
+
+// File.copyTo (copy's fast path) reaches sendfile through this hook: file.ts
+// does not import this module (no import cycle; this one needs File).
+setDirectCopy(copyFileTo);
 

@@ -1,27 +1,65 @@
 /**
  * Combinators over futures (futures-rs / tokio names).
  *
- * Each accepts edgeio futures and, where it makes sense, plain promises
- * (wrapped with {@link fromPromise}). Futures that lose a `select`/`race`, or
- * whose sibling failed in a `join`, are dropped: their timers and waker slots
- * are released.
+ * Each accepts any {@link Pollable} (an edgeio Future of this or another
+ * copy of edgeio, or any object with a `poll(cx)`) and, where it makes
+ * sense, plain promises (wrapped with {@link fromPromise}). Futures that
+ * lose a `select`/`race`, or whose sibling failed in a `join`, are dropped:
+ * their timers and waker slots are released.
  */
 import type { Context } from './context';
-import { Future } from './future';
+import { Future, isPollable, Pollable } from './future';
 import { PENDING, Poll } from './poll';
 import { fromPromise } from './promise-future';
 
-/** Something a combinator accepts: a Future, or a promise-like. */
-export type FutureLike<T> = Future<T> | PromiseLike<T>;
+/** Something a combinator accepts: a {@link Pollable} (any Future), or a promise-like. */
+export type FutureLike<T> = Pollable<T> | PromiseLike<T>;
 
 /** Value type of a {@link FutureLike}. */
-export type Output<F> = F extends FutureLike<infer T> ? T : never;
+export type Output<F> = F extends Pollable<infer T> ? T : F extends PromiseLike<infer T> ? T : never;
 
-/** Turns a FutureLike into a Future. */
+/** The view a combinator polls of a foreign pollable (another copy's JoinHandle gets its own waiter). */
+interface ForCombinator<T> extends Pollable<T> {
+  forCombinator?(): Pollable<T>;
+}
+
+/** A {@link Pollable} that is not a Future of this copy, as a Future. */
+class PollableFuture<T> extends Future<T> {
+  private readonly inner: Pollable<T>;
+  constructor(inner: ForCombinator<T>) {
+    super();
+    // Another copy's JoinHandle: one handle may sit in several combinators,
+    // each needs its own view (as Future.forCombinator does here).
+    this.inner = typeof inner.forCombinator === 'function' ? inner.forCombinator() : inner;
+  }
+  poll(cx: Context): Poll<T> {
+    return this.inner.poll(cx);
+  }
+  override drop(): void {
+    const inner = this.inner;
+    if (typeof inner.drop === 'function') inner.drop();
+  }
+}
+
+/**
+ * Turns a {@link FutureLike} into a Future of this copy: a Future stays
+ * itself, any other object with a `poll(cx)` method (a future of another
+ * copy of edgeio, a hand-written pollable) is wrapped, a promise-like is
+ * awaited (as {@link fromPromise}). An object with both `poll` and `then`
+ * is polled: that is cheaper, and it can be cancelled.
+ *
+ * @example
+ * ```ts
+ * const f = toFuture({ poll: () => 42 });
+ * await f; // 42
+ * const g = toFuture(fetch(url)); // a Future over the promise
+ * ```
+ */
 export function toFuture<T>(f: FutureLike<T>): Future<T> {
   if (f instanceof Future) return f.forCombinator();
+  if (isPollable<T>(f)) return new PollableFuture(f);
   if (f !== null && typeof f === 'object' && typeof (f as PromiseLike<T>).then === 'function') return fromPromise(f);
-  throw new TypeError('expected a Future or a Promise');
+  throw new TypeError('expected a Future (an object with a poll(cx) method) or a Promise');
 }
 
 // ===== ready / pending / pollFn / lazy =====
@@ -100,7 +138,7 @@ class Lazy<T> extends Future<T> {
     if (this.done) return this.value as T;
     if (this.inner === null) {
       const out = this.fn();
-      if (out instanceof Future || (out !== null && typeof out === 'object' && typeof (out as PromiseLike<T>).then === 'function')) {
+      if (isPollable(out) || (out !== null && typeof out === 'object' && typeof (out as PromiseLike<T>).then === 'function')) {
         this.inner = toFuture(out as FutureLike<T>);
       } else {
         this.done = true;
@@ -276,10 +314,27 @@ export function join<const F extends readonly FutureLike<unknown>[]>(
 // ===== select / race =====
 
 /** What {@link select} resolves with: which future won, and its value. */
-export interface Selected<T> {
-  index: number;
+export interface Selected<T, I extends number = number> {
+  /** Position of the winning future among `select`'s arguments. */
+  index: I;
+  /** What the winning future completed with. */
   value: T;
 }
+
+/**
+ * {@link select}'s result for the futures `F`: one {@link Selected} per
+ * position, so checking `index` narrows `value` to that future's output
+ * (for an array of unknown length, the plain `Selected` of the union).
+ *
+ * @example
+ * ```ts
+ * const r = await select(stream.read(buf), sleep(500));
+ * if (r.index === 0) console.log(r.value + 1); // r.value: number
+ * ```
+ */
+export type SelectedOf<F extends readonly FutureLike<unknown>[]> = number extends F['length']
+  ? Selected<Output<F[number]>>
+  : { [K in keyof F]: K extends `${infer I extends number}` ? Selected<Output<F[K]>, I> : never }[number];
 
 class Select<T> extends Future<Selected<T>> {
   private finished = false;
@@ -327,8 +382,8 @@ class Select<T> extends Future<Selected<T>> {
  * if (index === 1) console.log('no data within 1 s');
  * ```
  */
-export function select<const F extends readonly FutureLike<unknown>[]>(...futures: F): Future<Selected<Output<F[number]>>> {
-  return new Select(futures.map((f) => toFuture(f))) as Future<Selected<Output<F[number]>>>;
+export function select<const F extends readonly FutureLike<unknown>[]>(...futures: F): Future<SelectedOf<F>> {
+  return new Select(futures.map((f) => toFuture(f))) as unknown as Future<SelectedOf<F>>;
 }
 
 /**

@@ -2,7 +2,9 @@
  * The result of polling a future: a value, or {@link PENDING}.
  *
  * `PENDING` is one unique symbol, so a poll that is not ready allocates
- * nothing (tokio's `Poll::Pending`).
+ * nothing (tokio's `Poll::Pending`). It is the registered symbol
+ * `Symbol.for('edgeio.pending')`: two copies of edgeio in one process (two
+ * versions in node_modules) share it, so each understands the other's polls.
  *
  * @example
  * ```ts
@@ -10,7 +12,7 @@
  * if (v === PENDING) return PENDING; // the waker has been stored
  * ```
  */
-export const PENDING: unique symbol = Symbol('edgeio.PENDING');
+export const PENDING: unique symbol = Symbol.for('edgeio.pending');
 
 /** The type of {@link PENDING}. */
 export type Pending = typeof PENDING;

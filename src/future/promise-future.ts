@@ -1,8 +1,8 @@
+import { isBlockedOnBy } from '../task/context';
 import { Context } from './context';
-import { Future } from './future';
+import { Future, isPollable, Pollable } from './future';
 import { PENDING, Poll } from './poll';
 import type { Waker } from './waker';
-import { isBlockedOnBy } from '../runtime/context';
 
 const WAITING = 0;
 const FULFILLED = 1;
@@ -106,14 +106,14 @@ const DONE = 3;
  */
 export class CallFuture<T> extends Future<T> {
   private state = NOT_CALLED;
-  private inner: Future<T> | null = null;
+  private inner: Pollable<T> | null = null;
   private value: T | undefined;
   private failed = false;
   private error: unknown;
   private waker: Waker | null = null;
 
   constructor(
-    private fn: ((signal: AbortSignal) => T | Future<T> | PromiseLike<T>) | null,
+    private fn: ((signal: AbortSignal) => T | Pollable<T> | PromiseLike<T>) | null,
     private readonly signal: AbortSignal,
   ) {
     super();
@@ -121,10 +121,10 @@ export class CallFuture<T> extends Future<T> {
 
   poll(cx: Context): Poll<T> {
     if (this.state === NOT_CALLED) {
-      const fn = this.fn as (signal: AbortSignal) => T | Future<T> | PromiseLike<T>;
+      const fn = this.fn as (signal: AbortSignal) => T | Pollable<T> | PromiseLike<T>;
       this.fn = null;
       const out = fn(this.signal);
-      if (out instanceof Future) {
+      if (isPollable<T>(out)) {
         this.inner = out;
         this.state = INNER;
       } else if (out !== null && typeof out === 'object' && typeof (out as PromiseLike<T>).then === 'function') {
@@ -141,7 +141,7 @@ export class CallFuture<T> extends Future<T> {
         return out as T;
       }
     }
-    if (this.state === INNER) return (this.inner as Future<T>).poll(cx);
+    if (this.state === INNER) return (this.inner as Pollable<T>).poll(cx);
     if (this.state === DONE) {
       if (this.failed) throw this.error;
       return this.value as T;
@@ -152,7 +152,8 @@ export class CallFuture<T> extends Future<T> {
 
   override drop(): void {
     this.waker = null;
-    this.inner?.drop();
+    const inner = this.inner;
+    if (inner !== null && typeof inner.drop === 'function') inner.drop();
   }
 
   private settle(failed: boolean, value: T | undefined, error: unknown): void {

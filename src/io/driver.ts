@@ -4,9 +4,10 @@
  *
  * A turn is ONE native crossing: the selector fills a reused `Int32Array`
  * with up to 1024 `[token, readiness]` pairs, and {@link IoDriver.dispatch}
- * walks them: look the token up in the slab, drop it if the generation does
- * not match (a stale event for a closed fd), OR the bits into the
- * registration, bump its tick, and wake its reader and/or writer.
+ * walks them: look the token up in the slab ({@link RegistrationSet.lookup},
+ * which drops a token whose generation does not match: a stale event for a
+ * closed fd), OR the bits into the registration's readiness cell, bump its
+ * tick, and wake its reader and/or writer.
  *
  * Embedded in Node (the default), the native bridge runs the select when
  * libuv reports the selector fd readable and calls the runtime's turn
@@ -16,8 +17,17 @@
  */
 import { codedError, systemError } from '../sys/errors';
 import { native } from '../sys/native';
-import { RegistrationSet } from './registration';
-import { ScheduledIo } from './scheduled-io';
+import { selectorCalls } from '../sys/selector-calls';
+import { countTurn, METRICS_LENGTH } from '../task/metrics';
+import type { Registration } from './registration';
+import { RegistrationSet } from './registration-set';
+
+declare module '../task/context' {
+  interface RuntimeHandle {
+    /** The runtime's I/O driver: where resources register. */
+    readonly io: IoDriver;
+  }
+}
 
 /** Events per turn: tokio's, libuv's and uSockets' number. */
 export const EVENTS_PER_TURN = native.limits.MAX_EVENTS;
@@ -37,13 +47,15 @@ export class IoDriver {
   /** The native selector handle. */
   private handle: number;
   /** Reused by every turn: `[token, readiness]` pairs. */
-  readonly events = new Int32Array(EVENTS_PER_TURN * 2);
+  readonly events: Int32Array = new Int32Array(EVENTS_PER_TURN * 2);
   readonly registrations = new RegistrationSet();
   private refs = 0;
   private bridged = false;
   private closed = false;
   /** Turns dispatched (diagnostics and tests). */
   turns = 0;
+  /** The runtime's counters (task/metrics.ts): turns, events, events per turn. */
+  counters: Float64Array = new Float64Array(METRICS_LENGTH);
   private readonly wakeSources: WakeSource[] = [];
   /** Outstanding work of wake sources (pool jobs): keeps blockOn from calling it a deadlock. */
   private sourceWork = 0;
@@ -54,13 +66,13 @@ export class IoDriver {
    */
   constructor(onTurn: ((count: number) => void) | null) {
     const h = native.selectorOpen();
-    if (h < 0) throw systemError(h, 'epoll_create1');
+    if (h < 0) throw systemError(h, selectorCalls.open);
     this.handle = h;
     if (onTurn !== null) {
       const r = native.bridgeStart(h, this.events, onTurn, this);
       if (r < 0) {
         native.selectorClose(h);
-        throw systemError(r, 'uv_poll_start');
+        throw systemError(r, selectorCalls.bridge);
       }
       this.bridged = true;
     }
@@ -107,47 +119,61 @@ export class IoDriver {
   }
 
   /**
-   * Registers `io.fd` with the selector, edge-triggered, once. Throws a
-   * Node-shaped error if the kernel refuses.
+   * Whether the bridge keeps Node's loop alive now (a ref'd resource is
+   * registered). This driver is the bridge's async resource, and tools that
+   * track async resources ask it `hasRef()` as they ask a timer (jest's
+   * --detectOpenHandles): an idle runtime is then no open handle.
    */
-  register(io: ScheduledIo, interest: number): void {
-    if (this.closed) throw codedError('ERR_EDGEIO_RUNTIME_SHUTDOWN', 'the runtime has been shut down');
-    const token = this.registrations.allocate(io);
-    const r = native.selectorRegister(this.handle, io.fd, token, interest);
-    if (r < 0) {
-      this.registrations.release(io);
-      throw systemError(r, 'epoll_ctl');
-    }
-    if (io.refed) this.addRef();
+  hasRef(): boolean {
+    return this.bridged && !this.closed && this.refs > 0;
   }
 
   /**
-   * Removes `io` from the selector (before its fd is closed: a dup()ed
+   * Registers `reg.fd` with the selector, edge-triggered, once (called by
+   * the Registration constructor). Throws a Node-shaped error if the kernel
+   * refuses.
+   */
+  register(reg: Registration, interest: number): void {
+    if (this.closed) throw codedError('ERR_EDGEIO_RUNTIME_SHUTDOWN', 'the runtime has been shut down');
+    const token = this.registrations.allocate(reg);
+    const r = native.selectorRegister(this.handle, reg.fd, token, interest);
+    if (r < 0) {
+      this.registrations.release(reg);
+      throw systemError(r, selectorCalls.register);
+    }
+    if (reg.refed) this.addRef();
+  }
+
+  /**
+   * Removes `reg` from the selector (before its fd is closed: a dup()ed
    * description would otherwise keep reporting) and frees its slot. Errors
    * from the kernel are returned, not thrown: the caller is closing anyway.
    */
-  deregister(io: ScheduledIo): number {
-    if (io.token === 0) return 0;
-    const r = this.closed ? 0 : native.selectorDeregister(this.handle, io.fd);
-    this.registrations.release(io);
-    if (io.refed) this.dropRef();
+  deregister(reg: Registration): number {
+    if (reg.token === 0) return 0;
+    const r = this.closed ? 0 : native.selectorDeregister(this.handle, reg.fd);
+    this.registrations.release(reg);
+    if (reg.refed) this.dropRef();
     return r;
   }
 
-  /** Lets (true) or stops (false) `io` keeping the process alive. */
-  setRef(io: ScheduledIo, refed: boolean): void {
-    if (io.refed === refed) return;
-    io.refed = refed;
-    if (io.token === 0) return;
+  /** Lets (true) or stops (false) `reg` keeping the process alive. */
+  setRef(reg: Registration, refed: boolean): void {
+    if (reg.refed === refed) return;
+    reg.refed = refed;
+    if (reg.token === 0) return;
     if (refed) this.addRef();
     else this.dropRef();
   }
 
-  /** Dispatches `count` pairs from {@link events}. */
+  /**
+   * Dispatches `count` pairs from {@link events}. A negative count is the
+   * bridge's failed select: thrown as a Node-shaped error naming the call.
+   */
   dispatch(count: number): void {
+    if (count < 0) throw systemError(count, selectorCalls.select);
     const ev = this.events;
     const set = this.registrations;
-    const ios = set.ios;
     set.dispatching = true;
     let failed = false;
     let error: unknown;
@@ -161,10 +187,12 @@ export class IoDriver {
           woken = true;
           continue;
         }
-        const io = ios[token & 0xffffff];
-        if (io === undefined || io.token !== token) continue; // stale: closed (and maybe reused) meanwhile
+        // A stale token belongs to a registration closed (and maybe reused)
+        // since: it finds no live registration.
+        const reg = set.lookup(token);
+        if (reg === undefined) continue;
         try {
-          io.setReadiness(ev[2 * i + 1]);
+          reg.io.setReadiness(ev[2 * i + 1]);
         } catch (err) {
           // A poll-level user's waker threw. The rest of the batch must still
           // be applied: edge-triggered, those events are never reported again.
@@ -187,6 +215,7 @@ export class IoDriver {
       set.releasePending();
     }
     this.turns++;
+    countTurn(this.counters, count);
     if (failed) throw error;
   }
 
@@ -196,7 +225,7 @@ export class IoDriver {
    */
   select(timeoutMs: number): number {
     const n = native.selectorSelect(this.handle, this.events, timeoutMs);
-    if (n < 0) throw systemError(n, 'epoll_wait');
+    if (n < 0) throw systemError(n, selectorCalls.select);
     if (n > 0) this.dispatch(n);
     return n;
   }
@@ -208,7 +237,7 @@ export class IoDriver {
 
   /** Graceful shutdown, step one: listeners stop accepting; connections stay. */
   stopAccepting(): void {
-    for (const io of this.registrations.live()) io.onGracefulShutdown?.();
+    for (const reg of this.registrations.live()) reg.onGracefulShutdown?.();
   }
 
   /**
@@ -217,13 +246,13 @@ export class IoDriver {
    */
   shutdown(): void {
     if (this.closed) return;
-    for (const io of this.registrations.live()) {
-      const owner = io.onShutdown;
+    for (const reg of this.registrations.live()) {
+      const owner = reg.onShutdown;
       if (owner !== null) {
         owner();
       } else {
-        this.deregister(io);
-        io.shutdown();
+        this.deregister(reg);
+        reg.io.shutdown();
       }
     }
     for (const source of this.wakeSources) source.shutdown();

@@ -1,13 +1,20 @@
 /**
- * Per-resource readiness state (tokio runtime/io/scheduled_io.rs).
+ * The readiness cell of one registration (tokio runtime/io/scheduled_io.rs):
+ * readiness bits, a tick, and the waker slots. Nothing else: the descriptor,
+ * token, driver and ref state live in the {@link Registration} that owns
+ * the cell, and the rule for when to clear readiness lives in its
+ * `pollIo`/`tryIo`.
  *
- * Readiness bits plus a tick, and two waker slots: **reader** and **writer**.
- * One task waits in each direction, which is what makes splitting a
- * stream free: the read half waits in the reader slot, the write half in the
- * writer slot, and they never disturb each other. A second waiter in the
- * same direction (two tasks reading one stream, several tasks writing to
- * one socket) is tolerated, not silently dropped: the waker it displaces
- * moves to a small overflow list that is woken with the slot.
+ * Two slots, **reader** and **writer**: one task waits in each direction,
+ * which is what makes splitting a stream free (the read half waits in the
+ * reader slot, the write half in the writer slot, and they never disturb
+ * each other). Further waiters in the same direction (two tasks reading one
+ * stream, many tasks writing to one socket, reads abandoned by a lost
+ * `Promise.race`) wait in an unbounded set next to the slot and are woken
+ * with it. Each waiter is stored once, stays parked until an event for its
+ * direction arrives, and costs nothing while the resource is not ready: no
+ * cap, no "wake everybody when full" (that re-woke itself: 34 waiters on a
+ * stalled stream spun a core).
  *
  * The tick moves every time the driver sets readiness. `clearReadiness(tick,
  * bits)` clears only if the tick is still the one the caller saw before its
@@ -19,35 +26,32 @@
 import type { Context } from '../future/context';
 import { PENDING, Pending } from '../future/poll';
 import type { Waker } from '../future/waker';
-import { isProbeWaker, pollProceed, restoreUnit } from '../runtime/coop';
+import { isProbeWaker, pollProceed, restoreUnit } from '../task/coop';
 import { Direction, READ_MASK, STICKY, WRITE_MASK, SHUTDOWN } from './ready';
 
+/**
+ * Readiness, tick and waker slots of one registration.
+ *
+ * @example
+ * ```ts
+ * const io = new ScheduledIo();
+ * io.park(cx.waker, Direction.Read);
+ * io.setReadiness(READABLE); // wakes cx.waker
+ * ```
+ */
 export class ScheduledIo {
   /** Readiness bits (see ready.ts). */
   readiness = 0;
   /** Bumped on every readiness event from the driver (wraps at 2^31). */
   tick = 0;
+  /** The read direction's slot. */
   reader: Waker | null = null;
+  /** The write direction's slot. */
   writer: Waker | null = null;
-  /** Wakers displaced from the slots by a different waiter; woken with them. */
-  private readers: Waker[] | null = null;
-  private writers: Waker[] | null = null;
-  /** Token registered with the selector: slot | generation << 24. 0 = unregistered. */
-  token = 0;
-  /** Whether this registration keeps Node's loop alive. */
-  refed = true;
-  /** Called when the runtime shuts down while this is still registered. */
-  onShutdown: (() => void) | null = null;
-  /**
-   * Called first by a graceful shutdown: a listener closes (stops accepting)
-   * while connections are left to finish.
-   */
-  onGracefulShutdown: (() => void) | null = null;
-
-  constructor(
-    /** The descriptor this state belongs to. */
-    public fd: number,
-  ) {}
+  /** Further waiters reading; woken with {@link reader}. Allocated on the first one. */
+  private readers: Set<Waker> | null = null;
+  /** Further waiters writing; woken with {@link writer}. */
+  private writers: Set<Waker> | null = null;
 
   /** Driver side: ORs in new readiness, bumps the tick, wakes the waiters. */
   setReadiness(bits: number): void {
@@ -56,31 +60,27 @@ export class ScheduledIo {
     this.wake(bits);
   }
 
-  /** Wakes the reader and/or writer whose interest intersects `bits`. */
+  /**
+   * Wakes every waiter whose direction intersects `bits`. The slots are
+   * emptied before any waker runs: a waker that parks again (a poll-level
+   * user's `wakerFn`) lands in a fresh slot and is not woken twice here.
+   */
   wake(bits: number): void {
     if ((bits & READ_MASK) !== 0) {
-      if (this.reader !== null) {
-        const w = this.reader;
-        this.reader = null;
-        w.wake();
-      }
-      if (this.readers !== null) {
-        const ws = this.readers;
-        this.readers = null;
-        wakeAll(ws);
-      }
+      const w = this.reader;
+      const ws = this.readers;
+      this.reader = null;
+      this.readers = null;
+      if (w !== null) w.wake();
+      if (ws !== null) wakeAll(ws);
     }
     if ((bits & WRITE_MASK) !== 0) {
-      if (this.writer !== null) {
-        const w = this.writer;
-        this.writer = null;
-        w.wake();
-      }
-      if (this.writers !== null) {
-        const ws = this.writers;
-        this.writers = null;
-        wakeAll(ws);
-      }
+      const w = this.writer;
+      const ws = this.writers;
+      this.writer = null;
+      this.writers = null;
+      if (w !== null) w.wake();
+      if (ws !== null) wakeAll(ws);
     }
   }
 
@@ -92,8 +92,7 @@ export class ScheduledIo {
    */
   pollReady(cx: Context, dir: Direction): number | Pending {
     if (!pollProceed(cx.waker)) return PENDING;
-    const mask = dir === Direction.Read ? READ_MASK : WRITE_MASK;
-    const ready = this.readiness & mask;
+    const ready = this.readiness & (dir === Direction.Read ? READ_MASK : WRITE_MASK);
     if (ready !== 0) return ready;
     restoreUnit();
     this.park(cx.waker, dir);
@@ -101,44 +100,56 @@ export class ScheduledIo {
   }
 
   /**
-   * Stores `waker` in the slot for `dir`. A different waker already there
-   * (another task waiting the same way, or one whose operation ended without
-   * a wake-up) moves to the overflow list: waking it for nothing is harmless,
-   * forgetting it would hang its task.
+   * Stores `waker` for `dir`. The slot takes it when it is free, already
+   * holds the same task, or holds `await`'s inline probe (which wakes
+   * nothing). Otherwise another task already waits that way, or an operation
+   * ended without a wake-up and left its waker behind: `waker` joins the
+   * direction's set. Waking a stale waker for nothing is harmless;
+   * forgetting a live one would hang its task. The probe itself never joins
+   * the set: the await driver polls again with its own waker right after.
    */
   park(waker: Waker, dir: Direction): void {
     if (dir === Direction.Read) {
       const cur = this.reader;
-      this.reader = waker;
-      if (cur !== null && !cur.willWake(waker) && !isProbeWaker(cur)) this.readers = displace(this.readers, cur);
+      if (cur === null || cur === waker || isProbeWaker(cur) || cur.willWake(waker)) this.reader = waker;
+      else if (!isProbeWaker(waker)) (this.readers ??= new Set()).add(waker);
     } else {
       const cur = this.writer;
-      this.writer = waker;
-      if (cur !== null && !cur.willWake(waker) && !isProbeWaker(cur)) this.writers = displace(this.writers, cur);
+      if (cur === null || cur === waker || isProbeWaker(cur) || cur.willWake(waker)) this.writer = waker;
+      else if (!isProbeWaker(waker)) (this.writers ??= new Set()).add(waker);
     }
   }
 
   /**
    * Clears the non-sticky `bits` if no readiness arrived since `tick` was
-   * read. Called after EAGAIN, or after a short read/write (which means the
-   * kernel buffer was drained: tokio#5866).
+   * read, and says whether it did. Called after EAGAIN, or after a short
+   * transfer where that proves the kernel buffer empty (see Registration).
    */
-  clearReadiness(tick: number, bits: number): void {
-    if (this.tick === tick) this.readiness &= ~(bits & ~STICKY);
+  clearReadiness(tick: number, bits: number): boolean {
+    if (this.tick !== tick) return false;
+    this.readiness &= ~(bits & ~STICKY);
+    return true;
   }
 
-  /** Removes `waker` from whichever slot holds it (a dropped future). */
+  /** Removes `waker` from `dir`'s slot or set (a dropped future). */
   clearWaker(dir: Direction, waker: Waker): void {
     if (dir === Direction.Read) {
       if (this.reader !== null && this.reader.willWake(waker)) this.reader = null;
-      if (this.readers !== null) forget(this.readers, waker);
+      this.readers?.delete(waker);
     } else {
       if (this.writer !== null && this.writer.willWake(waker)) this.writer = null;
-      if (this.writers !== null) forget(this.writers, waker);
+      this.writers?.delete(waker);
     }
   }
 
-  /** Marks the resource closed and wakes both waiters so they can see it. */
+  /** Number of wakers waiting in `dir` (tests and diagnostics). */
+  waiters(dir: Direction): number {
+    const slot = dir === Direction.Read ? this.reader : this.writer;
+    const set = dir === Direction.Read ? this.readers : this.writers;
+    return (slot === null ? 0 : 1) + (set === null ? 0 : set.size);
+  }
+
+  /** Marks the resource closed and wakes every waiter so they can see it. */
   shutdown(): void {
     this.setReadiness(SHUTDOWN);
   }
@@ -149,33 +160,6 @@ export class ScheduledIo {
   }
 }
 
-/**
- * Bound on displaced wakers kept per direction. Past it they are all woken
- * at once (live ones simply park again), so a loop that keeps parking fresh
- * wakers cannot grow the list without limit.
- */
-const MAX_DISPLACED = 32;
-
-function displace(list: Waker[] | null, w: Waker): Waker[] {
-  if (list === null) return [w];
-  for (let i = 0; i < list.length; i++) if (list[i].willWake(w)) return list;
-  if (list.length >= MAX_DISPLACED) {
-    wakeAll(list);
-    return [w];
-  }
-  list.push(w);
-  return list;
-}
-
-function forget(list: Waker[], w: Waker): void {
-  for (let i = 0; i < list.length; i++) {
-    if (list[i].willWake(w)) {
-      list.splice(i, 1);
-      return;
-    }
-  }
-}
-
-function wakeAll(ws: Waker[]): void {
-  for (let i = 0; i < ws.length; i++) ws[i].wake();
+function wakeAll(ws: Set<Waker>): void {
+  for (const w of ws) w.wake();
 }

@@ -156,11 +156,11 @@ class HappyEyeballs extends Future<TcpStream> {
 
   /** The stream once connected, null when the attempt failed, or PENDING. */
   private pollAttempt(cx: Context, a: Attempt): TcpStream | null | typeof PENDING {
-    const io = a.stream.io;
-    const ready = io.pollReady(cx, Direction.Write);
+    const reg = a.stream.registration;
+    const ready = reg.pollReady(cx, Direction.Write);
     if (ready === PENDING) return PENDING;
     if ((ready & SHUTDOWN) !== 0) throw destroyedError('connect');
-    const r = native.getOption(io.fd, native.options.ERROR, this.errOut);
+    const r = native.getOption(reg.fd, native.options.ERROR, this.errOut);
     const err = r < 0 ? r : this.errOut[0];
     if (err === 0) return a.stream;
     a.stream.close();

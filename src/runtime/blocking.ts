@@ -27,7 +27,8 @@ import type { Waker } from '../future/waker';
 import type { IoDriver, WakeSource } from '../io/driver';
 import { codedError, destroyedError, systemError } from '../sys/errors';
 import { native, PoolOp, POOL_SYSCALLS } from '../sys/native';
-import { currentOrDefault, RuntimeCore } from './context';
+import type { RuntimeHandle } from '../task/context';
+import { currentOrDefault } from './context';
 
 /** Sizes of a runtime's blocking pool client. */
 export interface BlockingOptions {
@@ -149,6 +150,8 @@ export interface JobSpec<T> {
   fail?(result: number, syscall: string): Error;
   /** A detached job finished: release what it produced (close an fd). */
   cleanup?(result: number): void;
+  /** The job went into the native pool (a `close` job: the pool owns the fd from now on). */
+  onSubmit?(): void;
   /** Operations that must run in order (one file's). */
   gate?: JobGate | null;
   /**
@@ -277,7 +280,24 @@ function shutdownError(): Error {
   return codedError('ERR_EDGEIO_RUNTIME_SHUTDOWN', 'the runtime has been shut down');
 }
 
-const pools = new WeakMap<RuntimeCore, BlockingPool>();
+const pools = new WeakMap<RuntimeHandle, BlockingPool>();
+
+/**
+ * Something that owns a descriptor a pool job opened (a `File`): the
+ * runtime's shutdown closes it unless a job of its is still running on a
+ * pool thread (closing the number under that job could make it read or
+ * write whatever reuses the number; the environment's fd table closes it at
+ * teardown instead, after the pool threads are joined).
+ */
+export interface FdOwner {
+  /**
+   * Marks the owner closed and closes the descriptor now (`native.close`,
+   * which untracks it), or, when `busy` (a job of its runs on a pool
+   * thread), leaves it to the environment's teardown and stops its
+   * finalizer from closing it under the job.
+   */
+  closeForShutdown(busy: boolean): void;
+}
 
 /** A runtime's client of the environment's blocking pool. */
 export class BlockingPool implements WakeSource {
@@ -294,6 +314,8 @@ export class BlockingPool implements WakeSource {
   private closed = false;
   /** Most jobs this client had in the native pool at once (tests, diagnostics). */
   maxSubmitted = 0;
+  /** Descriptor owners of this runtime still open (weakly: a forgotten File is collected and its finalizer closes it). */
+  private readonly owners = new Set<WeakRef<FdOwner>>();
 
   private constructor(
     private readonly driver: IoDriver,
@@ -311,7 +333,7 @@ export class BlockingPool implements WakeSource {
   }
 
   /** The pool client of `rt` (the current or default runtime), created on first use. */
-  static of(rt: RuntimeCore = currentOrDefault()): BlockingPool {
+  static of(rt: RuntimeHandle = currentOrDefault()): BlockingPool {
     let p = pools.get(rt);
     if (p === undefined || p.closed) {
       rt.assertRunning();
@@ -320,6 +342,23 @@ export class BlockingPool implements WakeSource {
       pools.set(rt, p);
     }
     return p;
+  }
+
+  /** Registers an open descriptor's owner, closed at shutdown; returns the handle {@link forgetOwner} takes. */
+  adoptOwner(owner: FdOwner): WeakRef<FdOwner> {
+    const ref = new WeakRef(owner);
+    this.owners.add(ref);
+    return ref;
+  }
+
+  /** The owner closed its descriptor (or handed it to a `close` job). */
+  forgetOwner(ref: WeakRef<FdOwner>): void {
+    this.owners.delete(ref);
+  }
+
+  /** Open descriptor owners (tests). */
+  get ownerCount(): number {
+    return this.owners.size;
   }
 
   /** Creates a job for this pool; it is queued on its first poll. */
@@ -373,6 +412,7 @@ export class BlockingPool implements WakeSource {
     this.submitted++;
     if (this.submitted > this.maxSubmitted) this.maxSubmitted = this.submitted;
     this.driver.sourceWorkChanged(1, true);
+    s.onSubmit?.();
   }
 
   /** @internal A waiting job was dropped. */
@@ -432,24 +472,38 @@ export class BlockingPool implements WakeSource {
     if (failed) throw error;
   }
 
-  /** The runtime is shutting down: queued jobs are dropped, running ones detached, waiters fail. */
+  /**
+   * The runtime is shutting down: queued jobs are dropped, running ones
+   * detached, waiters fail, and the descriptors of open Files are closed
+   * (those with a job still running on a pool thread are left to the
+   * environment's teardown, see {@link FdOwner}).
+   */
   shutdown(): void {
     if (this.closed) return;
     this.closed = true;
-    native.poolClose(this.handle);
     const victims: Array<PoolJob<unknown>> = [];
+    const busy = new Set<object>();
     for (let i = 0; i < this.slots.length; i++) {
       const job = this.slots[i];
       if (job !== undefined) {
         victims.push(job);
         this.slots[i] = undefined;
+        // Not removed: a pool thread runs it now.
+        if (native.poolCancel(this.handle, i) !== 1 && job.spec.owner !== undefined) busy.add(job.spec.owner);
       }
     }
+    native.poolClose(this.handle);
     for (let i = this.waitingHead; i < this.waiting.length; i++) victims.push(this.waiting[i]);
     this.waiting = [];
     this.waitingHead = 0;
     this.driver.sourceWorkChanged(-this.submitted, true);
     this.submitted = 0;
+    const owners = [...this.owners];
+    this.owners.clear();
+    for (const ref of owners) {
+      const owner = ref.deref();
+      if (owner !== undefined) owner.closeForShutdown(busy.has(owner));
+    }
     for (const job of victims) job.failWith(shutdownError());
   }
 }
@@ -464,7 +518,7 @@ export function poolStats(): { threads: number; queued: number; running: number 
  * A job that sleeps `ms` on a pool thread: a stand-in for a slow blocking
  * call in tests and the pool benchmark (tokio's tests use thread::sleep).
  */
-export function blockingSleep(ms: number, rt?: RuntimeCore): PoolJob<void> {
+export function blockingSleep(ms: number, rt?: RuntimeHandle): PoolJob<void> {
   if (!Number.isInteger(ms) || ms < 0) throw new RangeError('ms must be a non-negative integer');
   return BlockingPool.of(rt).job<void>({ op: PoolOp.Sleep, a: ms, map: () => undefined });
 }

@@ -10,13 +10,10 @@
  * Internal module: not exported from index.ts.
  */
 
-/** Something the executor can poll: a task, or the driver of an `await`. */
-export interface Runnable {
-  /** True while in the run queue. Owned by the executor. */
-  queued: boolean;
-  /** Polls once. Never throws. */
-  run(): void;
-}
+import type { Runnable, Scheduler } from '../task/context';
+import { M_BUSY_POLL_MS, M_POLLS, M_WAKES, METRICS_LENGTH } from '../task/metrics';
+
+export type { Runnable };
 
 /**
  * Polls per drain before yielding to Node's loop. tokio uses 61 between
@@ -26,20 +23,32 @@ export interface Runnable {
  */
 export const MAX_POLLS_PER_DRAIN = 4096;
 
-export class Executor {
+export class Executor implements Scheduler {
   private queue: Runnable[] = [];
   private head = 0;
   private draining = false;
   private holds = 0;
   /** Called (once per burst) when work is queued and nobody will drain it. */
   onWork: (() => void) | null = null;
+
+  /** @param counters the runtime's counters (task/metrics.ts): polls, wakes, poll time. */
+  constructor(private readonly counters: Float64Array = new Float64Array(METRICS_LENGTH)) {}
+
   /** Polls made so far (diagnostics and tests). */
-  polls = 0;
+  get polls(): number {
+    return this.counters[M_POLLS];
+  }
+
+  /** True while {@link drain} runs (a poll is on the stack). */
+  get isDraining(): boolean {
+    return this.draining;
+  }
 
   /** Queues `r` unless it is queued already. */
   schedule(r: Runnable): void {
     if (r.queued) return;
     r.queued = true;
+    this.counters[M_WAKES]++;
     this.queue.push(r);
     if (!this.draining && this.holds === 0 && this.onWork !== null && this.queue.length - this.head === 1) {
       this.onWork();
@@ -70,8 +79,10 @@ export class Executor {
   drain(limit = MAX_POLLS_PER_DRAIN): boolean {
     if (this.draining) return this.length === 0;
     this.draining = true;
+    // One clock pair per drain, none per poll (metrics: busy poll time).
+    const t0 = performance.now();
+    let n = 0;
     try {
-      let n = 0;
       while (this.head < this.queue.length && n < limit) {
         const r = this.queue[this.head];
         this.queue[this.head] = undefined as unknown as Runnable; // let it be collected
@@ -80,7 +91,6 @@ export class Executor {
         r.run();
         n++;
       }
-      this.polls += n;
       if (this.head === this.queue.length) {
         this.queue.length = 0;
         this.head = 0;
@@ -90,16 +100,10 @@ export class Executor {
       }
     } finally {
       this.draining = false;
+      const c = this.counters;
+      c[M_POLLS] += n;
+      c[M_BUSY_POLL_MS] += performance.now() - t0;
     }
     return this.length === 0;
-  }
-
-  /** Drops everything queued (runtime shutdown). */
-  clear(): Runnable[] {
-    const rest = this.queue.slice(this.head);
-    for (const r of rest) r.queued = false;
-    this.queue = [];
-    this.head = 0;
-    return rest;
   }
 }

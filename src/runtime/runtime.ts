@@ -1,25 +1,24 @@
 /**
- * The runtime: an executor, an I/O driver (reactor) and a time driver,
- * embedded in Node's event loop (design.md contract 7).
- *
- * How Node's loop drives it:
- * - the selector's fd is watched by libuv; when it is readable the addon
- *   selects and calls {@link Runtime}'s turn once per batch, through
- *   `napi_make_callback`, so promise jobs run right after;
- * - one Node timer is armed for the earliest timer deadline;
- * - tasks woken from promise jobs are drained in a microtask;
- * - a drain that hits its poll limit, and every deferred wake (spent coop
- *   budget, `yieldNow`), continues in a `setImmediate`, after Node's loop
- *   had a turn.
+ * The runtime's public face: an executor, an I/O driver (reactor) and a time
+ * driver, embedded in Node's event loop (docs/architecture.md, Node
+ * embedding). The runtime is split by job:
+ * - runtime.ts (this file): the public API: spawn, blockOn, enter, shutdown,
+ *   metrics, the current and default runtimes;
+ * - node-loop.ts: how Node's loop drives it (turns, timers, drains);
+ * - task-list.ts: the live tasks; failure.ts: failures nobody observed;
+ * - block-on.ts: blockOn's synchronous loop; metrics.ts: the snapshot;
+ * - task/context.ts (below the runtime): the execution context it fills in.
  * Idle, nothing runs: no polling, 0% CPU. The process stays alive while a
  * ref'd resource is registered or a timer is pending.
  */
-import { Future } from '../future/future';
+import { isPollable, Pollable } from '../future/future';
 import { CallFuture, fromPromise } from '../future/promise-future';
 import { IoDriver } from '../io/driver';
 import { codedError } from '../sys/errors';
+import { CONTEXT, RuntimeContext } from '../task/context';
+import { M_TASKS_SPAWNED, METRICS_LENGTH } from '../task/metrics';
 import { TimeDriver } from '../time/driver';
-import { deferredCount, flushDeferred, resetTickBudget, setDeferredScheduler } from './coop';
+import { blockOnLoop } from './block-on';
 import {
   RuntimeCore,
   currentRuntime,
@@ -31,14 +30,19 @@ import {
 } from './context';
 import { BlockingOptions, checkBlockingOptions } from './blocking';
 import { Executor } from './executor';
+import { reportIfUnobserved } from './failure';
 import { JoinHandle } from './join-handle';
+import { RuntimeMetrics, snapshot } from './metrics';
+import { NodeLoop } from './node-loop';
 import { Outcome, Task } from './task';
+import { TaskList } from './task-list';
 
 /**
- * What `spawn` accepts: a Future, a Promise, or a function returning either
- * (or a plain value). A function declared with a parameter receives an
- * `AbortSignal` that fires when the task is aborted: an async function cannot
- * be stopped from outside between its awaits, so it can watch the signal.
+ * What `spawn` accepts: a future (any object with a `poll(cx)` method, see
+ * {@link Pollable}), a Promise, or a function returning either (or a plain
+ * value). A function declared with a parameter receives an `AbortSignal`
+ * that fires when the task is aborted: an async function cannot be stopped
+ * from outside between its awaits, so it can watch the signal.
  *
  * Aborting a task that runs an async function rejects its handle and fires
  * the signal, but an operation the function is already awaiting (a read, a
@@ -47,9 +51,9 @@ import { Outcome, Task } from './task';
  * operation as a Future (those are dropped at once).
  */
 export type Spawnable<T> =
-  | Future<T>
+  | Pollable<T>
   | PromiseLike<T>
-  | ((signal: AbortSignal) => T | Future<T> | PromiseLike<T>);
+  | ((signal: AbortSignal) => T | Pollable<T> | PromiseLike<T>);
 
 const RUNNING = 0;
 /** Graceful shutdown in progress: no new connections, tasks finishing. */
@@ -69,8 +73,6 @@ export interface RuntimeOptions {
   /** The blocking pool (files, DNS): thread count and queue bound. */
   blocking?: BlockingOptions;
 }
-
-let defaultRuntime: Runtime | null = null;
 
 /**
  * An edgeio runtime. Most programs never construct one: the first resource,
@@ -95,18 +97,20 @@ export class Runtime implements RuntimeCore {
    * The runtime's parts, exposed for diagnostics (`rt.io.registered`,
    * `rt.time.size`, `rt.executor.length`); not a stable API.
    */
-  readonly executor = new Executor();
+  readonly executor: Executor;
   /** The I/O driver (reactor); see {@link executor}. */
   readonly io: IoDriver;
   /** The timer driver (wheel); see {@link executor}. */
   readonly time: TimeDriver;
+  /**
+   * This runtime's part of the execution context (its coop budget, deferred
+   * wakes and counters); see {@link executor}.
+   */
+  readonly context: RuntimeContext;
   private state = RUNNING;
   private blockingNow = false;
-  /** Live tasks: an intrusive list through Task.prevLive/nextLive. */
-  private liveHead: Task<unknown> | null = null;
-  private liveCount = 0;
-  private drainQueued = false;
-  private immediateQueued = false;
+  private readonly tasks = new TaskList();
+  private readonly loop: NodeLoop;
   private gracefulDone: Promise<void> | null = null;
   /** Called when the last live task finishes (graceful shutdown waits on it). */
   private onIdle: (() => void) | null = null;
@@ -123,9 +127,14 @@ export class Runtime implements RuntimeCore {
   constructor(options: RuntimeOptions = {}) {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
     this.blockingOptions = checkBlockingOptions(options.blocking);
-    this.io = new IoDriver(this.onTurn);
-    this.time = new TimeDriver(this.onTimer);
-    this.executor.onWork = this.queueDrain;
+    const counters = new Float64Array(METRICS_LENGTH);
+    this.loop = new NodeLoop(this);
+    this.context = new RuntimeContext(this.loop.scheduleFlush, counters);
+    this.executor = new Executor(counters);
+    this.executor.onWork = this.loop.queueDrain;
+    this.time = new TimeDriver(this.loop.onTimer);
+    this.io = new IoDriver(this.loop.onTurn);
+    this.io.counters = counters;
   }
 
   /**
@@ -161,8 +170,11 @@ export class Runtime implements RuntimeCore {
    * (tokio guide `Handle::default`).
    */
   static default(): Runtime {
-    if (defaultRuntime === null || defaultRuntime.state === SHUT_DOWN) defaultRuntime = new Runtime();
-    return defaultRuntime;
+    const rt = CONTEXT.defaultRuntime as Runtime | null;
+    if (rt !== null && rt.state !== SHUT_DOWN) return rt;
+    const fresh = new Runtime();
+    CONTEXT.defaultRuntime = fresh;
+    return fresh;
   }
 
   /** True while `blockOn` drives this runtime. */
@@ -172,7 +184,7 @@ export class Runtime implements RuntimeCore {
 
   /** Tasks spawned and not yet finished. */
   get tasksAlive(): number {
-    return this.liveCount;
+    return this.tasks.count;
   }
 
   /** True once {@link shutdown} ran. */
@@ -205,9 +217,11 @@ export class Runtime implements RuntimeCore {
    */
   spawn<T>(task: Spawnable<T>): JoinHandle<T> {
     this.assertRunning();
-    let future: Future<T>;
+    let future: Pollable<T>;
     let controller: AbortController | null = null;
-    if (task instanceof Future) {
+    if (isPollable<T>(task)) {
+      // Any object with poll(cx), a Future of another copy of edgeio too
+      // (it may also be a thenable: polling is cheaper and cancellable).
       future = task;
     } else if (typeof task === 'function') {
       if (task.length > 0) controller = new AbortController();
@@ -215,11 +229,12 @@ export class Runtime implements RuntimeCore {
     } else if (task !== null && typeof task === 'object' && typeof (task as PromiseLike<T>).then === 'function') {
       future = fromPromise(task);
     } else {
-      throw new TypeError('spawn needs a Future, a Promise, or a function');
+      throw new TypeError('spawn needs a Future (an object with a poll(cx) method), a Promise, or a function');
     }
-    const t = new Task<T>(future, this.executor, this.onTaskDone);
+    const t = new Task<T>(future, this.executor, this.context, this.onTaskDone);
     t.controller = controller;
-    this.link(t as Task<unknown>);
+    this.tasks.link(t as Task<unknown>);
+    this.context.counters[M_TASKS_SPAWNED]++;
     this.executor.schedule(t);
     return new JoinHandle(t);
   }
@@ -240,8 +255,8 @@ export class Runtime implements RuntimeCore {
    * rt.blockOn(sleep(20));
    * ```
    */
-  blockOn<T>(future: Future<T>): T {
-    if (!(future instanceof Future)) {
+  blockOn<T>(future: Pollable<T>): T {
+    if (!isPollable<T>(future)) {
       throw new TypeError(
         'blockOn needs a poll-level Future; a Promise or async function cannot be driven synchronously ' +
           '(promise jobs only run when JS returns to Node). Use `await` instead.',
@@ -252,8 +267,9 @@ export class Runtime implements RuntimeCore {
     if (currentRuntime() !== undefined) {
       throw new Error('blockOn cannot be called from inside a runtime context (it would block the running task)');
     }
-    const task = new Task<T>(future, this.executor, this.onTaskDone);
-    this.link(task as Task<unknown>);
+    const task = new Task<T>(future, this.executor, this.context, this.onTaskDone);
+    this.tasks.link(task as Task<unknown>);
+    this.context.counters[M_TASKS_SPAWNED]++;
     task.observed = true;
     this.executor.schedule(task);
     this.blockingNow = true;
@@ -261,29 +277,7 @@ export class Runtime implements RuntimeCore {
     enterRuntime(this);
     this.executor.hold();
     try {
-      for (;;) {
-        resetTickBudget();
-        flushDeferred();
-        this.executor.drain();
-        if (task.finished) break;
-        this.time.process();
-        if (this.executor.length > 0 || deferredCount() > 0) {
-          this.io.select(0);
-          continue;
-        }
-        const timeout = this.time.timeoutMs();
-        if (timeout < 0 && this.io.registered === 0 && this.io.pendingSourceWork === 0) {
-          // The task will never be woken: drop it (it would count as live,
-          // and graceful shutdown would wait for it).
-          task.abort();
-          throw codedError(
-            'ERR_EDGEIO_DEADLOCK',
-            'blockOn: the future can never complete: no task is runnable, no timer is pending and no resource is registered',
-          );
-        }
-        this.io.select(timeout);
-        this.time.process();
-      }
+      blockOnLoop(this, task as Task<unknown>);
     } finally {
       this.executor.release();
       exitRuntime();
@@ -350,137 +344,53 @@ export class Runtime implements RuntimeCore {
         resolve();
       };
       const timer = setTimeout(finish, timeoutMs);
-      if (this.liveCount === 0) finish();
+      if (this.tasks.count === 0) finish();
       else this.onIdle = finish;
     });
     return this.gracefulDone;
   }
 
+  /**
+   * A snapshot of this runtime's counters and gauges; see
+   * {@link RuntimeMetrics} for each field. Counters are cumulative: compare
+   * two snapshots for rates.
+   *
+   * @example
+   * ```ts
+   * const m = Runtime.default().metrics();
+   * console.log(m.tasksAlive, m.turns, m.eventsPerTurn);
+   * ```
+   */
+  metrics(): RuntimeMetrics {
+    return snapshot(this.context.counters, this.tasks.count, this.io.registered, this.time.size);
+  }
+
   private shutdownNow(): void {
     if (this.state === SHUT_DOWN) return;
     this.state = SHUT_DOWN;
-    for (let t = this.liveHead; t !== null; ) {
-      const next = t.nextLive; // abort() unlinks t
-      t.abort();
-      t = next;
-    }
-    // Resources and timers first: their waiters wake (awaits outside tasks
-    // included) and one bounded drain lets them fail with
-    // ERR_STREAM_DESTROYED / ERR_EDGEIO_RUNTIME_SHUTDOWN instead of hanging.
+    this.tasks.abortAll();
+    // Resources and timers: their waiters wake (awaits outside tasks
+    // included) and fail with ERR_STREAM_DESTROYED /
+    // ERR_EDGEIO_RUNTIME_SHUTDOWN instead of hanging.
     this.io.shutdown();
     this.time.shutdown();
+    // Poll what just woke. Called from inside a poll (a spawned function, a
+    // `.then` callback), the drain on the stack picks the woken up; either
+    // way nothing queued is thrown away: drains go on after shutdown, so a
+    // wake that comes later (a deferred one, a promise job) is still polled.
     enterRuntime(this);
     try {
-      this.executor.drain();
+      this.loop.drainNow();
     } finally {
       exitRuntime();
     }
-    this.executor.clear();
-    if (defaultRuntime === this) defaultRuntime = null;
-  }
-
-  // ===== Node-loop callbacks =====
-
-  /** The bridge calls this once per batch of events. */
-  private readonly onTurn = (count: number): void => {
-    resetTickBudget();
-    enterRuntime(this);
-    this.executor.hold();
-    try {
-      if (count < 0) throw new Error(`edgeio: the selector failed (${count})`);
-      try {
-        this.io.dispatch(count);
-      } finally {
-        // Even if a poll-level waker threw: the tasks woken by this batch run.
-        this.drainNow();
-      }
-    } finally {
-      this.executor.release();
-      exitRuntime();
-    }
-  };
-
-  private readonly onTimer = (): void => {
-    if (this.state === SHUT_DOWN) return;
-    resetTickBudget();
-    enterRuntime(this);
-    this.executor.hold();
-    try {
-      this.time.process();
-      this.drainNow();
-    } finally {
-      this.executor.release();
-      exitRuntime();
-    }
-  };
-
-  /** Executor hook: work was queued outside a turn (a promise job woke a task). */
-  private readonly queueDrain = (): void => {
-    if (this.drainQueued || this.blockingNow) return;
-    this.drainQueued = true;
-    queueMicrotask(this.microtaskDrain);
-  };
-
-  private readonly microtaskDrain = (): void => {
-    this.drainQueued = false;
-    if (this.state === SHUT_DOWN) return;
-    enterRuntime(this);
-    try {
-      this.drainNow();
-    } finally {
-      exitRuntime();
-    }
-  };
-
-  private readonly immediateDrain = (): void => {
-    this.immediateQueued = false;
-    if (this.state === SHUT_DOWN) return;
-    resetTickBudget();
-    enterRuntime(this);
-    try {
-      this.drainNow();
-    } finally {
-      exitRuntime();
-    }
-  };
-
-  private drainNow(): void {
-    if (!this.executor.drain() && !this.immediateQueued) {
-      // Poll limit reached: let Node's loop run (I/O, timers) before the rest.
-      this.immediateQueued = true;
-      setImmediate(this.immediateDrain);
-    }
-  }
-
-  private link(t: Task<unknown>): void {
-    t.nextLive = this.liveHead;
-    if (this.liveHead !== null) this.liveHead.prevLive = t;
-    this.liveHead = t;
-    this.liveCount++;
-  }
-
-  private unlink(t: Task<unknown>): void {
-    if (t.prevLive !== null) t.prevLive.nextLive = t.nextLive;
-    else if (this.liveHead === t) this.liveHead = t.nextLive;
-    else return; // not linked
-    if (t.nextLive !== null) t.nextLive.prevLive = t.prevLive;
-    t.prevLive = t.nextLive = null;
-    this.liveCount--;
+    if (CONTEXT.defaultRuntime === this) CONTEXT.defaultRuntime = null;
   }
 
   private readonly onTaskDone = (task: Task<unknown>): void => {
-    this.unlink(task);
-    if (this.liveCount === 0 && this.onIdle !== null) queueMicrotask(this.onIdle);
-    if (task.outcome === Outcome.Error && !task.observed) {
-      // Give awaiters woken by this failure a chance to observe it, then
-      // report it the way Node reports a promise nobody handled.
-      setImmediate(() => {
-        if (!task.observed) {
-          task.observed = true;
-          void Promise.reject(task.error);
-        }
-      });
-    }
+    this.tasks.unlink(task);
+    if (this.tasks.count === 0 && this.onIdle !== null) queueMicrotask(this.onIdle);
+    if (task.outcome === Outcome.Error && !task.observed) reportIfUnobserved(task);
   };
 }
 
@@ -502,9 +412,3 @@ export function spawn<T>(task: Spawnable<T>): JoinHandle<T> {
 }
 
 setDefaultRuntimeFactory(() => Runtime.default());
-
-// Deferred wakes run after Node's loop had a turn. The wakes queue work on
-// the runtimes, whose microtask drains run as soon as the immediate returns.
-setDeferredScheduler(() => {
-  setImmediate(flushDeferred);
-});

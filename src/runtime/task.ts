@@ -7,12 +7,11 @@
  * Internal module: not exported from index.ts.
  */
 import { Context } from '../future/context';
-import type { Future } from '../future/future';
+import type { Pollable } from '../future/future';
 import { PENDING } from '../future/poll';
 import type { Waker } from '../future/waker';
 import { abortError } from '../sys/errors';
-import { enterTask, exitTask } from './coop';
-import type { Executor, Runnable } from './executor';
+import { CONTEXT, Runnable, RuntimeContext, Scheduler, TASK_BUDGET } from '../task/context';
 
 const IDLE = 0;
 const RUNNING = 1;
@@ -46,8 +45,10 @@ export class Task<T> extends Context implements Waker, Runnable {
   nextLive: Task<unknown> | null = null;
 
   constructor(
-    private future: Future<T> | null,
-    private readonly executor: Executor,
+    private future: Pollable<T> | null,
+    private readonly executor: Scheduler,
+    /** The runtime's context: the task's deferred wakes go to its queue. */
+    private readonly runtime: RuntimeContext,
     private readonly onDone: (task: Task<unknown>) => void,
   ) {
     super();
@@ -96,19 +97,31 @@ export class Task<T> extends Context implements Waker, Runnable {
 
   run(): void {
     if (this.state !== IDLE) return;
-    const future = this.future as Future<T>;
+    const future = this.future as Pollable<T>;
     this.state = RUNNING;
-    const saved = enterTask();
+    // enterTask/exitTask (task/coop.ts), written out: this is the path of
+    // every task poll, and V8 did not inline the calls (measured: +10 ns a
+    // poll, a third of a wake-to-poll round trip).
+    const cx = CONTEXT;
+    const live = cx.live;
+    const saved = cx.budget;
+    cx.live = this.runtime;
+    cx.budget = TASK_BUDGET;
+    cx.inTask++;
     let value;
     try {
       value = future.poll(this);
     } catch (err) {
-      exitTask(saved);
+      cx.inTask--;
+      cx.live = live;
+      cx.budget = saved;
       this.state = IDLE;
       this.finish(Outcome.Error, undefined, err);
       return;
     }
-    exitTask(saved);
+    cx.inTask--;
+    cx.live = live;
+    cx.budget = saved;
     this.state = IDLE;
     if (value !== PENDING) {
       this.finish(Outcome.Value, value, undefined);
@@ -131,7 +144,8 @@ export class Task<T> extends Context implements Waker, Runnable {
     this.future = null;
     this.controller?.abort(abortError('The task was aborted'));
     try {
-      future?.drop();
+      // drop() is optional on a structural future.
+      if (future !== null && typeof future.drop === 'function') future.drop();
     } catch (err) {
       // A future whose drop() throws is broken; the abort still completes
       // (the executor never throws) and the error surfaces as uncaught.

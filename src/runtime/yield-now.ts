@@ -1,7 +1,7 @@
 import type { Context } from '../future/context';
 import { Future } from '../future/future';
 import { PENDING, Poll } from '../future/poll';
-import { deferWake } from './coop';
+import { deferWake } from '../task/coop';
 
 class YieldNow extends Future<void> {
   private yielded = false;

@@ -11,12 +11,21 @@
  *
  * Internal module: not exported from index.ts.
  */
+import * as fs from 'fs';
+
+import { constants as osConstants } from 'os';
 import * as path from 'path';
+import { getSystemErrorMap } from 'util';
+
+const osErrno = osConstants.errno as Readonly<Record<string, number>>;
 
 /** `{ address, port, family }`, Node's `AddressInfo` shape. */
 export interface AddressInfo {
+  /** The IP address, such as `'127.0.0.1'` or `'::1'`. */
   address: string;
+  /** `'IPv4'` or `'IPv6'`. */
   family: 'IPv4' | 'IPv6';
+  /** The port number. */
   port: number;
 }
 
@@ -77,9 +86,27 @@ export interface NativeBinding {
   getOption(fd: number, option: number, out: Int32Array): number;
   localAddress(fd: number): AddressInfo | number;
   peerAddress(fd: number): AddressInfo | number;
+  /** Opens the spare descriptor of the EMFILE trick (owned like a socket). */
   reserveFd(): number;
-  /** Sets O_NONBLOCK on an adopted socket. */
-  setNonblocking(fd: number): number;
+  /**
+   * Takes ownership of a descriptor opened elsewhere (`fromFd`): sets
+   * O_NONBLOCK and tracks it, so it is closed when this environment (the
+   * main thread or a worker) goes away. Returns 0 or a negative error.
+   */
+  adoptFd(fd: number): number;
+  /**
+   * Gives up ownership of a descriptor without closing it (handing it to
+   * other code): the environment's teardown no longer closes it. Returns 0,
+   * or `EBADF` when this environment did not own it.
+   */
+  detachFd(fd: number): number;
+  /**
+   * How many descriptors this environment owns: everything `socket`,
+   * `accept`, `reserveFd` and `adoptFd` returned and `close`/`detachFd`
+   * did not release. Each is closed at environment teardown
+   * (native/fd_table.h).
+   */
+  trackedFds(): number;
 
   // ===== blocking pool (native/binding_fs.cc, native/pool.h) =====
   /** Opens a pool client completing into `selector`; starts threads up to `threads`. */
@@ -139,49 +166,154 @@ export interface NativeBinding {
   readonly limits: { readonly MAX_EVENTS: number; readonly MAX_IOV: number; readonly WAKER_TOKEN: number };
 }
 
-export type NativeErrnoName =
-  | 'EAGAIN'
-  | 'EINPROGRESS'
-  | 'EINTR'
-  | 'EBADF'
-  | 'EINVAL'
-  | 'EMFILE'
-  | 'ENFILE'
-  | 'ENOBUFS'
-  | 'ENOMEM'
-  | 'ECONNRESET'
-  | 'EPIPE'
-  | 'ENOTCONN'
-  | 'ECONNREFUSED'
-  | 'ETIMEDOUT'
-  | 'EADDRINUSE'
-  | 'ECONNABORTED'
-  | 'ENOENT'
-  | 'EEXIST'
-  | 'EALREADY'
-  | 'EISCONN'
-  | 'EAFNOSUPPORT'
-  | 'EADDRNOTAVAIL'
-  | 'ENETUNREACH'
-  | 'EHOSTUNREACH'
-  | 'ENOTSOCK'
-  | 'EBUSY'
-  | 'EACCES'
-  | 'ENOSYS'
-  | 'EISDIR'
-  | 'ENOTDIR'
-  | 'EAI_NONAME'
-  | 'EAI_NODATA';
+/** The error names the addon exports numbers for (native/addon.cc, `errnos`). */
+export const ERRNO_NAMES = [
+  'EAGAIN',
+  'EINPROGRESS',
+  'EINTR',
+  'EBADF',
+  'EINVAL',
+  'EMFILE',
+  'ENFILE',
+  'ENOBUFS',
+  'ENOMEM',
+  'ECONNRESET',
+  'EPIPE',
+  'ENOTCONN',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EADDRINUSE',
+  'ECONNABORTED',
+  'ENOENT',
+  'EEXIST',
+  'EALREADY',
+  'EISCONN',
+  'EAFNOSUPPORT',
+  'EADDRNOTAVAIL',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ENOTSOCK',
+  'EBUSY',
+  'EACCES',
+  // files and the blocking pool (native/fs_unix.cc, native/dns.cc)
+  'ENOSYS',
+  'EISDIR',
+  'ENOTDIR',
+  'EAI_NONAME',
+  'EAI_NODATA',
+] as const;
 
-/** The package root: two levels up from `src/sys` and from `dist/sys`. */
-const packageRoot = path.resolve(__dirname, '..', '..');
+export type NativeErrnoName = (typeof ERRNO_NAMES)[number];
 
-// node-gyp-build picks build/Release when present, else prebuilds/<platform>-<arch>.
+/**
+ * Checks the addon's errno table against Node's own numbering on this OS
+ * (the readiness bits get the same check in io/ready.ts): exactly the names
+ * of {@link ERRNO_NAMES}, each mapping to the code `util.getSystemErrorName`
+ * names so (libuv's table: `-errno` on unix, libuv's numbers on Windows),
+ * and on unix to `-os.constants.errno[name]`. EINPROGRESS is not in libuv's
+ * table; on Windows it is the addon's own code, outside libuv's range.
+ * Returns the first disagreement, or null.
+ */
+export function errnoTableMismatch(table: Readonly<Record<string, number>>, platform = process.platform): string | null {
+  const names = Object.keys(table).sort();
+  const expected = [...ERRNO_NAMES].sort();
+  if (names.join() !== expected.join()) return `names ${names.join()} != ${expected.join()}`;
+  const uvNames = getSystemErrorMap();
+  for (const name of ERRNO_NAMES) {
+    const code = table[name];
+    if (!Number.isInteger(code) || code >= 0) return `${name} = ${code}`;
+    if (name === 'EINPROGRESS') {
+      if (platform === 'win32' ? uvNames.has(code) : code !== -osErrno[name]) return `${name} = ${code}`;
+      continue;
+    }
+    const named = uvNames.get(code)?.[0];
+    if (named !== name) return `${name} = ${code}, which Node names ${named ?? 'nothing'}`;
+    // getaddrinfo's EAI_* codes are libuv's own (UV_EAI_*), not errnos.
+    if (name.startsWith('EAI_')) continue;
+    if (platform !== 'win32' && code !== -osErrno[name]) return `${name} = ${code}, os.constants.errno says ${-osErrno[name]}`;
+  }
+  return null;
+}
+
+/**
+ * The package root: the nearest directory above this file whose
+ * package.json is edgeio's. That is two levels up from `dist/sys` (the
+ * package) and `src/sys` (the repo), three from `build/ts/src/sys` (the
+ * examples compiled by `npm run build:examples`). If none is found (this
+ * file was bundled), the directory two levels up, as before.
+ */
+export function findPackageRoot(from: string): string {
+  for (let dir = from; ; ) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: unknown };
+      if (pkg.name === 'edgeio') return dir;
+    } catch {
+      // no package.json here, or not JSON: keep looking
+    }
+    const up = path.dirname(dir);
+    if (up === dir) return path.resolve(from, '..', '..');
+    dir = up;
+  }
+}
+
+/** What `npm` needs to hear when no addon fits this machine. */
+function noNativeBuild(root: string, cause: Error): Error {
+  const napi = process.versions.napi ?? '?';
+  const libc = process.platform === 'linux' ? (isMusl() ? ', musl' : ', glibc') : '';
+  const bundled = !fs.existsSync(path.join(root, 'binding.gyp'));
+  const lines = [
+    `edgeio: no native addon for ${process.platform}-${process.arch}${libc} (Node ${process.version}, N-API ${napi}).`,
+    `Looked in ${path.join(root, 'prebuilds')} (prebuilt: linux-x64 glibc and musl, linux-arm64, win32-x64) and ` +
+      `${path.join(root, 'build', 'Release')} (compiled at install time).`,
+  ];
+  if (bundled) {
+    lines.push(
+      `${root} does not look like the edgeio package: if edgeio was bundled (esbuild, webpack, ...), ` +
+        `mark it external (esbuild --external:edgeio) so that it loads from node_modules.`,
+    );
+  }
+  lines.push(
+    "To compile it for this machine (npm 11 runs a dependency's install script only once approved):",
+    '  npm install-scripts approve edgeio && npm rebuild edgeio',
+    'Compiling needs python3, make and a C++17 compiler: `apt-get install python3 make g++` (Debian/Ubuntu), ' +
+      '`apk add python3 make g++` (Alpine), Xcode command line tools (macOS), Visual Studio Build Tools (Windows).',
+  );
+  const e = new Error(lines.join('\n'), { cause }) as Error & { code: string };
+  e.code = 'ERR_EDGEIO_NO_NATIVE_BUILD';
+  return e;
+}
+
+/** musl libc, as node-gyp-build decides it (LIBC, else Alpine). */
+function isMusl(): boolean {
+  return process.env.LIBC === 'musl' || (process.env.LIBC === undefined && fs.existsSync('/etc/alpine-release'));
+}
+
+/**
+ * Loads the addon under `root` with node-gyp-build (build/Release when
+ * present, else the best match in prebuilds/<platform>-<arch>/), turning its
+ * "No native build was found" into an error that says what to run.
+ */
+export function loadAddon(root: string, load: (dir: string) => unknown = nodeGypBuild): NativeBinding {
+  try {
+    return load(root) as NativeBinding;
+  } catch (e) {
+    if (e instanceof Error && e.message.startsWith('No native build was found')) throw noNativeBuild(root, e);
+    throw e;
+  }
+}
+
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const load = require('node-gyp-build') as (dir: string) => unknown;
+const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
 
 /** The loaded addon. */
-export const native = load(packageRoot) as NativeBinding;
+export const native = loadAddon(findPackageRoot(__dirname));
+
+// A different numbering would turn every error into the wrong code or let
+// EAGAIN go unrecognised: fail at load instead (rebuilt for another OS?).
+const errnoMismatch = errnoTableMismatch(native.errno);
+if (errnoMismatch !== null) {
+  throw new Error(`edgeio: the native addon's errno table disagrees with Node's (${errnoMismatch}); rebuild it (npm run build)`);
+}
 
 /** Negative error codes the hot paths compare against. */
 export const EAGAIN = native.errno.EAGAIN;

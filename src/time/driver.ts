@@ -14,6 +14,13 @@
 import { TimerEntry, TimerState } from './entry';
 import { MAX_DURATION, Wheel } from './wheel';
 
+declare module '../task/context' {
+  interface RuntimeHandle {
+    /** The runtime's timer driver: where sleeps find their wheel. */
+    readonly time: TimeDriver;
+  }
+}
+
 /** The largest delay setTimeout accepts (a signed 32-bit ms count). */
 const MAX_NODE_DELAY = 2 ** 31 - 1;
 

@@ -2,8 +2,8 @@ import type { Context } from '../future/context';
 import { Future } from '../future/future';
 import { PENDING, Poll } from '../future/poll';
 import { codedError } from '../sys/errors';
-import { currentOrDefault } from '../runtime/context';
-import { rearmAwait } from '../runtime/await';
+import { rearmAwait } from '../future/await';
+import { currentOrDefault } from '../task/context';
 import { TimerEntry, TimerState } from './entry';
 import type { TimeDriver } from './driver';
 

@@ -1,5 +1,5 @@
 import type { Context } from '../future/context';
-import { Future } from '../future/future';
+import { Future, isPollable, Pollable } from '../future/future';
 import { PENDING, Poll } from '../future/poll';
 import { toFuture } from '../future/combinators';
 import { codedError, CodedError } from '../sys/errors';
@@ -8,7 +8,9 @@ import { checkMs, Sleep } from './sleep';
 
 /** The error a timeout rejects with: `code: 'ETIMEDOUT'`, like Node's. */
 export interface TimeoutError extends CodedError {
+  /** Always `'ETIMEDOUT'`, as Node's socket timeouts. */
   code: 'ETIMEDOUT';
+  /** The negative errno of ETIMEDOUT (`-110` on Linux). */
   errno: number;
 }
 
@@ -26,14 +28,16 @@ export function timeoutError(ms: number): TimeoutError {
  */
 export class Timeout<T> extends Future<T> {
   private readonly sleep: Sleep;
+  private readonly inner: Future<T>;
 
   constructor(
-    private readonly inner: Future<T>,
+    inner: Pollable<T>,
     private readonly ms: number,
   ) {
     super();
-    if (!(inner instanceof Future)) throw new TypeError('Timeout needs a Future (use timeout(ms, promise) for a Promise)');
+    if (!isPollable<T>(inner)) throw new TypeError('Timeout needs a Future (use timeout(ms, promise) for a Promise)');
     checkMs(ms);
+    this.inner = inner instanceof Future ? inner : toFuture(inner);
     this.sleep = new Sleep(performance.now() + ms);
   }
 
@@ -78,7 +82,7 @@ export class Timeout<T> extends Future<T> {
  * }
  * ```
  */
-export function timeout<T>(ms: number, future: Future<T> | PromiseLike<T>): Timeout<T> {
+export function timeout<T>(ms: number, future: Pollable<T> | PromiseLike<T>): Timeout<T> {
   checkMs(ms);
   const inner = toFuture(future);
   return new Timeout(inner, ms);

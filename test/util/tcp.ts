@@ -73,9 +73,14 @@ export async function readAll(s: { read(buf: Uint8Array): PromiseLike<number> })
 
 export { TcpStream };
 
-/** A connected client/server pair through a fresh listener on an ephemeral loopback port. */
-export async function connectedPair(): Promise<{ client: TcpStream; server: TcpStream; listener: TcpListener }> {
-  const listener = await TcpListener.bind('127.0.0.1:0');
+/**
+ * A connected client/server pair through `listener`, or through a fresh
+ * listener on an ephemeral loopback port (the caller closes all three).
+ */
+export async function connectedPair(
+  existing?: TcpListener,
+): Promise<{ client: TcpStream; server: TcpStream; listener: TcpListener }> {
+  const listener = existing ?? (await TcpListener.bind('127.0.0.1:0'));
   const [client, server] = await Promise.all([TcpStream.connect(`127.0.0.1:${listener.localAddr().port}`), listener.accept()]);
   return { client, server, listener };
 }

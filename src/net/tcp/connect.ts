@@ -95,10 +95,11 @@ class ConnectFuture extends Future<TcpStream> {
     }
     // Connecting: the writable (or error) edge says the handshake ended.
     const stream = this.stream as TcpStream;
-    const ready = stream.io.pollReady(cx, Direction.Write);
+    const reg = stream.registration;
+    const ready = reg.pollReady(cx, Direction.Write);
     if (ready === PENDING) return PENDING;
     if ((ready & SHUTDOWN) !== 0) throw destroyedError('connect');
-    const r = native.getOption(stream.io.fd, native.options.ERROR, this.errOut);
+    const r = native.getOption(reg.fd, native.options.ERROR, this.errOut);
     const err = r < 0 ? r : this.errOut[0];
     if (err !== 0) {
       const t = this.target as ResolvedAddr;
@@ -123,7 +124,7 @@ class ConnectFuture extends Future<TcpStream> {
 
 /** Starts a connect; `make` wraps the socket (TcpStream's constructor). */
 export function connect(
-  addr: string | { host?: string; port: number },
+  addr: string | { host?: string; address?: string; port: number },
   options: ConnectOptions,
   make: (fd: number, driver: IoDriver) => TcpStream,
 ): Future<TcpStream> {

@@ -20,12 +20,11 @@ import { fromPromise } from '../../future/promise-future';
 import { pollFn, ready } from '../../future/combinators';
 import { Waker, wakerFn } from '../../future/waker';
 import type { IoDriver } from '../../io/driver';
-import { Direction, INTEREST_READ, READABLE, SHUTDOWN } from '../../io/ready';
-import { parkAfterEagain } from '../../io/registration';
-import { ScheduledIo } from '../../io/scheduled-io';
-import { currentOrDefault } from '../../runtime/context';
+import { Direction, INTEREST_READ } from '../../io/ready';
+import { Registration } from '../../io/registration';
+import { CONTEXT, currentOrDefault } from '../../runtime/context';
 import { destroyedError, systemError, SystemError } from '../../sys/errors';
-import { AddressInfo, EAGAIN, native } from '../../sys/native';
+import { AddressInfo, native } from '../../sys/native';
 import { sleep, Sleep } from '../../time/sleep';
 import { literal, parseAddr, resolve, ResolvedAddr } from '../addr';
 import { TcpStream } from './stream';
@@ -58,24 +57,33 @@ export interface BindOptions {
 }
 
 /** What {@link TcpListener.bind} accepts as an address. */
-export type ListenAddr = string | ({ host?: string; port: number } & BindOptions);
+export type ListenAddr =
+  | string
+  | ({
+      /** IP address or host name; default `'0.0.0.0'`. */
+      host?: string;
+      /** Node's `AddressInfo` spelling of `host`, so `localAddr()` can be passed back. */
+      address?: string;
+      /** Port; 0 picks a free one. */
+      port: number;
+    } & BindOptions);
 
 // ===== the reserve descriptor for the EMFILE trick =====
 
-let reserveFd = -1;
+// The descriptor is held in the execution context (CONTEXT.reserveFd).
 
 function ensureReserve(): void {
-  if (reserveFd < 0) {
+  if (CONTEXT.reserveFd < 0) {
     const fd = native.reserveFd();
-    if (fd >= 0) reserveFd = fd;
+    if (fd >= 0) CONTEXT.reserveFd = fd;
   }
 }
 
 /** Accepts and closes what is pending, using the reserve's slot. */
 function emfileTrick(listenFd: number): void {
-  if (reserveFd < 0) return;
-  native.close(reserveFd);
-  reserveFd = -1;
+  if (CONTEXT.reserveFd < 0) return;
+  native.close(CONTEXT.reserveFd);
+  CONTEXT.reserveFd = -1;
   const one = new Int32Array(16);
   // Bounded: a flood cannot keep us here (the backoff handles the rest).
   for (let i = 0; i < 64; i++) {
@@ -118,8 +126,8 @@ class AcceptFuture extends Future<TcpStream> {
  * ```
  */
 export class TcpListener implements AsyncIterable<TcpStream> {
-  /** @internal */
-  readonly io: ScheduledIo;
+  /** @internal The listening socket's registration. */
+  readonly registration: Registration;
   /** The context the listener polls its readiness with: it wakes every acceptor. */
   private readonly acceptCx: Context;
   private closed = false;
@@ -131,11 +139,14 @@ export class TcpListener implements AsyncIterable<TcpStream> {
    * Tasks waiting in accept. Unlike a stream (one reader task at a time), a
    * listener may be accepted from by several tasks at once, so it keeps its
    * own waiter list and parks one waker in the reader slot that wakes them
-   * all (tokio's `readiness()` waiter list plays this role).
+   * all (tokio's `readiness()` waiter list plays this role). A set: each
+   * task once, however many there are and however often they park.
    */
-  private readonly acceptors: Waker[] = [];
+  private acceptors = new Set<Waker>();
   private readonly wakeAcceptors: Waker = wakerFn(() => {
-    const ws = this.acceptors.splice(0);
+    if (this.acceptors.size === 0) return;
+    const ws = this.acceptors;
+    this.acceptors = new Set();
     for (const w of ws) w.wake();
   });
   /**
@@ -154,11 +165,11 @@ export class TcpListener implements AsyncIterable<TcpStream> {
     fd: number,
     private readonly driver: IoDriver,
   ) {
-    this.io = new ScheduledIo(fd);
     this.acceptCx = new Context(this.wakeAcceptors);
-    driver.register(this.io, INTEREST_READ);
-    this.io.onShutdown = () => this.close();
-    this.io.onGracefulShutdown = () => this.close();
+    this.registration = new Registration(driver, fd, INTEREST_READ, {
+      onShutdown: () => this.close(),
+      onGracefulShutdown: () => this.close(),
+    });
     ensureReserve();
   }
 
@@ -205,7 +216,7 @@ export class TcpListener implements AsyncIterable<TcpStream> {
    */
   static fromFd(fd: number): TcpListener {
     if (!Number.isInteger(fd) || fd < 0) throw new TypeError('fd must be a non-negative integer');
-    const r = native.setNonblocking(fd);
+    const r = native.adoptFd(fd);
     if (r < 0) throw systemError(r, 'fcntl');
     return new TcpListener(fd, currentOrDefault().io);
   }
@@ -223,25 +234,18 @@ export class TcpListener implements AsyncIterable<TcpStream> {
       if (this.backoff.poll(this.acceptCx) === PENDING) return this.park(cx);
       this.backoff = null;
     }
-    const io = this.io;
-    const readiness = io.pollReady(this.acceptCx, Direction.Read);
-    if (readiness === PENDING) return this.park(cx);
-    if ((readiness & SHUTDOWN) !== 0) throw destroyedError('accept');
-    const tick = io.tick;
-    const n = native.accept(io.fd, this.acceptBuf);
+    // One batch per edge: the registration's batch rule clears readable only
+    // when the batch reached EAGAIN. A batch cut short by EMFILE, or one that
+    // filled acceptBuf, leaves it set: the rest of the backlog is still
+    // queued and, edge-triggered, no new event would announce it.
+    const reg = this.registration;
+    const n = reg.pollBatch(this.acceptCx, Direction.Read, native.accept, this.acceptBuf, undefined);
+    if (n === PENDING) return this.park(cx);
     if (n > 0) {
-      // A short batch says in acceptBuf[n] why it stopped. Only a drained
-      // backlog (EAGAIN) may clear readable: after an EMFILE stop the rest
-      // is still queued and, edge-triggered, no new event would announce it.
-      if (n < ACCEPT_BATCH && this.acceptBuf[n] === EAGAIN) io.clearReadiness(tick, READABLE);
       for (let i = 1; i < n; i++) this.queue.push(this.acceptBuf[i]);
       return this.adopt(this.acceptBuf[0]);
     }
-    if (n === EAGAIN) {
-      parkAfterEagain(this.acceptCx, io, Direction.Read, tick);
-      return this.park(cx);
-    }
-    if (n === E.EMFILE || n === E.ENFILE) emfileTrick(io.fd);
+    if (n === E.EMFILE || n === E.ENFILE) emfileTrick(reg.fd);
     // Out of descriptors or memory: readiness stays set (the backlog is not
     // drained), so retrying at once would spin; wait a little first.
     if (n === E.EMFILE || n === E.ENFILE || n === E.ENOBUFS || n === E.ENOMEM) {
@@ -252,15 +256,13 @@ export class TcpListener implements AsyncIterable<TcpStream> {
 
   /** Adds `cx.waker` to the acceptors (the reader slot holds wakeAcceptors). */
   private park(cx: Context): typeof PENDING {
-    const w = cx.waker;
-    if (!this.acceptors.some((a) => a.willWake(w))) this.acceptors.push(w);
+    this.acceptors.add(cx.waker);
     return PENDING;
   }
 
   /** @internal A dropped accept future leaves the waiter list. */
   clearAcceptor(waker: Waker): void {
-    const i = this.acceptors.findIndex((a) => a.willWake(waker));
-    if (i >= 0) this.acceptors.splice(i, 1);
+    this.acceptors.delete(waker);
   }
 
   /**
@@ -295,14 +297,14 @@ export class TcpListener implements AsyncIterable<TcpStream> {
   /** The bound address (read the port of a `:0` bind here). */
   localAddr(): AddressInfo {
     if (this.closed) throw destroyedError('localAddr');
-    const r = native.localAddress(this.io.fd);
+    const r = native.localAddress(this.registration.fd);
     if (typeof r === 'number') throw systemError(r, 'getsockname');
     return r;
   }
 
   /** The listening descriptor (-1 once closed). */
   get fd(): number {
-    return this.closed ? -1 : this.io.fd;
+    return this.closed ? -1 : this.registration.fd;
   }
 
   /**
@@ -315,10 +317,9 @@ export class TcpListener implements AsyncIterable<TcpStream> {
     this.closed = true;
     this.backoff?.drop();
     this.backoff = null;
-    this.driver.deregister(this.io);
-    native.close(this.io.fd);
+    // Deregisters before closing the fd, then wakes the reader slot.
+    this.registration.close();
     for (const fd of this.queue.splice(0)) native.close(fd);
-    this.io.shutdown();
     // Acceptors waiting out an EMFILE backoff are parked here, not in the
     // reader slot that shutdown() wakes: wake them to see the close.
     this.wakeAcceptors.wake();
@@ -331,13 +332,13 @@ export class TcpListener implements AsyncIterable<TcpStream> {
 
   /** Lets the process exit while the listener is open. */
   unref(): this {
-    this.driver.setRef(this.io, false);
+    this.registration.unref();
     return this;
   }
 
   /** Undoes {@link unref}. */
   ref(): this {
-    this.driver.setRef(this.io, true);
+    this.registration.ref();
     return this;
   }
 

@@ -3,9 +3,12 @@
  *
  * Reads go straight into the caller's buffer and writes straight out of it:
  * one syscall per operation, no intermediate copy, no buffering. The stream
- * is registered once, edge-triggered, for both directions; a short read or
- * write counts as drained, so the next operation waits for a new edge
- * without an extra EAGAIN syscall (tokio#5866).
+ * is registered once, edge-triggered, for both directions (and for urgent
+ * data where the selector reports it), and every operation goes through
+ * its {@link Registration}'s rule: a short read or write counts as drained,
+ * so the next operation waits for a new edge without an extra EAGAIN
+ * syscall (tokio#5866), except right after urgent data, where a read ends
+ * early at the urgent mark with more data behind it.
  */
 import type { Context } from '../../future/context';
 import type { Future } from '../../future/future';
@@ -13,19 +16,27 @@ import { PENDING, Poll } from '../../future/poll';
 import type { Waker } from '../../future/waker';
 import type { IoDriver } from '../../io/driver';
 import { readChunks, readExactFuture, readFuture } from '../../io/read';
-import { Direction, INTEREST_BOTH, READABLE, SHUTDOWN, WRITABLE } from '../../io/ready';
-import { parkAfterEagain } from '../../io/registration';
-import { ScheduledIo } from '../../io/scheduled-io';
+import { Direction, INTEREST_BOTH } from '../../io/ready';
+import { Registration } from '../../io/registration';
+import { STREAM_SOCKET } from '../../io/stream-socket';
 import { ReadHalf, split, WriteHalf } from '../../io/split';
 import { AsyncDuplex, checkRange } from '../../io/traits';
 import { ShutdownFuture, writeAllFuture, writeFuture, writevAllFuture, writevFuture } from '../../io/write';
 import { currentOrDefault } from '../../runtime/context';
 import { destroyedError, systemError } from '../../sys/errors';
 import { AddressInfo, EAGAIN, native } from '../../sys/native';
+import { TCP_SHORT_READ_PROVES_EMPTY, URGENT_INTEREST } from '../../sys/selector-calls';
 import { connect, ConnectOptions } from './connect';
 
 const OPT = native.options;
 const MAX_IOV = native.limits.MAX_IOV;
+
+/**
+ * Both directions, plus urgent data where the selector reports it: a read
+ * that ends at the urgent mark must not be taken for a drained socket
+ * (Registration, rule step 4).
+ */
+const STREAM_INTEREST = INTEREST_BOTH | URGENT_INTEREST;
 
 /**
  * A connected TCP socket.
@@ -39,10 +50,9 @@ const MAX_IOV = native.limits.MAX_IOV;
  * stream.close();
  * ```
  */
-export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
-  /** @internal Readiness and waker slots. */
-  readonly io: ScheduledIo;
-  private readonly driver: IoDriver;
+export class TcpStream implements AsyncDuplex, AsyncIterable<Buffer> {
+  /** @internal The socket's registration: readiness, waker slots, the I/O rule. */
+  readonly registration: Registration;
   private closed = false;
   private writeShut = false;
 
@@ -51,18 +61,18 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
    * `driver`. Use {@link connect}, {@link fromFd} or a listener instead.
    */
   constructor(fd: number, driver: IoDriver, noDelay = true) {
-    this.io = new ScheduledIo(fd);
-    this.driver = driver;
     // Small writes go out at once (uSockets does the same). A failure here is
     // not fatal: the socket still works, just with Nagle's delay.
     if (noDelay) native.setOption(fd, OPT.NO_DELAY, 1);
-    driver.register(this.io, INTEREST_BOTH);
-    this.io.onShutdown = () => this.close();
+    this.registration = new Registration(driver, fd, STREAM_INTEREST, {
+      shortReadProvesEmpty: TCP_SHORT_READ_PROVES_EMPTY,
+      onShutdown: () => this.close(),
+    });
   }
 
   /**
-   * Connects to `addr` (`'host:port'`, `'[::1]:port'` or `{ host, port }`).
-   * Rejects with `ECONNREFUSED`, `ETIMEDOUT` (after `timeoutMs`), or another
+   * Connects to `addr` (`'host:port'`, `'[::1]:port'`, `{ host, port }`, or
+   * an `AddressInfo` such as `listener.localAddr()`). Rejects with `ECONNREFUSED`, `ETIMEDOUT` (after `timeoutMs`), or another
    * Node-shaped error; bad addresses throw `TypeError`/`RangeError` at once.
    *
    * @example
@@ -70,7 +80,7 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
    * const s = await TcpStream.connect({ host: '::1', port: 9000 }, { timeoutMs: 2000 });
    * ```
    */
-  static connect(addr: string | { host?: string; port: number }, options: ConnectOptions = {}): Future<TcpStream> {
+  static connect(addr: string | { host?: string; address?: string; port: number }, options: ConnectOptions = {}): Future<TcpStream> {
     return connect(addr, options, (fd, driver) => new TcpStream(fd, driver));
   }
 
@@ -87,19 +97,24 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
    */
   static fromFd(fd: number): TcpStream {
     if (!Number.isInteger(fd) || fd < 0) throw new TypeError('fd must be a non-negative integer');
-    const r = native.setNonblocking(fd);
+    const r = native.adoptFd(fd);
     if (r < 0) throw systemError(r, 'fcntl');
     return new TcpStream(fd, currentOrDefault().io);
   }
 
   /** The socket descriptor (-1 once closed). */
   get fd(): number {
-    return this.closed ? -1 : this.io.fd;
+    return this.closed ? -1 : this.registration.fd;
   }
 
   /** True once {@link close} ran. */
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** @internal The stream-socket mark (io/stream-socket.ts): fs's sendFile writes through it. */
+  get [STREAM_SOCKET](): Registration {
+    return this.registration;
   }
 
   // ===== async/await API =====
@@ -151,7 +166,7 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
    * for await (const chunk of stream) process.stdout.write(chunk);
    * ```
    */
-  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
     return readChunks(this);
   }
 
@@ -186,18 +201,9 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
     const len = checkRange(buf, offset, length);
     if (this.closed) throw destroyedError('read');
     if (len === 0) return 0;
-    const io = this.io;
-    const tick = io.tick;
-    const n = native.read(io.fd, buf, offset, len);
-    if (n > 0) {
-      if (n < len) io.clearReadiness(tick, READABLE);
-      return n;
-    }
-    if (n === 0) return 0;
-    if (n === EAGAIN) {
-      io.clearReadiness(tick, READABLE);
-      return null;
-    }
+    const n = this.registration.tryIo(Direction.Read, len, native.read, buf, offset, len);
+    if (n >= 0) return n;
+    if (n === EAGAIN) return null;
     throw systemError(n, 'read');
   }
 
@@ -216,17 +222,9 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
     const len = checkRange(buf, offset, length);
     if (this.closed) throw destroyedError('write');
     if (len === 0) return 0;
-    const io = this.io;
-    const tick = io.tick;
-    const n = native.write(io.fd, buf, offset, len);
-    if (n >= 0) {
-      if (n < len) io.clearReadiness(tick, WRITABLE);
-      return n;
-    }
-    if (n === EAGAIN) {
-      io.clearReadiness(tick, WRITABLE);
-      return null;
-    }
+    const n = this.registration.tryIo(Direction.Write, len, native.write, buf, offset, len);
+    if (n >= 0) return n;
+    if (n === EAGAIN) return null;
     throw systemError(n, 'write');
   }
 
@@ -236,25 +234,15 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
   pollRead(cx: Context, buf: Uint8Array, offset = 0, length: number = buf.length - offset): Poll<number> {
     if (this.closed) throw destroyedError('read');
     if (length === 0) return 0;
-    const io = this.io;
-    const ready = io.pollReady(cx, Direction.Read);
-    if (ready === PENDING) {
+    const n = this.registration.pollIo(cx, Direction.Read, length, native.read, buf, offset, length);
+    if (n === PENDING) {
       // The addon checks the arguments when it reads; a call that parks must
       // not wait for data to learn they are bad (checked only here, off the
       // hot path).
       checkRange(buf, offset, length);
       return PENDING;
     }
-    if ((ready & SHUTDOWN) !== 0) throw destroyedError('read');
-    const tick = io.tick;
-    const n = native.read(io.fd, buf, offset, length);
-    if (n > 0) {
-      // A short read drained the socket: the next read waits for a new edge.
-      if (n < length) io.clearReadiness(tick, READABLE);
-      return n;
-    }
-    if (n === 0) return 0;
-    if (n === EAGAIN) return parkAfterEagain(cx, io, Direction.Read, tick);
+    if (n >= 0) return n;
     throw systemError(n, 'read');
   }
 
@@ -262,34 +250,17 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
   pollWrite(cx: Context, buf: Uint8Array, offset = 0, length: number = buf.length - offset): Poll<number> {
     if (this.closed) throw destroyedError('write');
     if (length === 0) return 0;
-    const io = this.io;
-    const ready = io.pollReady(cx, Direction.Write);
-    if (ready === PENDING) return PENDING;
-    if ((ready & SHUTDOWN) !== 0) throw destroyedError('write');
-    const tick = io.tick;
-    const n = native.write(io.fd, buf, offset, length);
-    if (n >= 0) {
-      if (n < length) io.clearReadiness(tick, WRITABLE);
-      return n;
-    }
-    if (n === EAGAIN) return parkAfterEagain(cx, io, Direction.Write, tick);
+    const n = this.registration.pollIo(cx, Direction.Write, length, native.write, buf, offset, length);
+    if (n === PENDING || n >= 0) return n;
     throw systemError(n, 'write');
   }
 
   /** Gather-writes `bufs[index..]`, the first from `offset`; see {@link AsyncDuplex}. */
   pollWritev(cx: Context, bufs: readonly Uint8Array[], index = 0, offset = 0): Poll<number> {
     if (this.closed) throw destroyedError('writev');
-    const io = this.io;
-    const ready = io.pollReady(cx, Direction.Write);
-    if (ready === PENDING) return PENDING;
-    if ((ready & SHUTDOWN) !== 0) throw destroyedError('writev');
-    const tick = io.tick;
-    const n = native.writev(io.fd, bufs, index, offset);
-    if (n >= 0) {
-      if (n < remaining(bufs, index, offset)) io.clearReadiness(tick, WRITABLE);
-      return n;
-    }
-    if (n === EAGAIN) return parkAfterEagain(cx, io, Direction.Write, tick);
+    const want = remaining(bufs, index, offset);
+    const n = this.registration.pollIo(cx, Direction.Write, want, native.writev, bufs, index, offset);
+    if (n === PENDING || n >= 0) return n;
     throw systemError(n, 'writev');
   }
 
@@ -297,7 +268,7 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
   pollShutdown(_cx: Context): Poll<void> {
     if (this.closed) throw destroyedError('shutdown');
     if (this.writeShut) return undefined;
-    const r = native.shutdown(this.io.fd, 1);
+    const r = native.shutdown(this.registration.fd, 1);
     // ENOTCONN: the peer is gone already; the write side is down either way.
     if (r < 0 && r !== native.errno.ENOTCONN) throw systemError(r, 'shutdown');
     this.writeShut = true;
@@ -306,12 +277,12 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
 
   /** @internal A dropped read future gives up its slot. */
   clearReader(waker: Waker): void {
-    this.io.clearWaker(Direction.Read, waker);
+    this.registration.clearWaker(Direction.Read, waker);
   }
 
   /** @internal A dropped write future gives up its slot. */
   clearWriter(waker: Waker): void {
-    this.io.clearWaker(Direction.Write, waker);
+    this.registration.clearWaker(Direction.Write, waker);
   }
 
   // ===== socket =====
@@ -323,12 +294,8 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    const io = this.io;
-    // Deregister before close (a dup()ed description would keep reporting),
-    // then wake both slots so nobody is left waiting.
-    this.driver.deregister(io);
-    native.close(io.fd);
-    io.shutdown();
+    // Deregisters before closing the fd, then wakes every waiter.
+    this.registration.close();
   }
 
   /** The local address, Node's AddressInfo shape. */
@@ -348,44 +315,48 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
   }
 
   /**
-   * Turns TCP keep-alive on or off; `initialDelaySec` (> 0) sets the idle
-   * time before the first probe, 0 keeps the system's default.
+   * Turns TCP keep-alive on or off. `initialDelay` is in milliseconds, as in
+   * Node's `socket.setKeepAlive`: the idle time before the first probe,
+   * whole seconds taken (the kernel's unit); 0 (or under 1000) leaves the
+   * idle time as it was (the system's default unless set before). Linux caps it at 32,767 s (setsockopt EINVAL above).
    *
    * @example
    * ```ts
-   * stream.setKeepAlive(true, 60);
+   * stream.setKeepAlive(true, 60_000); // first probe after 60 s idle
    * ```
    */
-  setKeepAlive(enable = true, initialDelaySec = 0): this {
-    if (!Number.isInteger(initialDelaySec) || initialDelaySec < 0 || initialDelaySec > 2147483647) {
-      throw new RangeError('initialDelaySec must be a non-negative integer');
+  setKeepAlive(enable = true, initialDelay = 0): this {
+    if (typeof initialDelay !== 'number' || !(initialDelay >= 0) || initialDelay > 2147483647000) {
+      throw new RangeError('initialDelay must be a non-negative number of milliseconds');
     }
+    const seconds = Math.floor(initialDelay / 1000);
     // Native encoding: 0 off, -1 on with the system's idle time, n > 0 on with n s.
-    this.setOption(OPT.KEEP_ALIVE, enable ? (initialDelaySec > 0 ? initialDelaySec : -1) : 0);
+    this.setOption(OPT.KEEP_ALIVE, enable ? (seconds > 0 ? seconds : -1) : 0);
     return this;
   }
 
   /** Lets the process exit even while this stream is open. */
   unref(): this {
-    this.driver.setRef(this.io, false);
+    this.registration.unref();
     return this;
   }
 
   /** Undoes {@link unref}. */
   ref(): this {
-    this.driver.setRef(this.io, true);
+    this.registration.ref();
     return this;
   }
 
   private setOption(option: number, value: number): void {
     if (this.closed) throw destroyedError('setsockopt');
-    const r = native.setOption(this.io.fd, option, value);
+    const r = native.setOption(this.registration.fd, option, value);
     if (r < 0) throw systemError(r, 'setsockopt');
   }
 
   private address(peer: boolean): AddressInfo {
     if (this.closed) throw destroyedError(peer ? 'peerAddr' : 'localAddr');
-    const r = peer ? native.peerAddress(this.io.fd) : native.localAddress(this.io.fd);
+    const fd = this.registration.fd;
+    const r = peer ? native.peerAddress(fd) : native.localAddress(fd);
     if (typeof r === 'number') throw systemError(r, peer ? 'getpeername' : 'getsockname');
     return r;
   }
