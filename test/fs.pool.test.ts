@@ -8,11 +8,12 @@
  * (each worker is its own environment with its own pool).
  */
 import { execFileSync } from 'child_process';
-import { closeSync, existsSync, openSync, readdirSync, readlinkSync, writeSync } from 'fs';
+import { closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readdirSync, readlinkSync, writeFileSync, writeSync } from 'fs';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { File, joinAll, map, Runtime, select, sleep, spawn, timeout, writeFile } from '../src';
 import { BlockingPool, blockingSleep, poolStats } from '../src/runtime/blocking';
+import { native } from '../src/sys/native';
 import { fullGc } from './util/proc';
 import { tempDir } from './util/fs';
 
@@ -251,6 +252,19 @@ describe('busy threads (tokio rt_spawn_blocking.rs, issue 8056)', () => {
   });
 });
 
+/** Descriptors of this process that point into `dir` (/proc/self/fd; other tests' fds do not count). */
+function fdsInto(dir: string): number {
+  return readdirSync('/proc/self/fd')
+    .map((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        return ''; // closed meanwhile
+      }
+    })
+    .filter((target) => target.startsWith(dir + path.sep)).length;
+}
+
 describe('environment teardown', () => {
   test('a worker terminated with jobs running and queued exits cleanly; the process carries on', async () => {
     for (let round = 0; round < 3; round++) {
@@ -281,6 +295,55 @@ describe('environment teardown', () => {
     // The main environment's pool is unaffected.
     expect(await readBack()).toBe('ok');
   });
+  test('a worker terminated with Files open, a read running and an open running: every fd it had or was about to get is closed', async () => {
+    const dir = tmp.file('teardown-files');
+    mkdirSync(dir);
+    for (let i = 0; i < 3; i++) writeFileSync(path.join(dir, `f${i}`), 'x');
+    const readFifo = path.join(dir, 'read-fifo');
+    const openFifo = path.join(dir, 'open-fifo');
+    execFileSync('mkfifo', [readFifo, openFifo]);
+    const start = fdsInto(dir);
+    expect(start).toBe(0);
+    const w = new Worker(
+      `const { parentPort } = require('worker_threads');
+       const path = require('path');
+       const edgeio = require(${JSON.stringify(DIST)});
+       const internal = require(${JSON.stringify(path.join(DIST, 'runtime', 'blocking'))});
+       const dir = ${JSON.stringify(dir)};
+       (async () => {
+         const files = [];
+         for (let i = 0; i < 3; i++) files.push(await edgeio.File.open(path.join(dir, 'f' + i)));
+         // r+ on a FIFO opens at once; the read then blocks a pool thread until data comes.
+         const fifo = await edgeio.File.open(path.join(dir, 'read-fifo'), 'r+');
+         edgeio.spawn(fifo.read(Buffer.alloc(8)));
+         // O_RDONLY on a FIFO blocks in open(2) until a writer comes: an fd
+         // the worker's JavaScript will never collect.
+         edgeio.spawn(edgeio.File.open(path.join(dir, 'open-fifo'), 'r'));
+         while (internal.poolStats().running < 2) await edgeio.sleep(5);
+         globalThis.keep = [files, fifo];
+         parentPort.postMessage({ running: internal.poolStats().running });
+       })().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));`,
+      { eval: true },
+    );
+    const m = await new Promise<{ running?: number; error?: string }>((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    expect(m.error).toBeUndefined();
+    expect(m.running).toBe(2);
+    expect(fdsInto(dir)).toBe(4); // 3 files + the FIFO being read
+    const exited = w.terminate();
+    // Teardown joins the pool threads: let both jobs finish. The open gets
+    // its fd after the worker's JavaScript stopped, so only the pool can
+    // close it; the read's File is closed by the environment's fd table.
+    const opener = openSync(openFifo, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
+    const writer = openSync(readFifo, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
+    writeSync(writer, 'go');
+    closeSync(writer);
+    closeSync(opener);
+    expect(await exited).toBe(1);
+    expect(fdsInto(dir)).toBe(start);
+  });
 });
 
 async function readBack(): Promise<string> {
@@ -294,6 +357,25 @@ async function readBack(): Promise<string> {
 }
 
 describe('shutdown and files', () => {
+  test('runtime shutdown closes the Files still open (the fd table and the process are back where they were)', async () => {
+    const rt = new Runtime();
+    const dir = tmp.file('shutdown-files');
+    mkdirSync(dir);
+    const p = path.join(dir, 'a');
+    writeFileSync(p, 'abc');
+    const tracked = native.trackedFds();
+    const files = await rt.spawn(rt.enter(() => joinAll([File.open(p), File.open(p), File.open(p)])));
+    expect(native.trackedFds()).toBe(tracked + 3);
+    expect(fdsInto(dir)).toBe(3);
+    rt.shutdown();
+    expect(native.trackedFds()).toBe(tracked);
+    expect(fdsInto(dir)).toBe(0);
+    expect(files.map((f) => f.fd)).toEqual([-1, -1, -1]);
+    // Later calls fail as every job of a shut-down runtime does; close() is a no-op.
+    await expect(timeout(2000, files[0].read(Buffer.alloc(1)))).rejects.toMatchObject({ code: 'ERR_EDGEIO_RUNTIME_SHUTDOWN' });
+    await files[1].close();
+  });
+
   test('a file whose running operation was detached when the runtime shut down fails later calls at once (no hang)', async () => {
     const rt = new Runtime();
     const fifo = tmp.file('fifo-shutdown');
