@@ -72,7 +72,7 @@ function checkPosition(position: unknown): number {
  * await f.close();
  * ```
  */
-export class File implements AsyncRead, AsyncWrite, FdOwner {
+export class File implements AsyncRead, AsyncWrite {
   private fdNum: number;
   private closed = false;
   /**
