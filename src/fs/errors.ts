@@ -11,7 +11,9 @@ import { native } from '../sys/native';
 
 /** A failed file-system call: a {@link SystemError} with the path(s) it was given. */
 export interface FsError extends SystemError {
+  /** The path the call was given. */
   path?: string;
+  /** The second path of a two-path call (`rename`'s destination). */
   dest?: string;
 }
 

@@ -155,24 +155,31 @@ export class Dirent {
     readonly parentPath: string,
     private readonly type: number,
   ) {}
+  /** True for a regular file. */
   isFile(): boolean {
     return this.type === DIRENT_FILE;
   }
+  /** True for a directory. */
   isDirectory(): boolean {
     return this.type === DIRENT_DIR;
   }
+  /** True for a symbolic link (only from `lstat`). */
   isSymbolicLink(): boolean {
     return this.type === DIRENT_LINK;
   }
+  /** True for a FIFO (named pipe). */
   isFIFO(): boolean {
     return this.type === DIRENT_FIFO;
   }
+  /** True for a Unix domain socket. */
   isSocket(): boolean {
     return this.type === DIRENT_SOCKET;
   }
+  /** True for a character device. */
   isCharacterDevice(): boolean {
     return this.type === DIRENT_CHAR;
   }
+  /** True for a block device. */
   isBlockDevice(): boolean {
     return this.type === DIRENT_BLOCK;
   }

@@ -18,19 +18,33 @@ const { S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK }
  * ```
  */
 export class Stats {
+  /** ID of the device holding the file. */
   dev: number;
+  /** File type and permission bits (`st_mode`). */
   mode: number;
+  /** Number of hard links. */
   nlink: number;
+  /** Owner user ID. */
   uid: number;
+  /** Owner group ID. */
   gid: number;
+  /** Device ID, for a device file. */
   rdev: number;
+  /** Preferred I/O block size. */
   blksize: number;
+  /** Inode number. */
   ino: number;
+  /** Size in bytes. */
   size: number;
+  /** 512-byte blocks allocated. */
   blocks: number;
+  /** Last access, ms since the epoch. */
   atimeMs: number;
+  /** Last modification, ms since the epoch. */
   mtimeMs: number;
+  /** Last status change, ms since the epoch. */
   ctimeMs: number;
+  /** Creation time, ms since the epoch (0 where the file system has none). */
   birthtimeMs: number;
 
   /** @internal Reads record `index` of a native stat array (native/pool.h, kStatFields). */
@@ -52,36 +66,47 @@ export class Stats {
     this.birthtimeMs = a[o + 14];
   }
 
+  /** {@link atimeMs} as a Date. */
   get atime(): Date {
     return new Date(this.atimeMs);
   }
+  /** {@link mtimeMs} as a Date. */
   get mtime(): Date {
     return new Date(this.mtimeMs);
   }
+  /** {@link ctimeMs} as a Date. */
   get ctime(): Date {
     return new Date(this.ctimeMs);
   }
+  /** {@link birthtimeMs} as a Date. */
   get birthtime(): Date {
     return new Date(this.birthtimeMs);
   }
+  /** True for a regular file. */
   isFile(): boolean {
     return (this.mode & S_IFMT) === S_IFREG;
   }
+  /** True for a directory. */
   isDirectory(): boolean {
     return (this.mode & S_IFMT) === S_IFDIR;
   }
+  /** True for a symbolic link (only from `lstat`). */
   isSymbolicLink(): boolean {
     return (this.mode & S_IFMT) === S_IFLNK;
   }
+  /** True for a FIFO (named pipe). */
   isFIFO(): boolean {
     return (this.mode & S_IFMT) === S_IFIFO;
   }
+  /** True for a Unix domain socket. */
   isSocket(): boolean {
     return (this.mode & S_IFMT) === S_IFSOCK;
   }
+  /** True for a character device. */
   isCharacterDevice(): boolean {
     return (this.mode & S_IFMT) === S_IFCHR;
   }
+  /** True for a block device. */
   isBlockDevice(): boolean {
     return (this.mode & S_IFMT) === S_IFBLK;
   }

@@ -17,6 +17,7 @@ import { isIP } from './addr';
 export interface LookupAddress {
   /** A numeric IPv4 or IPv6 address. */
   address: string;
+  /** 4 for IPv4, 6 for IPv6. */
   family: 4 | 6;
 }
 
@@ -28,6 +29,7 @@ export interface LookupOptions {
 
 /** A failed lookup: Node's dns error shape (`getaddrinfo ENOTFOUND example.invalid`). */
 export interface LookupError extends SystemError {
+  /** The host name that failed to resolve. */
   hostname: string;
 }
 
