@@ -18,6 +18,7 @@
 #include "env.h"
 #include "loop.h"
 #include "napi_args.h"
+#include "pool.h"
 #include "selector.h"
 
 namespace edgeio {
@@ -63,6 +64,8 @@ napi_value SelectorClose(napi_env env, napi_callback_info info) {
     e->bridge->Stop();
     e->bridge = nullptr;
   }
+  // Pool clients stop waking it before it goes (pool.h, lifetimes).
+  PoolDetachSelector(static_cast<AddonEnv*>(data), e->selector);
   delete e->selector;
   e->selector = nullptr;
   return Int(env, 0);
