@@ -196,7 +196,7 @@ napi_value BridgeStart(napi_env env, napi_callback_info info) {
     ThrowType(env, "callback must be a function");
     return nullptr;
   }
-  // napi_make_callback needs an object receiver (design.md pitfall).
+  // napi_make_callback needs an object receiver (docs/architecture.md, pitfalls).
   if (napi_typeof(env, argv[3], &t) != napi_ok || t != napi_object) {
     ThrowType(env, "resource must be an object");
     return nullptr;
