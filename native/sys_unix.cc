@@ -187,6 +187,15 @@ int SysListen(socket_t fd, int backlog) {
   return 0;
 }
 
+namespace {
+bool IsConnectionOriented(int fd) {
+  int type = 0;
+  socklen_t len = sizeof type;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) return false;
+  return type == SOCK_STREAM || type == SOCK_SEQPACKET;
+}
+}  // namespace
+
 int SysAcceptMany(socket_t fd, int64_t* out, int max, int* stop) {
   *stop = 0;
   int count = 0;
@@ -203,7 +212,12 @@ int SysAcceptMany(socket_t fd, int64_t* out, int max, int* stop) {
       // connection is gone, the listener is fine (accept(2), ERRORS:
       // "ECONNABORTED A connection has been aborted"). Keep accepting.
       if (err == ECONNABORTED) continue;
-      if (IsPendingNetworkError(err)) continue;
+      // EOPNOTSUPP is also what accept(2) says when the socket is not
+      // connection-oriented ("The referenced socket is not of type
+      // SOCK_STREAM"): a datagram socket (UnixListener.fromFd of a
+      // UnixDatagram's fd) would make the retry spin forever. Retry only on
+      // a stream/seqpacket socket, where it is a pending network error.
+      if (IsPendingNetworkError(err) && (err != EOPNOTSUPP || IsConnectionOriented(fd))) continue;
       *stop = -err;
       if (count > 0) return count;  // report the error on the next call
       return -err;

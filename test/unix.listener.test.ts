@@ -69,6 +69,25 @@ describe('unix listener', () => {
     l.close();
   });
 
+  test('accept on an adopted datagram socket fails with EOPNOTSUPP instead of spinning', async () => {
+    // accept(2) reports EOPNOTSUPP both for a pending network error (retried)
+    // and for a socket that is not connection-oriented; the retry once spun
+    // forever on the latter (a readable datagram socket adopted as a
+    // listener hung the process). In a child: a regression hangs it
+    // synchronously.
+    const r = await runEdgeioChild(
+      `const n = require('node-gyp-build')(require('path').resolve(${JSON.stringify(DIST)}, '..'));
+       const pair = new Int32Array(2);
+       if (n.socketPair(n.unix.DATAGRAM, pair) !== 0 || n.detachFd(pair[0]) !== 0) throw new Error('datagram pair');
+       // Readable (a datagram waits), so the listener tries accept(2) at once.
+       n.write(pair[1], Buffer.from('x'), 0, 1);
+       const l = edgeio.UnixListener.fromFd(pair[0]);
+       l.accept().then(() => console.log('RESULT accepted'), (e) => console.log('RESULT ' + e.code + ' ' + e.syscall));`,
+      10000,
+    );
+    expect(r.result).toBe('EOPNOTSUPP accept');
+  });
+
   test('unlinkStale never removes a live listener or a regular file', async () => {
     const path = sockPath('live');
     const live = await UnixListener.bind(path);
