@@ -120,7 +120,9 @@ void CopyPath(const sockaddr_un& addr, socklen_t addr_len, uint8_t* out, size_t 
     }
   }
   if (n > cap) n = cap;
-  memcpy(out, addr.sun_path, n);
+  // A zero-length out buffer may have a null data pointer (napi); memcpy's
+  // arguments must be valid even for 0 bytes (C11 7.24.1p2, UBSan nonnull).
+  if (n > 0) memcpy(out, addr.sun_path, n);
   *len = n;
 }
 
