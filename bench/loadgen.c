@@ -4,6 +4,8 @@
  *
  *   loadgen --host 127.0.0.1 --port P --scenario S [--conns N] [--size BYTES]
  *           [--depth D] [--duration SECONDS] [--warmup SECONDS] [--window BYTES]
+ *   loadgen --unix PATH --scenario S ...   the same over a Unix domain
+ *           stream socket (AF_UNIX, SOCK_STREAM; bench/unix.js uses it)
  *
  * Scenarios (defaults in the scenario table below):
  *   echo64     100 conns, 64-byte messages, 1 in flight per connection
@@ -43,6 +45,7 @@
 #include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +54,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -190,7 +194,9 @@ static struct {
 	int depth;   /* messages in flight (stream: window / size) */
 	long window; /* stream only */
 	double duration, warmup;
-	struct sockaddr_in addr;
+	const char *unix_path; /* --unix: connect to this AF_UNIX path instead */
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
 } cfg;
 
 /* ---- connections ---------------------------------------------------------- */
@@ -361,14 +367,15 @@ static int conn_start(struct conn *c)
 	c->in_body = false;
 	c->born = now_ns();
 
-	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	c->fd = socket(cfg.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
 		connect_failed(c, errno);
 		return -1;
 	}
 	int one = 1;
-	/* Small messages must leave at once, not wait for Nagle (tcp(7)). */
-	if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0) {
+	/* Small messages must leave at once, not wait for Nagle (tcp(7)).
+	 * AF_UNIX has no Nagle (and no TCP options: unix(7)). */
+	if (!cfg.unix_path && setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0) {
 		connect_failed(c, errno);
 		return -1;
 	}
@@ -385,7 +392,7 @@ static int conn_start(struct conn *c)
 	 * scenario at ~11-14k connections/s on the reference VM whatever the
 	 * server. (SO_LINGER {1, 0} would avoid TIME_WAIT by sending RST, but
 	 * that is not a normal close, so it is deliberately not used.) */
-	if (cfg.kind == K_CONNECT && setsockopt(c->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) {
+	if (cfg.kind == K_CONNECT && !cfg.unix_path && setsockopt(c->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) {
 		connect_failed(c, errno);
 		return -1;
 	}
@@ -394,7 +401,7 @@ static int conn_start(struct conn *c)
 		connect_failed(c, errno);
 		return -1;
 	}
-	if (connect(c->fd, (const struct sockaddr *)&cfg.addr, sizeof cfg.addr) != 0 && errno != EINPROGRESS) {
+	if (connect(c->fd, (const struct sockaddr *)&cfg.addr, cfg.addrlen) != 0 && errno != EINPROGRESS) {
 		connect_failed(c, errno);
 		return -1;
 	}
@@ -746,7 +753,12 @@ static void setup_check(void)
 		return;
 	if (n_open == 0) {
 		const struct conn *c = &conns[0];
-		fprintf(stderr, "loadgen: could not connect to %s:%d within %.0f s: %s\n", cfg.host, cfg.port,
+		char target[300];
+		if (cfg.unix_path)
+			snprintf(target, sizeof target, "%s", cfg.unix_path);
+		else
+			snprintf(target, sizeof target, "%s:%d", cfg.host, cfg.port);
+		fprintf(stderr, "loadgen: could not connect to %s within %.0f s: %s\n", target,
 			(double)SETUP_TIMEOUT_NS / 1e9,
 			c->st == C_IDLE && c->last_err ? strerror(c->last_err) : "no connection completed");
 		exit(3);
@@ -796,7 +808,7 @@ static void print_result(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: loadgen --host 127.0.0.1 --port P --scenario S [--conns N] [--size BYTES]\n"
+		"usage: loadgen (--host 127.0.0.1 --port P | --unix PATH) --scenario S [--conns N] [--size BYTES]\n"
 		"               [--depth D] [--duration SECONDS] [--warmup SECONDS] [--window BYTES]\n"
 		"scenarios: echo64 echo64p16 echo16k connect stream http httpp16\n"
 		"defaults: --host 127.0.0.1 --duration 5 --warmup 1; --conns/--size/--depth per scenario;\n"
@@ -868,6 +880,8 @@ static void parse_args(int argc, char **argv)
 			cfg.host = val;
 		else if (strcmp(a, "--port") == 0)
 			port_s = val;
+		else if (strcmp(a, "--unix") == 0)
+			cfg.unix_path = val;
 		else if (strcmp(a, "--scenario") == 0)
 			scenario = val;
 		else if (strcmp(a, "--conns") == 0)
@@ -887,8 +901,10 @@ static void parse_args(int argc, char **argv)
 	}
 	if (!scenario)
 		bad_arg("%s", "--scenario is required");
-	if (!port_s)
-		bad_arg("%s", "--port is required");
+	if (!port_s && !cfg.unix_path)
+		bad_arg("%s", "--port (or --unix PATH) is required");
+	if (port_s && cfg.unix_path)
+		bad_arg("%s", "--port and --unix exclude each other");
 	for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++)
 		if (strcmp(scenario, scenarios[i].name) == 0)
 			cfg.sc = &scenarios[i];
@@ -896,12 +912,25 @@ static void parse_args(int argc, char **argv)
 		bad_arg("unknown scenario '%s'", scenario);
 	cfg.kind = cfg.sc->kind;
 
-	cfg.port = (int)parse_long("--port", port_s, 1, 65535);
 	memset(&cfg.addr, 0, sizeof cfg.addr);
-	cfg.addr.sin_family = AF_INET;
-	cfg.addr.sin_port = htons((uint16_t)cfg.port);
-	if (inet_pton(AF_INET, cfg.host, &cfg.addr.sin_addr) != 1)
-		bad_arg("--host must be an IPv4 address, got '%s'", cfg.host);
+	if (cfg.unix_path) {
+		struct sockaddr_un *un = (struct sockaddr_un *)&cfg.addr;
+		size_t len = strlen(cfg.unix_path);
+		/* sun_path is 108 bytes on Linux, NUL included (unix(7)). */
+		if (len == 0 || len >= sizeof un->sun_path)
+			bad_arg("--unix path must be 1..%zu bytes, got %zu", sizeof un->sun_path - 1, len);
+		un->sun_family = AF_UNIX;
+		memcpy(un->sun_path, cfg.unix_path, len + 1);
+		cfg.addrlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1);
+	} else {
+		struct sockaddr_in *in = (struct sockaddr_in *)&cfg.addr;
+		cfg.port = (int)parse_long("--port", port_s, 1, 65535);
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)cfg.port);
+		if (inet_pton(AF_INET, cfg.host, &in->sin_addr) != 1)
+			bad_arg("--host must be an IPv4 address, got '%s'", cfg.host);
+		cfg.addrlen = sizeof *in;
+	}
 
 	/* 60000 connections is more than one client address has ports for. */
 	cfg.conns = conns_s ? (int)parse_long("--conns", conns_s, 1, 60000) : cfg.sc->conns;

@@ -16,6 +16,10 @@
 
 #include "uds.h"
 
+#if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__))
+#include <sys/syscall.h>
+#endif
+
 #if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__) || \
     defined(__DragonFly__)
 #define EDGEIO_UDS_SOCK_FLAGS 1  // SOCK_NONBLOCK|SOCK_CLOEXEC, pipe2()
@@ -116,8 +120,34 @@ void CopyPath(const sockaddr_un& addr, socklen_t addr_len, uint8_t* out, size_t 
     }
   }
   if (n > cap) n = cap;
-  memcpy(out, addr.sun_path, n);
+  // A zero-length out buffer may have a null data pointer (napi); memcpy's
+  // arguments must be valid even for 0 bytes (C11 7.24.1p2, UBSan nonnull).
+  if (n > 0) memcpy(out, addr.sun_path, n);
   *len = n;
+}
+
+// glibc 2.33 turned fstat()/lstat() into exported functions (fstat@GLIBC_2.33);
+// before, <sys/stat.h> inlined them as calls to __fxstat/__lxstat. Linked on a
+// newer glibc, one call raises the prebuilds' floor (glibc 2.28, that of
+// Node 18's own binaries; docs/platforms.md) to 2.33, and the addon fails to
+// load on Debian 11 / Ubuntu 20.04 / RHEL 8 (glibc NEWS 2.33, "stat
+// functions"). On x86_64 and aarch64 glibc's struct stat is the kernel's
+// (stat(2), "C library/kernel differences"), so the raw system calls keep the
+// old floor; elsewhere the libc functions are fine (no prebuild).
+int StatFd(int fd, struct stat* st) {
+#if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__))
+  return static_cast<int>(syscall(SYS_fstat, fd, st));
+#else
+  return fstat(fd, st);
+#endif
+}
+
+int StatPathNoFollow(const char* path, struct stat* st) {
+#if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__))
+  return static_cast<int>(syscall(SYS_newfstatat, AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW));
+#else
+  return lstat(path, st);
+#endif
 }
 
 int PathIdentity(const uint8_t* path, size_t len, struct stat* st) {
@@ -125,8 +155,28 @@ int PathIdentity(const uint8_t* path, size_t len, struct stat* st) {
   if (len == 0 || len >= sizeof buf || path[0] == 0) return -EINVAL;
   memcpy(buf, path, len);
   buf[len] = 0;
-  if (lstat(buf, st) < 0) return -errno;
+  if (StatPathNoFollow(buf, st) < 0) return -errno;
   return 0;
+}
+
+// musl's CMSG_NXTHDR compares a size_t with a ptrdiff_t (musl
+// include/sys/socket.h), which clang's -Wsign-compare (-Werror) rejects in
+// the zig musl prebuild; glibc's is a function. The macro is still the one
+// used, only the warning is silenced around it.
+cmsghdr* NextCmsg(msghdr* msg, cmsghdr* c) {
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wsign-compare"
+#elif defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#endif
+  return CMSG_NXTHDR(msg, c);
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#elif defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 }
 
 }  // namespace
@@ -317,7 +367,7 @@ int64_t SysRecvWithFds(socket_t fd, uint8_t* buf, size_t len, int32_t* fds, int 
     // a stream). Some kernels report a cmsg_len running past msg_controllen
     // (kentonv, "SCM_RIGHTS API quirks"): clamp to what was really written.
     const char* end = control.bytes + msg.msg_controllen;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = NextCmsg(&msg, c)) {
       if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
       const unsigned char* data = CMSG_DATA(c);
       size_t bytes = c->cmsg_len - CMSG_LEN(0);
@@ -386,7 +436,7 @@ int64_t SysOpenFifo(const uint8_t* path, size_t len, bool write) {
 
 int SysFileType(socket_t fd) {
   struct stat st;
-  if (fstat(fd, &st) < 0) return -errno;
+  if (StatFd(fd, &st) < 0) return -errno;
   if (S_ISFIFO(st.st_mode)) return kTypeFifo;
   if (S_ISSOCK(st.st_mode)) return kTypeSocket;
   if (S_ISREG(st.st_mode)) return kTypeRegular;

@@ -187,6 +187,15 @@ int SysListen(socket_t fd, int backlog) {
   return 0;
 }
 
+namespace {
+bool IsConnectionOriented(int fd) {
+  int type = 0;
+  socklen_t len = sizeof type;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) return false;
+  return type == SOCK_STREAM || type == SOCK_SEQPACKET;
+}
+}  // namespace
+
 int SysAcceptMany(socket_t fd, int64_t* out, int max, int* stop) {
   *stop = 0;
   int count = 0;
@@ -205,11 +214,12 @@ int SysAcceptMany(socket_t fd, int64_t* out, int max, int* stop) {
       // "ECONNABORTED A connection has been aborted"). Keep accepting.
       if (err == ECONNABORTED) continue;
       // Each such error costs one queued connection, so it cannot repeat
-      // for long -- except EOPNOTSUPP from a socket that is not SOCK_STREAM
-      // at all (a datagram socket adopted as a listener), which repeats
-      // forever: bound the retries per call (found by scripts/fuzz-native.js
-      // once it had UDP sockets to pass to accept).
-      if (IsPendingNetworkError(err) && skipped++ < max) continue;
+      // for long -- except EOPNOTSUPP, which is also what accept(2) says when
+      // the socket is not connection-oriented ("not of type SOCK_STREAM": a
+      // datagram socket adopted as a listener) and then repeats forever.
+      // Retry EOPNOTSUPP only on a stream/seqpacket socket, and bound the
+      // retries per call either way (both found by scripts/fuzz-native.js).
+      if (IsPendingNetworkError(err) && (err != EOPNOTSUPP || IsConnectionOriented(fd)) && skipped++ < max) continue;
       *stop = -err;
       if (count > 0) return count;  // report the error on the next call
       return -err;

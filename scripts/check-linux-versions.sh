@@ -47,7 +47,16 @@ else
   fail "$PREBUILD is stale: sourceHash ${got:0:64}, sources hash to $want: run \`npm run build:prebuilds\` and commit prebuilds/"
 fi
 glibc=$(objdump -T "$PREBUILD" 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1)
-[ -n "$glibc" ] && echo "    INFO $PREBUILD needs at most $glibc (official Node 18+ needs glibc 2.28)"
+# The floor is Node 18's own (glibc 2.28): a newer symbol version (e.g.
+# fstat@GLIBC_2.33, see native/sys_uds_unix.cc) would keep the addon from
+# loading where Node itself runs.
+if [ -z "$glibc" ]; then
+  fail "$PREBUILD: no GLIBC symbol versions found (objdump -T)"
+elif [ "$(printf '%s\n' "$glibc" GLIBC_2.28 | sort -V | tail -1)" = GLIBC_2.28 ]; then
+  pass "$PREBUILD needs at most $glibc (official Node 18+ needs glibc 2.28)"
+else
+  fail "$PREBUILD needs $glibc, above Node 18's floor GLIBC_2.28: $(objdump -T "$PREBUILD" | grep -F "($glibc)" | awk '{print $NF}' | paste -sd' ')"
+fi
 
 # ---- 2. Node binaries ----
 node_ok=1

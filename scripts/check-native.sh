@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The native checks, in one go (npm run check:native); docs/native-checks.md.
 #
-#   1. scripts/check-sanitizers.sh  ASan+UBSan+LSan build, selector/TCP jest tests
+#   1. scripts/check-sanitizers.sh  ASan+UBSan+LSan build, selector/TCP/Unix jest tests
 #                                   (the jest fuzz test, N=100,000, included)
 #   2. scripts/check-valgrind.sh    memcheck: echo run + 3,000 fuzz iterations
 #   3. scripts/fuzz-native.js       FUZZ_N (default 300,000) iterations on the

@@ -44,6 +44,10 @@
 // random pool job could remove or overwrite files, so only their argument
 // checks are fuzzed (test/fs.* drive the jobs). sendFile gets the driver's
 // own descriptors in both positions.
+// timeout (negative = forever) can never block. Unix socket paths, FIFOs and
+// unlinks (PATH_ARG) only ever name entries of the driver's own temp
+// directory; only the driver's descriptors travel in sendWithFds, and those
+// recvWithFds receives are closed at once.
 //
 // Oracle: every call returns a value of the documented shape (an integer in
 // the function's range, or a known negative errno; an {address, family, port}
@@ -58,6 +62,7 @@ const net = require('net');
 const os = require('os');
 const path = require('path');
 const asyncHooks = require('async_hooks');
+const { spawnSync } = require('child_process');
 
 // ---------------------------------------------------------------- PRNG ----
 // sfc32: small, fast, good enough, and reproducible from a 32-bit seed.
@@ -114,7 +119,12 @@ const FD_FIRST = new Set([
   'bind', 'connect', 'listen', 'accept', 'read', 'write', 'readv', 'writev', 'shutdown', 'close',
   'setOption', 'getOption', 'localAddress', 'peerAddress', 'adoptFd', 'detachFd', 'dupSocket', 'sendFile',
   'udpRecv', 'udpSend', 'udpRecvMany', 'udpSendMany', 'udpSetOption', 'udpMembership', 'udpMulticastInterface',
+  'fdWrite', 'fdWritev', 'unixBind', 'unixConnect', 'unixPath', 'peerCred', 'sendWithFds', 'recvWithFds', 'fileType',
 ]);
+// Unix socket / pipe functions and which argument is a filesystem path (a
+// Uint8Array): only paths inside the driver's own temp directory reach them
+// (never the cwd, never an abstract name another process may own).
+const PATH_ARG = { unixBind: 1, unixConnect: 1, sendWithFds: 6, openFifo: 0, pathIdentity: 0, unlinkIfSame: 0, unlinkSocket: 0 };
 const SELECTOR_FIRST = new Set([
   'selectorClose', 'selectorRegister', 'selectorDeregister', 'selectorSelect', 'selectorWake',
   'selectorWakerHandle', 'bridgeStart', 'bridgeStop', 'bridgeRef', 'bridgeUnref',
@@ -127,6 +137,8 @@ const ALL_FNS = [
   'udpSocket', 'udpWire', 'udpFormat', 'udpRecv', 'udpSend', 'udpRecvMany', 'udpSendMany', 'udpSetOption',
   'udpMembership', 'udpMulticastInterface', 'udpGsoSupported',
   'poolOpen', 'poolClose', 'poolSubmit', 'poolCancel', 'poolCollect', 'poolStats', 'sendFile',
+  'fdWrite', 'fdWritev', 'unixSocket', 'unixBind', 'unixConnect', 'socketPair', 'unixPath', 'peerCred',
+  'sendWithFds', 'recvWithFds', 'pipe', 'openFifo', 'fileType', 'pathIdentity', 'unlinkIfSame', 'unlinkSocket',
 ];
 // Blocking-pool functions whose first argument is a handle (forced >= 1e9).
 const POOL_FIRST = new Set(['poolOpen', 'poolClose', 'poolSubmit', 'poolCancel', 'poolCollect']);
@@ -192,6 +204,10 @@ class Fuzzer {
     this.callbackOps = 0;
     this.turns = 0;
     this.tmpFile = path.join(os.tmpdir(), `edgeio-fuzz-${process.pid}-${this.seed}`);
+    // Unix socket paths and FIFOs live here only (PATH_ARG); removed at teardown.
+    this.udsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeio-fuzz-uds-'));
+    this.fifoPath = path.join(this.udsDir, 'fifo');
+    this.udsSeq = 0;
     this.checkExports();
   }
 
@@ -526,6 +542,21 @@ class Fuzzer {
     return out;
   }
 
+  // A socket path in the driver's directory: a new one, or (existing) one
+  // bound before / the FIFO; as a Uint8Array (what the addon takes).
+  udsPath(existing = false) {
+    const r = this.rng;
+    let p;
+    if (existing && r.chance(0.7)) {
+      const names = fs.readdirSync(this.udsDir);
+      p = path.join(this.udsDir, names.length > 0 ? r.pick(names) : 'none');
+    } else {
+      p = path.join(this.udsDir, `s${this.udsSeq++ % 32}`);
+    }
+    if (r.chance(0.05)) p += '/' + 'x'.repeat(r.pick([10, 120]));
+    return Buffer.from(p);
+  }
+
   loopbackIp() {
     return this.rng.pick(['127.0.0.1', '127.0.0.1', '::1', '::ffff:127.0.0.1', '0.0.0.0', '::']);
   }
@@ -667,6 +698,23 @@ class Fuzzer {
         }
       }
     }
+    if (!kinds.includes('uconn') && n.unix) {
+      const out = new Int32Array(2);
+      if (n.socketPair(this.rng.pick([n.unix.STREAM, n.unix.DATAGRAM]), out) === 0) {
+        this.addFd(out[0], 'uconn');
+        this.addFd(out[1], 'uconn');
+        this.peers.set(out[0], out[1]);
+        this.peers.set(out[1], out[0]);
+      }
+    }
+    if (!kinds.includes('pipe') && n.unix) {
+      const out = new Int32Array(2);
+      if (n.pipe(out) === 0) {
+        this.addFd(out[0], 'pipe');
+        this.addFd(out[1], 'pipe');
+      }
+    }
+    if (!fs.existsSync(this.fifoPath)) spawnSync('mkfifo', [this.fifoPath]);
     if (!kinds.includes('file')) {
       this.addFd(fs.openSync('/dev/null', 'r+'), 'file');
       this.addFd(fs.openSync(this.tmpFile, 'w+'), 'file');
@@ -780,6 +828,50 @@ class Fuzzer {
         return [];
       case 'sendFile':
         return [this.ownFd(), this.ownFd(), r.range(0, 4096), r.pick([0, 1, 100, 65536])];
+      case 'fdWrite': {
+        const b = buf();
+        const off = r.range(0, b.length);
+        return [this.ownSocketOfKind('pipe'), b, off, r.range(0, b.length - off)];
+      }
+      case 'fdWritev':
+        return [this.ownSocketOfKind('pipe'), this.bufferList(), r.range(0, 2), r.range(0, 8)];
+      case 'unixSocket':
+        return [r.pick([1, 2, 0, 3])];
+      case 'unixBind':
+        return [this.ownFd(), this.udsPath()];
+      case 'unixConnect':
+        return [this.ownFd(), this.udsPath(true)];
+      case 'socketPair':
+        return [r.pick([1, 2, 0]), new Int32Array(r.pick([2, 2, 1, 4]))];
+      case 'pipe':
+        return [new Int32Array(r.pick([2, 2, 1]))];
+      case 'unixPath':
+        return [this.anyFd(), r.chance(0.5), new Uint8Array(r.pick([0, 1, 16, 108, 200]))];
+      case 'peerCred':
+        return [this.anyFd(), new Int32Array(r.pick([3, 3, 2, 8]))];
+      case 'sendWithFds': {
+        const b = buf();
+        const off = r.range(0, b.length);
+        const own = [...this.fds.keys()];
+        const fds = Int32Array.from({ length: r.pick([0, 1, 2, 3, 253, 254]) }, () => (own.length > 0 ? r.pick(own) : -1));
+        return [this.dataFd('write'), b, off, r.range(0, b.length - off), fds, r.range(0, fds.length + 1), r.chance(0.2) ? this.udsPath(true) : undefined];
+      }
+      case 'recvWithFds': {
+        const b = buf();
+        const off = r.range(0, b.length);
+        return [this.dataFd('read'), b, off, r.range(0, b.length - off), new Int32Array(r.pick([0, 1, 4, 253])), new Int32Array(r.pick([3, 3, 2])),
+          r.chance(0.3) ? new Uint8Array(r.pick([0, 16, 108])) : undefined, r.chance(0.2)];
+      }
+      case 'openFifo':
+        return [r.chance(0.8) ? Buffer.from(this.fifoPath) : this.udsPath(), r.chance(0.5)];
+      case 'fileType':
+        return [this.anyFd()];
+      case 'pathIdentity':
+        return [this.udsPath(true), new BigUint64Array(r.pick([2, 2, 1]))];
+      case 'unlinkIfSame':
+        return [this.udsPath(true), new BigUint64Array(r.pick([2, 2, 1]))];
+      case 'unlinkSocket':
+        return [this.udsPath(true)];
       default: // selectorClose, selectorWake, selectorWakerHandle, bridgeStop, bridgeRef, bridgeUnref
         return [this.ownHandle()];
     }
@@ -843,6 +935,26 @@ class Fuzzer {
       const ownWaker = [...this.wakerFds.values()].includes(v);
       if (looksLikeFd(v) && !ownWaker && !(v >= NR_OPEN) && !(this.closedFds.includes(v) && isClosed(v))) {
         args[0] = r.pick(INVALID_FDS);
+      }
+    }
+    if (fn in PATH_ARG) {
+      const i = PATH_ARG[fn];
+      const v = args[i];
+      const prefix = Buffer.from(this.udsDir + '/');
+      // Strings, numbers etc. are rejected by the argument check; a byte
+      // path outside the driver's directory is replaced.
+      if (v instanceof Uint8Array && !(v.byteLength > prefix.length && Buffer.from(v.buffer, v.byteOffset, v.byteLength).subarray(0, prefix.length).equals(prefix))) {
+        args[i] = fn === 'sendWithFds' && r.chance(0.5) ? undefined : this.udsPath(true);
+      }
+      // A connect/send to a path is only ever to the driver's own sockets.
+    }
+    if (fn === 'sendWithFds' && args[4] instanceof Int32Array) {
+      // Only the driver's descriptors (or invalid ones) travel; what arrives
+      // at the peer is closed by recvWithFds's bookkeeping (track()).
+      const own = new Set(this.fds.keys());
+      for (let k = 0; k < args[4].length; k++) {
+        const v = args[4][k];
+        if (!own.has(v) && !(v >= NR_OPEN) && v >= 0) args[4][k] = -1;
       }
     }
     if (fn === 'close' && [...this.wakerFds.values()].includes(args[0])) args[0] = r.pick(INVALID_FDS);
@@ -970,6 +1082,28 @@ class Fuzzer {
         return undefined;
       case 'poolOpen':
         return bad('a pool client was opened on a selector handle that was never issued');
+      case 'read':
+      case 'write':
+      case 'fdWrite':
+      case 'sendWithFds':
+      case 'recvWithFds':
+        if (r > args[3]) return bad(`more than the ${args[3]} bytes asked for`);
+        return undefined;
+      case 'fdWritev':
+        if (r > 0x7fffffff) return bad('more than 2^31-1');
+        return undefined;
+      case 'unixSocket':
+      case 'openFifo':
+        return undefined; // a descriptor
+      case 'unixPath':
+        if (r > args[2].length) return bad(`a path length above the ${args[2].length}-byte buffer`);
+        return undefined;
+      case 'fileType':
+        if (!Object.values(this.native.unix).includes(r)) return bad('not a unix.* file type');
+        return undefined;
+      case 'unlinkIfSame':
+        if (r !== 0 && r !== 1) return bad('expected 1, 0 or a negative errno');
+        return undefined;
       case 'readv':
       case 'writev':
         if (r > 0x7fffffff) return bad('more than 2^31-1');
@@ -1052,6 +1186,29 @@ class Fuzzer {
           this.boundPorts.delete(args[0]);
           this.fds.set(args[0], 'conn');
         }
+        break;
+      case 'unixSocket':
+        if (r >= 0) this.addFd(r, 'socket');
+        break;
+      case 'openFifo':
+        if (r >= 0) this.addFd(r, 'pipe');
+        break;
+      case 'socketPair':
+      case 'pipe': {
+        const out = fn === 'pipe' ? args[0] : args[1];
+        if (r === 0) {
+          this.addFd(out[0], fn === 'pipe' ? 'pipe' : 'uconn');
+          this.addFd(out[1], fn === 'pipe' ? 'pipe' : 'uconn');
+          if (fn === 'socketPair') {
+            this.peers.set(out[0], out[1]);
+            this.peers.set(out[1], out[0]);
+          }
+        }
+        break;
+      }
+      case 'recvWithFds':
+        // Received descriptors are the caller's: close them (never leak).
+        if (r >= 0) for (let k = 0; k < args[5][0]; k++) this.native.close(args[4][k]);
         break;
       case 'selectorOpen':
         if (r >= 0) {
@@ -1190,6 +1347,7 @@ class Fuzzer {
     } catch {
       // not created
     }
+    fs.rmSync(this.udsDir, { recursive: true, force: true });
   }
 }
 

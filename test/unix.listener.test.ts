@@ -1,13 +1,18 @@
 /**
  * Unix listeners and their socket files: removed on close only when ours
  * and unchanged, stale files (libuv/Node behaviour: EADDRINUSE) and
- * `unlinkStale`, bad options.
+ * `unlinkStale`, bad options; a worker holding Unix sockets and pipes gives
+ * every descriptor back when it is terminated.
  */
 import * as fs from 'fs';
-import { UnixListener, UnixStream } from '../src';
+import * as net from 'net';
+import { spawnSync } from 'child_process';
+import { Worker } from 'worker_threads';
+import { PipeWriter, UnixListener, UnixStream } from '../src';
 import { rejection, thrown } from './util/expect';
 import { cleanupSockDir, sockPath } from './util/unix';
-import { runEdgeioChild } from './util/proc';
+import { DIST, runEdgeioChild } from './util/proc';
+import { fdCount } from './util/native';
 
 afterAll(cleanupSockDir);
 
@@ -64,6 +69,26 @@ describe('unix listener', () => {
     l.close();
   });
 
+  test('accept on an adopted datagram socket fails with EOPNOTSUPP instead of spinning', async () => {
+    // accept(2) reports EOPNOTSUPP both for a pending network error (retried)
+    // and for a socket that is not connection-oriented; the retry once spun
+    // forever on the latter (a readable datagram socket adopted as a
+    // listener hung the process). In a child: a regression hangs it
+    // synchronously.
+    const r = await runEdgeioChild(
+      `const n = require('node-gyp-build')(require('path').resolve(${JSON.stringify(DIST)}, '..'));
+       const pair = new Int32Array(2);
+       if (n.socketPair(n.unix.DATAGRAM, pair) !== 0 || n.detachFd(pair[0]) !== 0) throw new Error('datagram pair');
+       // Readable (a datagram waits), so the listener tries accept(2) at once.
+       n.write(pair[1], Buffer.from('x'), 0, 1);
+       const l = edgeio.UnixListener.fromFd(pair[0]);
+       l.accept().then(() => console.log('RESULT accepted'), (e) => console.log('RESULT ' + e.code + ' ' + e.syscall));`,
+      10000,
+    );
+    // Linux names errno 95 ENOTSUP (the same value as EOPNOTSUPP).
+    expect(r.result).toMatch(/^(EOPNOTSUPP|ENOTSUP) accept$/);
+  });
+
   test('unlinkStale never removes a live listener or a regular file', async () => {
     const path = sockPath('live');
     const live = await UnixListener.bind(path);
@@ -105,4 +130,116 @@ describe('unix listener', () => {
     expect(err.syscall).toBe('bind');
     expect(err.address).toBe('/nonexistent-dir-edgeio/x.sock');
   });
+});
+
+// The worker: a listener with one accepted connection (the parent's Node
+// client), a UnixStream pair, a pipe and the read end of a FIFO. It reports
+// once all are open and stays alive (the listener is ref'd) until terminated.
+const workerSource = `
+const { parentPort, workerData } = require('worker_threads');
+const { UnixListener, UnixStream, PipeReader, pipe } = require(workerData.dist);
+(async () => {
+  const l = await UnixListener.bind(workerData.path);
+  const pair = UnixStream.pair();
+  const p = pipe();
+  const fifo = PipeReader.open(workerData.fifo);
+  parentPort.postMessage({ listening: true });
+  const conn = await l.accept();
+  parentPort.postMessage({ ready: true, held: [l, conn, ...pair, ...p, fifo].length });
+})().catch((e) => { parentPort.postMessage({ error: String(e && e.stack || e) }); });
+`;
+
+/** Resolves 'end' | 'reset' when the socket ends, 'open' after 5 s. */
+function ending(s: net.Socket): Promise<string> {
+  return new Promise((resolve) => {
+    let how = 'open';
+    const timer = setTimeout(() => s.destroy(), 5000);
+    s.on('end', () => (how = 'end'));
+    s.on('error', (e: NodeJS.ErrnoException) => (how = e.code === 'ECONNRESET' ? 'reset' : `error ${e.code}`));
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve(how);
+    });
+    s.resume();
+  });
+}
+
+async function settleFds(target: number, ms: number): Promise<number> {
+  const deadline = Date.now() + ms;
+  let n = fdCount();
+  while (n > target && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+    n = fdCount();
+  }
+  return n;
+}
+
+/** One worker: everything open, then terminate(); what the parent sees afterwards. */
+async function terminatedWorker(): Promise<{ held: number; client: string; fifoWrite: string; rebind: string }> {
+  const path = sockPath('worker');
+  const fifo = `${sockPath('worker')}.fifo`;
+  expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+  const w = new Worker(workerSource, { eval: true, workerData: { dist: DIST, path, fifo } });
+  const messages: Array<Record<string, unknown>> = [];
+  let wake: (() => void) | null = null;
+  let failure: unknown = null;
+  w.on('message', (m: Record<string, unknown>) => {
+    messages.push(m);
+    wake?.();
+  });
+  w.on('error', (e) => {
+    failure = e;
+    wake?.();
+  });
+  const next = async (): Promise<Record<string, unknown>> => {
+    while (messages.length === 0) {
+      if (failure !== null) throw failure;
+      await new Promise<void>((r) => (wake = r));
+    }
+    const m = messages.shift()!;
+    if (typeof m.error === 'string') throw new Error(`worker: ${m.error}`);
+    return m;
+  };
+  let writer: PipeWriter | null = null;
+  try {
+    await next(); // listening, FIFO open for reading
+    writer = PipeWriter.open(fifo); // ENXIO unless the worker's reader is open (fifo(7))
+    const client = net.connect(path);
+    const clientEnd = ending(client);
+    const { held } = (await next()) as { held: number };
+    await w.terminate();
+    // The FIFO's only reader is gone: a write is EPIPE, not a blocked writer.
+    let fifoWrite = 'written';
+    try {
+      await writer.write(Buffer.from('x'));
+    } catch (e) {
+      fifoWrite = (e as NodeJS.ErrnoException).code ?? String(e);
+    }
+    // The socket file stays (no JS ran to remove it), but no one listens:
+    // unlinkStale may replace it.
+    let rebind = 'ok';
+    try {
+      (await UnixListener.bind(path, { unlinkStale: true })).close();
+    } catch (e) {
+      rebind = (e as NodeJS.ErrnoException).code ?? String(e);
+    }
+    return { held, client: await clientEnd, fifoWrite, rebind };
+  } finally {
+    writer?.close();
+    await w.terminate();
+    fs.rmSync(fifo, { force: true });
+  }
+}
+
+describe('unix: worker teardown', () => {
+  test('a terminated worker holding a listener, a connection, a pair, a pipe and a FIFO reader: fds come back', async () => {
+    // Warm up: the first worker of a process sets up state that stays.
+    await terminatedWorker();
+    const before = await settleFds(0, 200);
+    for (let i = 0; i < 5; i++) {
+      const r = await terminatedWorker();
+      expect(r).toEqual({ held: 7, client: expect.stringMatching(/^(end|reset)$/), fifoWrite: 'EPIPE', rebind: 'ok' });
+    }
+    expect(await settleFds(before, 5000)).toBeLessThanOrEqual(before);
+  }, 60000);
 });

@@ -4,6 +4,8 @@
  * against.
  *
  *   echo-epoll PORT        listens on 127.0.0.1:PORT until SIGTERM/SIGINT
+ *   echo-epoll --unix PATH the same on a Unix domain stream socket at PATH
+ *                          (an existing file there is replaced; removed on exit)
  *
  * Each connection is registered once (EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET)
  * and never modified. Data is read into a 64 KiB per-connection buffer and
@@ -23,7 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 /* One read's worth; a full loopback segment burst fits, and it is the only
@@ -43,6 +47,8 @@ struct conn {
 /* The listener's epoll token; connections use their struct conn pointer. */
 static char listener_token;
 static volatile sig_atomic_t stop;
+/* --unix: AF_UNIX listener, no TCP options on accepted sockets. */
+static bool unix_mode;
 
 static void on_signal(int sig)
 {
@@ -178,7 +184,8 @@ static void accept_all(int lfd, int ep)
 		}
 		int one = 1;
 		struct conn *c = NULL;
-		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 || !(c = malloc(sizeof *c))) {
+		/* AF_UNIX has no Nagle and no TCP options (unix(7)). */
+		if ((!unix_mode && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0) || !(c = malloc(sizeof *c))) {
 			perror("echo-epoll: new connection");
 			close(fd);
 			continue;
@@ -199,10 +206,17 @@ static void accept_all(int lfd, int ep)
 int main(int argc, char **argv)
 {
 	char *end = NULL;
-	long port = argc == 2 ? strtol(argv[1], &end, 10) : 0;
-	if (argc != 2 || *end != '\0' || port < 1 || port > 65535) {
-		fprintf(stderr, "usage: echo-epoll PORT\n");
-		return 2;
+	const char *path = NULL;
+	long port = 0;
+	if (argc == 3 && strcmp(argv[1], "--unix") == 0) {
+		path = argv[2];
+		unix_mode = true;
+	} else {
+		port = argc == 2 ? strtol(argv[1], &end, 10) : 0;
+		if (argc != 2 || *end != '\0' || port < 1 || port > 65535) {
+			fprintf(stderr, "usage: echo-epoll PORT | echo-epoll --unix PATH\n");
+			return 2;
+		}
 	}
 
 	/* Writing to a reset connection must be an EPIPE error, not death. */
@@ -225,17 +239,34 @@ int main(int argc, char **argv)
 	sigdelset(&waitmask, SIGTERM);
 	sigdelset(&waitmask, SIGINT);
 
-	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int lfd = socket(unix_mode ? AF_UNIX : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (lfd < 0)
 		die("echo-epoll: socket");
-	int one = 1;
-	/* Restarting between benchmark runs must not fail on TIME_WAIT. */
-	if (setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
-		die("echo-epoll: SO_REUSEADDR");
-	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(lfd, (struct sockaddr *)&addr, sizeof addr) != 0)
-		die("echo-epoll: bind");
+	if (unix_mode) {
+		struct sockaddr_un un = { .sun_family = AF_UNIX };
+		size_t len = strlen(path);
+		/* sun_path is 108 bytes on Linux, NUL included (unix(7)). */
+		if (len == 0 || len >= sizeof un.sun_path) {
+			fprintf(stderr, "echo-epoll: --unix path must be 1..%zu bytes\n", sizeof un.sun_path - 1);
+			return 2;
+		}
+		memcpy(un.sun_path, path, len + 1);
+		/* bind(2) on an existing file fails with EADDRINUSE: a previous
+		 * run's socket file is replaced. */
+		if (unlink(path) != 0 && errno != ENOENT)
+			die("echo-epoll: unlink");
+		if (bind(lfd, (struct sockaddr *)&un, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1)) != 0)
+			die("echo-epoll: bind");
+	} else {
+		int one = 1;
+		/* Restarting between benchmark runs must not fail on TIME_WAIT. */
+		if (setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
+			die("echo-epoll: SO_REUSEADDR");
+		struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+		addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (bind(lfd, (struct sockaddr *)&addr, sizeof addr) != 0)
+			die("echo-epoll: bind");
+	}
 	if (listen(lfd, BACKLOG) != 0)
 		die("echo-epoll: listen");
 
@@ -262,5 +293,7 @@ int main(int argc, char **argv)
 		}
 	}
 	/* Open connections are closed by exit. */
+	if (unix_mode)
+		unlink(path);
 	return 0;
 }

@@ -100,7 +100,7 @@ export abstract class SocketListener<S> implements AsyncIterable<S> {
     });
   };
 
-  /** @internal The driver accepted streams register with. */
+  /** @internal The I/O driver accepted streams register with. */
   protected readonly driver: IoDriver;
 
   /** @internal Registers the listening `fd` with `driver`. */

@@ -16,7 +16,9 @@
 // trips verified byte for byte (1 B .. 1 MiB), split() with a reader task and
 // a writer task running at the same time, reunite() of wrong halves failing
 // with ERR_REUNITE, a FIN from the write half seen by the peer, sleep and
-// timeout (ETIMEDOUT), and that the process exits by itself once the work is
+// timeout (ETIMEDOUT), the Unix socket/pipe API (a socketpair and a pipe carry
+// bytes; on win32 every entry point throws ERR_EDGEIO_UNSUPPORTED_PLATFORM),
+// and that the process exits by itself once the work is
 // done: the checks run in a child process (this file again), which never
 // calls process.exit; the parent measures how long the child takes to exit
 // after its last check.
@@ -354,4 +356,58 @@ async function run(api) {
   }
   for (const conn of serverSide) conn.stream.close();
   check('listener.close() ends the accept loop task', ended && server.isFinished());
+
+  await unixChecks(api);
+}
+
+// Unix domain sockets, descriptor passing and pipes: on Windows every entry
+// point throws ERR_EDGEIO_UNSUPPORTED_PLATFORM synchronously, before any
+// syscall (README "Platform support" says why); elsewhere a socketpair and a
+// pipe carry bytes.
+async function unixChecks(api) {
+  const { UnixListener, UnixStream, UnixDatagram, PipeReader, PipeWriter, pipe } = api;
+  if (process.platform === 'win32') {
+    const calls = {
+      'UnixListener.bind': () => UnixListener.bind('edgeio-smoke.sock'),
+      'UnixListener.fromFd': () => UnixListener.fromFd(3),
+      'UnixStream.connect': () => UnixStream.connect('edgeio-smoke.sock'),
+      'UnixStream.pair': () => UnixStream.pair(),
+      'UnixStream.fromFd': () => UnixStream.fromFd(3),
+      'UnixDatagram.bind': () => UnixDatagram.bind('edgeio-smoke.sock'),
+      'UnixDatagram.unbound': () => UnixDatagram.unbound(),
+      'UnixDatagram.pair': () => UnixDatagram.pair(),
+      'UnixDatagram.fromFd': () => UnixDatagram.fromFd(3),
+      pipe: () => pipe(),
+      'PipeReader.open': () => PipeReader.open('edgeio-smoke.fifo'),
+      'PipeReader.fromFd': () => PipeReader.fromFd(0),
+      'PipeWriter.open': () => PipeWriter.open('edgeio-smoke.fifo'),
+      'PipeWriter.fromFd': () => PipeWriter.fromFd(1),
+    };
+    const wrong = [];
+    for (const [name, call] of Object.entries(calls)) {
+      try {
+        const r = call();
+        wrong.push(`${name} returned ${r && r.constructor ? r.constructor.name : typeof r}`);
+      } catch (e) {
+        if (!e || e.code !== 'ERR_EDGEIO_UNSUPPORTED_PLATFORM') wrong.push(`${name}: ${e && (e.code || e.message)}`);
+      }
+    }
+    check(`win32: the ${Object.keys(calls).length} Unix socket and pipe entry points throw ERR_EDGEIO_UNSUPPORTED_PLATFORM`,
+      wrong.length === 0, wrong.join('; '));
+    return;
+  }
+  const [a, b] = UnixStream.pair();
+  await a.writeAll(Buffer.from('ping'));
+  const got = Buffer.alloc(4);
+  await b.readExact(got);
+  a.close();
+  b.close();
+  check('UnixStream.pair carries bytes', got.toString() === 'ping', got.toString());
+  const [r, w] = pipe();
+  await w.writeAll(Buffer.from('pipe'));
+  w.close();
+  const chunks = [];
+  for await (const c of r) chunks.push(Buffer.from(c));
+  r.close();
+  check('pipe(): the reader gets the bytes, then EOF', Buffer.concat(chunks).toString() === 'pipe');
 }

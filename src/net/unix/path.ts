@@ -11,7 +11,7 @@ import { uds } from '../../sys/uds';
 
 /** A Unix socket's address: its path (`''` when unnamed; abstract names start with `'\0'`). */
 export interface UnixSocketAddr {
-  /** The path; `''` when unnamed, a leading `'\0'` for a Linux abstract name. */
+  /** The filesystem path, a Linux abstract name starting with `'\0'`, or `''` for an unnamed socket. */
   path: string;
 }
 
