@@ -4,15 +4,15 @@
       "target_name": "edgeio",
       "sources": [
         "native/addon.cc",
+        "native/addr.cc",
         "native/binding_selector.cc",
         "native/binding_net.cc",
         "native/loop.cc",
-        "native/loop_turn.cc",
+        "native/loop_unix.cc",
         "native/selector_epoll.cc",
         "native/sys_unix.cc"
       ],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "EDGEIO_SOURCE_HASH=<!(node native/source-hash.js)"],
+      "defines": ["NAPI_VERSION=8", "EDGEIO_SOURCE_HASH=<!(node native/source-hash.js)"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-std=c++17", "-fno-exceptions", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter", "-O2"],
@@ -28,8 +28,16 @@
           "sources": ["native/selector_kqueue.cc"]
         }],
         ["OS=='win'", {
-          "sources!": ["native/loop.cc", "native/selector_epoll.cc", "native/sys_unix.cc"],
-          "sources": ["native/loop_win.cc", "native/selector_win.cc", "native/sys_win.cc"],
+          "sources!": ["native/loop_unix.cc", "native/selector_epoll.cc", "native/sys_unix.cc"],
+          "sources": [
+            "native/afd_win.cc",
+            "native/iocp_win.cc",
+            "native/loop_win.cc",
+            "native/notifier_win.cc",
+            "native/selector_win.cc",
+            "native/sys_win.cc",
+            "native/waker_win.cc"
+          ],
           "defines": ["WIN32_LEAN_AND_MEAN", "NOMINMAX", "_WIN32_WINNT=0x0602"],
           "libraries": ["-lws2_32"]
         }]

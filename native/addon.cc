@@ -2,6 +2,15 @@
 //
 // N-API only (NAPI_VERSION 8), so one build loads in every Node from 18 up
 // and in every worker_thread, each with its own AddonEnv.
+//
+// The C API (node_api.h) directly, not node-addon-api: almost every export
+// is a hot path (read/write/accept/select, the bridge turn), where the C++
+// wrapper is the same napi_* calls plus a heap allocation in CallbackInfo
+// whenever a caller passes more than 6 arguments (napi-inl.h, CallbackInfo:
+// `new napi_value[_argc]`), and with C++ exceptions off (this addon never
+// throws) each wrapper call needs an explicit IsExceptionPending() check,
+// which made the cold paths (this file's tables, address objects, bridge
+// start) no shorter either. So the package ships without it.
 #include <errno.h>
 #include <new>
 #include <uv.h>
@@ -34,6 +43,10 @@ void AsyncCleanup(napi_async_cleanup_hook_handle handle, void* arg) {
     delete e.selector;
     e.selector = nullptr;
   }
+  // Then every descriptor JavaScript left open: listeners, streams, the
+  // EMFILE reserve, adopted ones (fd_table.h). Nothing is registered any
+  // more, so this is a plain close: peers get their FIN, ports are free.
+  addon->fds.CloseAll();
   if (addon->bridges_closing == 0) {
     napi_remove_async_cleanup_hook(handle);
     delete addon;

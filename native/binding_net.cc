@@ -13,7 +13,13 @@
 //   setOption(fd, option, value) / getOption(fd, option, out: Int32Array)
 //   localAddress(fd) / peerAddress(fd) -> { address, port, family } | -errno
 //   reserveFd() -> fd
-//   setNonblocking(fd) -> 0 | -errno
+//   adoptFd(fd) -> 0 | -errno      (nonblocking + owned by this env: fromFd)
+//   detachFd(fd) -> 0 | -EBADF     (no longer owned, left open: intoFd)
+//   trackedFds() -> count
+//
+// Every descriptor `socket`, `accept`, `reserveFd` and `adoptFd` hand out is
+// tracked in the environment's FdTable (fd_table.h) and closed with it if
+// JavaScript never calls `close` (worker terminate() / process.exit()).
 #include <errno.h>
 #include <string.h>
 #include <uv.h>
@@ -38,16 +44,19 @@ bool ArgPort(napi_env env, napi_value v, int* port) {
   return true;
 }
 
+AddonEnv* Addon(void* data) { return static_cast<AddonEnv*>(data); }
+
 napi_value Socket(napi_env env, napi_callback_info info) {
+  void* data;
   napi_value argv[1];
-  if (!Args(env, info, argv)) return nullptr;
+  if (!Args(env, info, argv, &data)) return nullptr;
   int32_t family;
   if (!ArgInt32(env, argv[0], 4, 6, &family, "family must be 4 or 6", "family must be 4 or 6")) return nullptr;
   if (family != 4 && family != 6) {
     ThrowRange(env, "family must be 4 or 6");
     return nullptr;
   }
-  return Int(env, SysSocket(family));
+  return Int(env, Addon(data)->fds.TrackNew(SysSocket(family)));
 }
 
 // bind and connect share their argument shape: (fd, ip, port).
@@ -87,8 +96,10 @@ napi_value Listen(napi_env env, napi_callback_info info) {
 }
 
 napi_value Accept(napi_env env, napi_callback_info info) {
+  void* data;
   napi_value argv[2];
-  if (!Args(env, info, argv)) return nullptr;
+  if (!Args(env, info, argv, &data)) return nullptr;
+  FdTable& table = Addon(data)->fds;
   socket_t fd;
   if (!ArgSocket(env, argv[0], &fd)) return nullptr;
   napi_typedarray_type type;
@@ -114,9 +125,23 @@ napi_value Accept(napi_env env, napi_callback_info info) {
       if (total > 0) break;  // the error repeats on the next call; stop == n
       return Int(env, n);
     }
-    for (int i = 0; i < n; i++) out[total + i] = static_cast<int32_t>(fds[i]);
-    total += n;
-    if (n < want) break;  // drained, or an error cut the batch short
+    int kept = n;
+    for (int i = 0; i < n; i++) {
+      int t = table.Track(static_cast<socket_t>(fds[i]));
+      if (t < 0) {
+        // Out of memory for the table: these connections cannot be owned,
+        // so they are closed (their peers see a reset or FIN) and the batch
+        // stops with the error.
+        for (int k = i; k < n; k++) (void)SysClose(static_cast<socket_t>(fds[k]));
+        kept = i;
+        stop = t;
+        break;
+      }
+      out[total + i] = static_cast<int32_t>(fds[i]);
+    }
+    total += kept;
+    if (kept < n && total == 0) return Int(env, stop);
+    if (kept < want) break;  // drained, or an error cut the batch short
   }
   // After a short batch, out[total] says why it stopped (fds are >= 0, so a
   // negative value cannot be mistaken for one): -EAGAIN = backlog drained,
@@ -278,11 +303,12 @@ napi_value Shutdown(napi_env env, napi_callback_info info) {
 }
 
 napi_value Close(napi_env env, napi_callback_info info) {
+  void* data;
   napi_value argv[1];
-  if (!Args(env, info, argv)) return nullptr;
+  if (!Args(env, info, argv, &data)) return nullptr;
   socket_t fd;
   if (!ArgSocket(env, argv[0], &fd)) return nullptr;
-  return Int(env, SysClose(fd));
+  return Int(env, Addon(data)->fds.Close(fd));
 }
 
 napi_value SetOption(napi_env env, napi_callback_info info) {
@@ -374,17 +400,44 @@ napi_value AddressQuery(napi_env env, napi_callback_info info, bool peer) {
 napi_value LocalAddress(napi_env env, napi_callback_info info) { return AddressQuery(env, info, false); }
 napi_value PeerAddress(napi_env env, napi_callback_info info) { return AddressQuery(env, info, true); }
 
-napi_value SetNonblocking(napi_env env, napi_callback_info info) {
+// Takes ownership of a descriptor from elsewhere (TcpStream/TcpListener
+// .fromFd): nonblocking from now on, and closed with this environment.
+// Adopting one edgeio already owns is allowed (tracking is idempotent).
+napi_value AdoptFd(napi_env env, napi_callback_info info) {
+  void* data;
   napi_value argv[1];
-  if (!Args(env, info, argv)) return nullptr;
+  if (!Args(env, info, argv, &data)) return nullptr;
   socket_t fd;
   if (!ArgSocket(env, argv[0], &fd)) return nullptr;
-  return Int(env, SysSetNonblocking(fd));
+  int r = SysSetNonblocking(fd);
+  if (r < 0) return Int(env, r);
+  return Int(env, Addon(data)->fds.Track(fd));
+}
+
+// Gives up ownership without closing (the descriptor is handed to someone
+// else): the environment's teardown will no longer close it. UV_EBADF when
+// this environment did not own it.
+napi_value DetachFd(napi_env env, napi_callback_info info) {
+  void* data;
+  napi_value argv[1];
+  if (!Args(env, info, argv, &data)) return nullptr;
+  socket_t fd;
+  if (!ArgSocket(env, argv[0], &fd)) return nullptr;
+  return Int(env, Addon(data)->fds.Untrack(fd) ? 0 : UV_EBADF);
+}
+
+napi_value TrackedFds(napi_env env, napi_callback_info info) {
+  void* data;
+  napi_value argv[1];
+  if (!Args(env, info, argv, &data)) return nullptr;
+  return Int(env, static_cast<int64_t>(Addon(data)->fds.count()));
 }
 
 napi_value ReserveFd(napi_env env, napi_callback_info info) {
-  (void)info;
-  return Int(env, SysReserveFd());
+  void* data;
+  napi_value argv[1];
+  if (!Args(env, info, argv, &data)) return nullptr;
+  return Int(env, Addon(data)->fds.TrackNew(SysReserveFd()));
 }
 
 }  // namespace
@@ -399,7 +452,8 @@ bool DefineNetBindings(napi_env env, napi_value exports, AddonEnv* addon) {
       {"close", Close},         {"setOption", SetOption},
       {"getOption", GetOption}, {"localAddress", LocalAddress},
       {"peerAddress", PeerAddress}, {"reserveFd", ReserveFd},
-      {"setNonblocking", SetNonblocking},
+      {"adoptFd", AdoptFd},     {"detachFd", DetachFd},
+      {"trackedFds", TrackedFds},
   };
   return DefineFunctions(env, exports, fns, sizeof fns / sizeof fns[0], addon);
 }

@@ -1,7 +1,8 @@
-// Per-environment state of the addon: the selectors one Node environment (the
-// main thread, or one worker_thread) has opened. There are no globals: two
-// workers each get their own AddonEnv through napi_set_instance_data, and the
-// env's async cleanup hook closes whatever JavaScript left open.
+// Per-environment state of the addon: the selectors and the descriptors one
+// Node environment (the main thread, or one worker_thread) has opened. There
+// are no globals: two workers each get their own AddonEnv through
+// napi_set_instance_data, and the env's async cleanup hook closes whatever
+// JavaScript left open (addon.cc, AsyncCleanup).
 #ifndef EDGEIO_ENV_H_
 #define EDGEIO_ENV_H_
 
@@ -9,6 +10,7 @@
 
 #include <vector>
 
+#include "fd_table.h"
 #include "selector.h"
 
 namespace edgeio {
@@ -30,6 +32,9 @@ struct AddonEnv {
   // Indexed by the handle JavaScript holds. Closed entries stay null and are
   // never reused, so a stale handle can never reach another selector.
   std::vector<SelectorEntry> selectors;
+  // Every descriptor this environment owns (fd_table.h: the rule and the API
+  // for every native file that opens one).
+  FdTable fds;
   napi_async_cleanup_hook_handle cleanup_handle;
   int bridges_closing;
   bool tearing_down;

@@ -10,8 +10,12 @@
 //
 // On Windows an IOCP cannot be watched by libuv; loop_win.cc uses a
 // uv_async_t signalled by the selector's notifier thread instead (the design
-// is explained there and in selector_win.cc), with the same one-JS-call-per-
+// is explained there and in notifier_win.cc), with the same one-JS-call-per-
 // turn contract.
+//
+// Files: loop.cc holds what both share (Start, Stop, Ref, Unref, OnClose and
+// the turn itself); loop_unix.cc and loop_win.cc only how the uv handle is
+// set up, started and stopped.
 #ifndef EDGEIO_LOOP_H_
 #define EDGEIO_LOOP_H_
 
@@ -29,7 +33,7 @@ class Bridge {
   // `callback` the JS turn function, `resource` the receiver object
   // napi_make_callback requires (it returns napi_object_expected for
   // undefined). Returns 0 or -errno; on an N-API failure an exception is
-  // pending and the return value is -EINVAL.
+  // pending and the return value is UV_EINVAL.
   static int Start(AddonEnv* addon, Selector* selector, napi_value events, napi_value callback,
                    napi_value resource, Bridge** out);
 
@@ -42,10 +46,17 @@ class Bridge {
   // Keep or release the process, like a Node handle's ref()/unref().
   void Ref();
   void Unref();
-  bool has_ref() const { return refed_; }
 
  private:
   Bridge() = default;
+
+  // The per-OS half (loop_unix.cc, loop_win.cc); everything else is shared
+  // (loop.cc). Each returns 0 or a negative libuv error.
+  int InitWatch(uv_loop_t* loop);  // initialise the uv handle
+  int StartWatch();                // start calling Turn() when the selector is ready
+  void StopWatch();                // no Turn() and no other thread touches the handle after this
+  uv_handle_t* handle();
+
 #ifdef _WIN32
   static void OnAsync(uv_async_t* handle);
   static void Notify(void* arg);  // any thread: the selector's notifier

@@ -1,5 +1,6 @@
 // The Node-loop bridge on Windows: a uv_async_t, signalled by the selector's
-// notifier thread, runs one turn on Node's loop thread.
+// notifier thread, runs one turn on Node's loop thread (the part both OSes
+// share is in loop.cc).
 //
 // Why not the unix design (loop.cc: one uv_poll_t on the selector's fd)?
 // The selector is an I/O completion port, and libuv's uv_poll_t only accepts
@@ -30,7 +31,8 @@
 // Alternatives considered:
 //  * Loop thread polls the port from a uv_prepare/uv_check hook with timeout
 //    0: no blocking, but an idle process would then have to wake up
-//    periodically to look (design.md contract 7: idle means 0% CPU).
+//    periodically to look (docs/architecture.md, Node embedding: idle means
+//    0% CPU).
 //  * Notifier only "peeks" and the loop thread dequeues: there is no
 //    documented way to wait on an IOCP without dequeuing a packet.
 //  * Notifier re-posts every packet to a second port that only the loop
@@ -43,50 +45,21 @@
 // exactly like the unix uv_poll_t does.
 #ifdef _WIN32
 
-#include <errno.h>
-#include <new>
-
 #include "loop.h"
 
 namespace edgeio {
 
-int Bridge::Start(AddonEnv* addon, Selector* selector, napi_value events, napi_value callback,
-                  napi_value resource, Bridge** out) {
-  napi_env env = addon->env;
-  uv_loop_t* loop = nullptr;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) return UV_EINVAL;
-  Bridge* b = new (std::nothrow) Bridge;
-  if (b == nullptr) return UV_ENOMEM;
-  b->addon_ = addon;
-  b->selector_ = selector;
-  int r = uv_async_init(loop, &b->async_, OnAsync);
-  if (r < 0) {
-    // Not initialised, so there is nothing for uv_close to do.
-    delete b;
-    return r;
-  }
-  b->async_.data = b;
-  napi_value name;
-  bool ok = napi_create_reference(env, events, 1, &b->events_ref_) == napi_ok &&
-            napi_create_reference(env, callback, 1, &b->callback_ref_) == napi_ok &&
-            napi_create_reference(env, resource, 1, &b->resource_ref_) == napi_ok &&
-            napi_create_string_utf8(env, "edgeio:turn", NAPI_AUTO_LENGTH, &name) == napi_ok &&
-            napi_async_init(env, resource, name, &b->async_context_) == napi_ok;
-  if (!ok) {
-    b->Stop();
-    return UV_EINVAL;
-  }
-  // Start released, as on unix: JavaScript refs the bridge while something
-  // that should keep the process alive is registered.
-  uv_unref(reinterpret_cast<uv_handle_t*>(&b->async_));
-  r = selector->StartNotifier(Notify, b);
-  if (r < 0) {
-    b->Stop();
-    return r;
-  }
-  *out = b;
-  return 0;
-}
+int Bridge::InitWatch(uv_loop_t* loop) { return uv_async_init(loop, &async_, OnAsync); }
+
+int Bridge::StartWatch() { return selector_->StartNotifier(Notify, this); }
+
+// Joins the notifier: after this no thread can call Notify() any more, so
+// the async handle can be closed. Completions it had already dequeued stay
+// in the selector's hand-off buffer for the next Select(). Safe when no
+// notifier runs (StartWatch failed or never ran).
+void Bridge::StopWatch() { selector_->StopNotifier(); }
+
+uv_handle_t* Bridge::handle() { return reinterpret_cast<uv_handle_t*>(&async_); }
 
 void Bridge::Notify(void* arg) {
   // Called on the notifier thread (or on the loop thread for leftovers).
@@ -95,45 +68,6 @@ void Bridge::Notify(void* arg) {
   // thread"); calls before the callback runs coalesce into one.
   Bridge* b = static_cast<Bridge*>(arg);
   uv_async_send(&b->async_);
-}
-
-void Bridge::Ref() {
-  if (stopped_ || refed_) return;
-  refed_ = true;
-  uv_ref(reinterpret_cast<uv_handle_t*>(&async_));
-}
-
-void Bridge::Unref() {
-  if (stopped_ || !refed_) return;
-  refed_ = false;
-  uv_unref(reinterpret_cast<uv_handle_t*>(&async_));
-}
-
-void Bridge::Stop() {
-  if (stopped_) return;
-  stopped_ = true;
-  // Joins the notifier: after this no thread can call Notify() any more, so
-  // the async handle can be closed. Completions it had already dequeued stay
-  // in the selector's hand-off buffer for the next Select().
-  selector_->StopNotifier();
-  napi_env env = addon_->env;
-  // Also at env teardown: Node does not free references the addon made
-  // (loop.cc, Bridge::Stop, found there by LeakSanitizer). Failures only leak.
-  if (events_ref_ != nullptr) napi_delete_reference(env, events_ref_);
-  if (callback_ref_ != nullptr) napi_delete_reference(env, callback_ref_);
-  if (resource_ref_ != nullptr) napi_delete_reference(env, resource_ref_);
-  if (async_context_ != nullptr) napi_async_destroy(env, async_context_);
-  events_ref_ = callback_ref_ = resource_ref_ = nullptr;
-  async_context_ = nullptr;
-  // The memory must outlive libuv's use of the handle: free it in OnClose.
-  uv_close(reinterpret_cast<uv_handle_t*>(&async_), OnClose);
-}
-
-void Bridge::OnClose(uv_handle_t* handle) {
-  Bridge* b = static_cast<Bridge*>(handle->data);
-  AddonEnv* addon = b->addon_;
-  delete b;
-  OnBridgeClosed(addon);
 }
 
 void Bridge::OnAsync(uv_async_t* handle) {

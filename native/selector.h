@@ -75,10 +75,10 @@ class Selector {
   // A handle other threads can pass to WakeHandle(): the eventfd on Linux,
   // the kqueue fd on BSD, the IOCP handle value on Windows.
   int64_t waker_handle() const;
-  // The fd the Node-loop bridge watches (unix only; -1 elsewhere).
+#ifndef _WIN32
+  // The fd the Node-loop bridge watches (loop_unix.cc).
   int poll_fd() const;
-
-#ifdef _WIN32
+#else
   // Windows only (selector_win.cc; used by loop_win.cc, which explains why).
   // An IOCP handle cannot be watched by libuv, so a notifier thread blocks
   // on it and calls `notify(arg)` (from that thread) whenever Select() has

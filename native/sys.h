@@ -15,6 +15,7 @@
 #ifdef _WIN32
 #include <winsock2.h>
 #include <ws2tcpip.h>
+#include <uv.h>
 namespace edgeio {
 // Sockets are SOCKET handles; they fit in 64 bits and are exchanged with
 // JavaScript as numbers (handle values stay far below 2^53).
@@ -37,6 +38,15 @@ namespace edgeio {
 constexpr int kErrInProgress = -4400;  // outside libuv's UV_E* range
 #else
 constexpr int kErrInProgress = -EINPROGRESS;
+#endif
+
+// Errors of the code shared by both OSes (addr.cc), in each OS's numbering.
+#ifdef _WIN32
+constexpr int kErrInvalid = UV_EINVAL;
+constexpr int kErrAfNoSupport = UV_EAFNOSUPPORT;
+#else
+constexpr int kErrInvalid = -EINVAL;
+constexpr int kErrAfNoSupport = -EAFNOSUPPORT;
 #endif
 
 // Address families as the TypeScript side names them.
@@ -81,11 +91,19 @@ inline bool ParseZoneIndex(const char* s, uint32_t* out) {
 }
 
 // Parses a numeric IPv4 or IPv6 address (an IPv6 one may carry a %scope) and
-// a port. Returns 0, or -EINVAL when `ip` is not a numeric address.
+// a port. Returns 0, or kErrInvalid when `ip` is not a numeric address.
+// (addr.cc, for every OS.)
 int ParseAddress(const char* ip, int port, SocketAddress* out);
 // Writes the printable address into `ip` (at least 64 bytes), the port and the
-// family (4 or 6). Returns 0 or -EAFNOSUPPORT.
+// family (4 or 6). Returns 0 or kErrAfNoSupport. (addr.cc.)
 int FormatAddress(const SocketAddress& addr, char* ip, size_t ip_len, int* port, int* family);
+
+// Makes the socket library usable: WSAStartup once per process on Windows
+// (reference-counted, node.exe already did it), nothing on unix. 0 or an error.
+int SysStartup();
+// The last socket call's error in this file's convention (-errno, or the
+// libuv code of WSAGetLastError()).
+int SysLastError();
 
 // Returns a new nonblocking, close-on-exec TCP socket, or -errno.
 int64_t SysSocket(int family);

@@ -6,15 +6,11 @@
 // Apple (mio net.rs:39-56).
 #ifndef _WIN32
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -74,17 +70,6 @@ int SetCloexec(int fd) {
   if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) return -errno;
   return 0;
 }
-
-// Makes `fd` nonblocking where socket() could not (macOS has neither
-// SOCK_NONBLOCK nor SOCK_CLOEXEC; mio net.rs:58-80). Between socket() and
-// F_SETFD a fork()+exec() on another thread can inherit the fd: unavoidable
-// without SOCK_CLOEXEC.
-int SetNonblock(int fd) {
-  int fl = fcntl(fd, F_GETFL);
-  if (fl < 0) return -errno;
-  if ((fl & O_NONBLOCK) == 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -errno;
-  return 0;
-}
 #endif
 
 #if defined(SO_NOSIGPIPE)
@@ -98,7 +83,10 @@ int SetNoSigpipe(int fd) {
 // Setup for a socket fresh from socket().
 int PrepareSocket(int fd) {
 #if !defined(EDGEIO_HAVE_SOCK_FLAGS)
-  int r = SetNonblock(fd);
+  // macOS has neither SOCK_NONBLOCK nor SOCK_CLOEXEC (mio net.rs:58-80).
+  // Between socket() and F_SETFD a fork()+exec() on another thread can
+  // inherit the fd: unavoidable without SOCK_CLOEXEC.
+  int r = SysSetNonblocking(fd);
   if (r == 0) r = SetCloexec(fd);
   if (r < 0) return r;
 #endif
@@ -162,59 +150,9 @@ bool IsPendingNetworkError(int err) {
 
 }  // namespace
 
-int ParseAddress(const char* ip, int port, SocketAddress* out) {
-  if (port < 0 || port > 65535) return -EINVAL;
-  memset(out, 0, sizeof *out);
-  sockaddr_in* v4 = reinterpret_cast<sockaddr_in*>(&out->storage);
-  if (inet_pton(AF_INET, ip, &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(static_cast<uint16_t>(port));
-    out->length = sizeof(sockaddr_in);
-    return 0;
-  }
-  // IPv6, optionally with a zone: "fe80::1%eth0" or "fe80::1%2".
-  char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
-  size_t n = strlen(ip);
-  if (n >= sizeof host) return -EINVAL;
-  memcpy(host, ip, n + 1);
-  uint32_t scope = 0;
-  char* pct = strchr(host, '%');
-  if (pct != nullptr) {
-    *pct = '\0';
-    const char* zone = pct + 1;
-    if (*zone == '\0') return -EINVAL;
-    if (!ParseZoneIndex(zone, &scope)) {
-      // An interface name (if_nametoindex(3): 0 when there is none).
-      scope = if_nametoindex(zone);
-      if (scope == 0) return -EINVAL;
-    }
-  }
-  sockaddr_in6* v6 = reinterpret_cast<sockaddr_in6*>(&out->storage);
-  if (inet_pton(AF_INET6, host, &v6->sin6_addr) != 1) return -EINVAL;
-  v6->sin6_family = AF_INET6;
-  v6->sin6_port = htons(static_cast<uint16_t>(port));
-  v6->sin6_scope_id = scope;
-  out->length = sizeof(sockaddr_in6);
-  return 0;
-}
+int SysStartup() { return 0; }
 
-int FormatAddress(const SocketAddress& addr, char* ip, size_t ip_len, int* port, int* family) {
-  if (addr.storage.ss_family == AF_INET) {
-    const sockaddr_in* v4 = reinterpret_cast<const sockaddr_in*>(&addr.storage);
-    if (inet_ntop(AF_INET, &v4->sin_addr, ip, static_cast<socklen_t>(ip_len)) == nullptr) return -errno;
-    *port = ntohs(v4->sin_port);
-    *family = kFamilyIPv4;
-    return 0;
-  }
-  if (addr.storage.ss_family == AF_INET6) {
-    const sockaddr_in6* v6 = reinterpret_cast<const sockaddr_in6*>(&addr.storage);
-    if (inet_ntop(AF_INET6, &v6->sin6_addr, ip, static_cast<socklen_t>(ip_len)) == nullptr) return -errno;
-    *port = ntohs(v6->sin6_port);
-    *family = kFamilyIPv6;
-    return 0;
-  }
-  return -EAFNOSUPPORT;
-}
+int SysLastError() { return -errno; }
 
 int64_t SysSocket(int family) {
   int domain;

@@ -22,7 +22,6 @@
 #include <winsock2.h>
 #include <ws2tcpip.h>
 #include <mstcpip.h>
-#include <iphlpapi.h>
 #include <windows.h>
 
 #include <errno.h>
@@ -91,10 +90,6 @@ BOOL CALLBACK InitWinsock(PINIT_ONCE, PVOID, PVOID*) {
   return TRUE;
 }
 
-inline int EnsureWinsock() {
-  if (!InitOnceExecuteOnce(&g_wsa_once, InitWinsock, nullptr, nullptr)) return UvError(GetLastError());
-  return g_wsa_error;
-}
 
 // Nonblocking and not inheritable: the Windows counterparts of O_NONBLOCK
 // and O_CLOEXEC. FIONBIO: ioctlsocket (MSDN). A socket handle is inheritable
@@ -116,65 +111,12 @@ inline int ClampLen(size_t len) { return len > static_cast<size_t>(INT_MAX) ? IN
 
 int win::TranslateError(int error) { return UvError(error); }
 
-int ParseAddress(const char* ip, int port, SocketAddress* out) {
-  if (port < 0 || port > 65535) return UV_EINVAL;
-  int w = EnsureWinsock();
-  if (w < 0) return w;
-  memset(out, 0, sizeof *out);
-  sockaddr_in* v4 = reinterpret_cast<sockaddr_in*>(&out->storage);
-  if (inet_pton(AF_INET, ip, &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(static_cast<u_short>(port));
-    out->length = sizeof(sockaddr_in);
-    return 0;
-  }
-  // IPv6, optionally with a zone: "fe80::1%12" or "fe80::1%Ethernet".
-  char host[INET6_ADDRSTRLEN + 64];
-  size_t n = strlen(ip);
-  if (n >= sizeof host) return UV_EINVAL;
-  memcpy(host, ip, n + 1);
-  ULONG scope = 0;
-  char* pct = strchr(host, '%');
-  if (pct != nullptr) {
-    *pct = '\0';
-    const char* zone = pct + 1;
-    if (*zone == '\0') return UV_EINVAL;
-    uint32_t index = 0;
-    if (ParseZoneIndex(zone, &index)) {
-      scope = static_cast<ULONG>(index);
-    } else {
-      // if_nametoindex (iphlpapi, Vista+) takes the adapter's name
-      // (netioapi.h); 0 means unknown.
-      scope = if_nametoindex(zone);
-      if (scope == 0) return UV_EINVAL;
-    }
-  }
-  sockaddr_in6* v6 = reinterpret_cast<sockaddr_in6*>(&out->storage);
-  if (inet_pton(AF_INET6, host, &v6->sin6_addr) != 1) return UV_EINVAL;
-  v6->sin6_family = AF_INET6;
-  v6->sin6_port = htons(static_cast<u_short>(port));
-  v6->sin6_scope_id = scope;
-  out->length = sizeof(sockaddr_in6);
-  return 0;
+int SysStartup() {
+  if (!InitOnceExecuteOnce(&g_wsa_once, InitWinsock, nullptr, nullptr)) return UvError(GetLastError());
+  return g_wsa_error;
 }
 
-int FormatAddress(const SocketAddress& addr, char* ip, size_t ip_len, int* port, int* family) {
-  if (addr.storage.ss_family == AF_INET) {
-    const sockaddr_in* v4 = reinterpret_cast<const sockaddr_in*>(&addr.storage);
-    if (inet_ntop(AF_INET, const_cast<in_addr*>(&v4->sin_addr), ip, ip_len) == nullptr) return LastError();
-    *port = ntohs(v4->sin_port);
-    *family = kFamilyIPv4;
-    return 0;
-  }
-  if (addr.storage.ss_family == AF_INET6) {
-    const sockaddr_in6* v6 = reinterpret_cast<const sockaddr_in6*>(&addr.storage);
-    if (inet_ntop(AF_INET6, const_cast<in6_addr*>(&v6->sin6_addr), ip, ip_len) == nullptr) return LastError();
-    *port = ntohs(v6->sin6_port);
-    *family = kFamilyIPv6;
-    return 0;
-  }
-  return UV_EAFNOSUPPORT;
-}
+int SysLastError() { return LastError(); }
 
 int64_t SysSocket(int family) {
   int af;
@@ -185,7 +127,7 @@ int64_t SysSocket(int family) {
   } else {
     return UV_EAFNOSUPPORT;
   }
-  int w = EnsureWinsock();
+  int w = SysStartup();
   if (w < 0) return w;
   // WSA_FLAG_NO_HANDLE_INHERIT (Windows 7 SP1+) makes the handle
   // non-inheritable atomically, like SOCK_CLOEXEC (libuv src/win/tcp.c uses

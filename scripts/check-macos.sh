@@ -56,13 +56,11 @@ else
   summary; exit 1
 fi
 
-ADDON_API=$(node -p "require('node-addon-api').include_dir" 2>/dev/null || true)
-[ -n "$ADDON_API" ] && ADDON_API="-I$ROOT/$ADDON_API"
 mapfile -t SOURCES < <(node scripts/lib/gyp-sources.js mac)
 mapfile -t DEFINES < <(node scripts/lib/gyp-sources.js mac --defines)
 # binding.gyp's xcode_settings: C++17, no exceptions, -Wall -Wextra -Werror.
 CXXFLAGS=(-std=c++17 -fno-exceptions -O2 -Wall -Wextra -Werror -Wno-unused-parameter "${DEFINES[@]}"
-          -I"$CACHE/node-api-headers/package/include" -I"$UVINC" $ADDON_API)
+          -I"$CACHE/node-api-headers/package/include" -I"$UVINC")
 
 # ---- 1 + 2: compile every macOS source, then link a bundle, per target ----
 for t in $TARGETS; do

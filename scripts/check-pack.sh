@@ -21,8 +21,8 @@
 #      install and must have called a shim (so the shims do catch a compile).
 #
 # Idempotent (the tarball goes to .cache/pack, the consumer to a mktemp dir
-# that is removed). Needs the npm registry for node-gyp-build and
-# node-addon-api (the package's dependencies), usually from npm's cache.
+# that is removed). Needs the npm registry for node-gyp-build (the package's
+# one dependency), usually from npm's cache.
 # Takes about 15 s. Prints PASS/FAIL lines and "N passed, M failed".
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib/xplat-common.sh"

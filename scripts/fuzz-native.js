@@ -108,7 +108,7 @@ const QUERY_FNS = new Set(['localAddress', 'peerAddress', 'getOption']);
 // Functions whose first argument is a descriptor.
 const FD_FIRST = new Set([
   'bind', 'connect', 'listen', 'accept', 'read', 'write', 'readv', 'writev', 'shutdown', 'close',
-  'setOption', 'getOption', 'localAddress', 'peerAddress', 'setNonblocking',
+  'setOption', 'getOption', 'localAddress', 'peerAddress', 'adoptFd', 'detachFd',
 ]);
 const SELECTOR_FIRST = new Set([
   'selectorClose', 'selectorRegister', 'selectorDeregister', 'selectorSelect', 'selectorWake',
@@ -116,7 +116,7 @@ const SELECTOR_FIRST = new Set([
 ]);
 const ALL_FNS = [
   'socket', 'bind', 'connect', 'listen', 'accept', 'read', 'write', 'readv', 'writev', 'shutdown', 'close',
-  'setOption', 'getOption', 'localAddress', 'peerAddress', 'reserveFd', 'setNonblocking',
+  'setOption', 'getOption', 'localAddress', 'peerAddress', 'reserveFd', 'adoptFd', 'detachFd', 'trackedFds',
   'selectorOpen', 'selectorClose', 'selectorRegister', 'selectorDeregister', 'selectorSelect', 'selectorWake',
   'selectorWakerHandle', 'wakeHandle', 'bridgeStart', 'bridgeStop', 'bridgeRef', 'bridgeUnref',
 ];
@@ -661,9 +661,11 @@ class Fuzzer {
       case 'localAddress':
       case 'peerAddress':
         return [this.anyFd()];
-      case 'setNonblocking':
+      case 'adoptFd':
+      case 'detachFd':
         return [this.ownFd()];
       case 'reserveFd':
+      case 'trackedFds':
       case 'selectorOpen':
         return [];
       case 'selectorRegister':
@@ -812,6 +814,7 @@ class Fuzzer {
     switch (fn) {
       case 'socket':
       case 'reserveFd':
+      case 'trackedFds':
       case 'selectorOpen':
       case 'selectorWakerHandle':
         return undefined; // any non-negative value

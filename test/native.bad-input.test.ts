@@ -45,7 +45,9 @@ const cases: Array<[string, unknown[][]]> = [
   ['bridgeRef', [['x']]],
   ['bridgeUnref', [[-1]]],
   ['reserveFd', []],
-  ['setNonblocking', [[-1], ['x'], [1.5]]],
+  ['adoptFd', [[-1], ['x'], [1.5]]],
+  ['detachFd', [[-1], [null], [2 ** 31]]],
+  ['trackedFds', []],
 ];
 
 describe('native: bad input never crashes', () => {

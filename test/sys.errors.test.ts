@@ -8,6 +8,7 @@ import { IoDriver } from '../src/io/driver';
 import { systemError } from '../src/sys/errors';
 import { selectorCalls, SELECTOR_CALLS } from '../src/sys/selector-calls';
 import { DIST, nodeChild } from './util/proc';
+import { ERRNO_NAMES, errnoTableMismatch } from '../src/sys/native';
 
 describe('syscall errors', () => {
   test('connect to a closed port: ECONNREFUSED, Node-shaped', () => {
@@ -154,5 +155,21 @@ describe('syscall errors', () => {
     } finally {
       await child.stop();
     }
+  });
+
+  test('the errno table is checked at load against Node\'s numbering on this OS', () => {
+    // The loaded table passed (or loading would have thrown); check it again
+    // and show that each kind of disagreement is caught.
+    expect(errnoTableMismatch(native.errno)).toBeNull();
+    expect(Object.keys(native.errno).sort()).toEqual([...ERRNO_NAMES].sort());
+    const swapped = { ...native.errno, EAGAIN: native.errno.EINTR };
+    expect(errnoTableMismatch(swapped)).toMatch(/^EAGAIN = .*Node names EINTR/);
+    const positive = { ...native.errno, EPIPE: -native.errno.EPIPE };
+    expect(errnoTableMismatch(positive)).toMatch(/^EPIPE = /);
+    const { EBUSY: _dropped, ...missing } = native.errno;
+    expect(errnoTableMismatch(missing)).toMatch(/^names /);
+    expect(errnoTableMismatch({ ...native.errno, EXTRA: -1 })).toMatch(/^names /);
+    const inProgress = { ...native.errno, EINPROGRESS: native.errno.EAGAIN };
+    expect(errnoTableMismatch(inProgress)).toMatch(/^EINPROGRESS = /);
   });
 });

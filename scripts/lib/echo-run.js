@@ -157,7 +157,7 @@ function badCalls() {
     }
   };
   for (const name of fns) {
-    if (name === 'selectorOpen' || name === 'reserveFd') continue; // no arguments to get wrong
+    if (name === 'selectorOpen' || name === 'reserveFd' || name === 'trackedFds') continue; // no arguments to get wrong
     for (const bad of badArgs) {
       for (let pos = 0; pos < 4; pos++) {
         // INVALID_FD: a bad argument elsewhere must not let close() or
@@ -182,7 +182,8 @@ function badCalls() {
       native.readv(fd, [u8, u8]),
       native.writev(fd, [u8, u8], 0, 3),
       native.shutdown(fd, 2),
-      native.setNonblocking(fd === devnull ? INVALID_FD : fd),
+      native.adoptFd(fd === devnull ? INVALID_FD : fd),
+      native.detachFd(fd),
       native.localAddress(fd),
       native.peerAddress(fd),
       native.wakeHandle(fd),

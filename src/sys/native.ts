@@ -11,7 +11,11 @@
  *
  * Internal module: not exported from index.ts.
  */
+import { constants as osConstants } from 'os';
 import * as path from 'path';
+import { getSystemErrorMap } from 'util';
+
+const osErrno = osConstants.errno as Readonly<Record<string, number>>;
 
 /** `{ address, port, family }`, Node's `AddressInfo` shape. */
 export interface AddressInfo {
@@ -77,9 +81,27 @@ export interface NativeBinding {
   getOption(fd: number, option: number, out: Int32Array): number;
   localAddress(fd: number): AddressInfo | number;
   peerAddress(fd: number): AddressInfo | number;
+  /** Opens the spare descriptor of the EMFILE trick (owned like a socket). */
   reserveFd(): number;
-  /** Sets O_NONBLOCK on an adopted socket. */
-  setNonblocking(fd: number): number;
+  /**
+   * Takes ownership of a descriptor opened elsewhere (`fromFd`): sets
+   * O_NONBLOCK and tracks it, so it is closed when this environment (the
+   * main thread or a worker) goes away. Returns 0 or a negative error.
+   */
+  adoptFd(fd: number): number;
+  /**
+   * Gives up ownership of a descriptor without closing it (handing it to
+   * other code): the environment's teardown no longer closes it. Returns 0,
+   * or `EBADF` when this environment did not own it.
+   */
+  detachFd(fd: number): number;
+  /**
+   * How many descriptors this environment owns: everything `socket`,
+   * `accept`, `reserveFd` and `adoptFd` returned and `close`/`detachFd`
+   * did not release. Each is closed at environment teardown
+   * (native/fd_table.h).
+   */
+  trackedFds(): number;
 
   // ===== constants =====
   readonly backend: 'epoll' | 'kqueue' | 'iocp';
@@ -109,34 +131,66 @@ export interface NativeBinding {
   readonly limits: { readonly MAX_EVENTS: number; readonly MAX_IOV: number; readonly WAKER_TOKEN: number };
 }
 
-export type NativeErrnoName =
-  | 'EAGAIN'
-  | 'EINPROGRESS'
-  | 'EINTR'
-  | 'EBADF'
-  | 'EINVAL'
-  | 'EMFILE'
-  | 'ENFILE'
-  | 'ENOBUFS'
-  | 'ENOMEM'
-  | 'ECONNRESET'
-  | 'EPIPE'
-  | 'ENOTCONN'
-  | 'ECONNREFUSED'
-  | 'ETIMEDOUT'
-  | 'EADDRINUSE'
-  | 'ECONNABORTED'
-  | 'ENOENT'
-  | 'EEXIST'
-  | 'EALREADY'
-  | 'EISCONN'
-  | 'EAFNOSUPPORT'
-  | 'EADDRNOTAVAIL'
-  | 'ENETUNREACH'
-  | 'EHOSTUNREACH'
-  | 'ENOTSOCK'
-  | 'EBUSY'
-  | 'EACCES';
+/** The error names the addon exports numbers for (native/addon.cc, `errnos`). */
+export const ERRNO_NAMES = [
+  'EAGAIN',
+  'EINPROGRESS',
+  'EINTR',
+  'EBADF',
+  'EINVAL',
+  'EMFILE',
+  'ENFILE',
+  'ENOBUFS',
+  'ENOMEM',
+  'ECONNRESET',
+  'EPIPE',
+  'ENOTCONN',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EADDRINUSE',
+  'ECONNABORTED',
+  'ENOENT',
+  'EEXIST',
+  'EALREADY',
+  'EISCONN',
+  'EAFNOSUPPORT',
+  'EADDRNOTAVAIL',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ENOTSOCK',
+  'EBUSY',
+  'EACCES',
+] as const;
+
+export type NativeErrnoName = (typeof ERRNO_NAMES)[number];
+
+/**
+ * Checks the addon's errno table against Node's own numbering on this OS
+ * (the readiness bits get the same check in io/ready.ts): exactly the names
+ * of {@link ERRNO_NAMES}, each mapping to the code `util.getSystemErrorName`
+ * names so (libuv's table: `-errno` on unix, libuv's numbers on Windows),
+ * and on unix to `-os.constants.errno[name]`. EINPROGRESS is not in libuv's
+ * table; on Windows it is the addon's own code, outside libuv's range.
+ * Returns the first disagreement, or null.
+ */
+export function errnoTableMismatch(table: Readonly<Record<string, number>>, platform = process.platform): string | null {
+  const names = Object.keys(table).sort();
+  const expected = [...ERRNO_NAMES].sort();
+  if (names.join() !== expected.join()) return `names ${names.join()} != ${expected.join()}`;
+  const uvNames = getSystemErrorMap();
+  for (const name of ERRNO_NAMES) {
+    const code = table[name];
+    if (!Number.isInteger(code) || code >= 0) return `${name} = ${code}`;
+    if (name === 'EINPROGRESS') {
+      if (platform === 'win32' ? uvNames.has(code) : code !== -osErrno[name]) return `${name} = ${code}`;
+      continue;
+    }
+    const named = uvNames.get(code)?.[0];
+    if (named !== name) return `${name} = ${code}, which Node names ${named ?? 'nothing'}`;
+    if (platform !== 'win32' && code !== -osErrno[name]) return `${name} = ${code}, os.constants.errno says ${-osErrno[name]}`;
+  }
+  return null;
+}
 
 /** The package root: two levels up from `src/sys` and from `dist/sys`. */
 const packageRoot = path.resolve(__dirname, '..', '..');
@@ -147,6 +201,13 @@ const load = require('node-gyp-build') as (dir: string) => unknown;
 
 /** The loaded addon. */
 export const native = load(packageRoot) as NativeBinding;
+
+// A different numbering would turn every error into the wrong code or let
+// EAGAIN go unrecognised: fail at load instead (rebuilt for another OS?).
+const errnoMismatch = errnoTableMismatch(native.errno);
+if (errnoMismatch !== null) {
+  throw new Error(`edgeio: the native addon's errno table disagrees with Node's (${errnoMismatch}); rebuild it (npm run build)`);
+}
 
 /** Negative error codes the hot paths compare against. */
 export const EAGAIN = native.errno.EAGAIN;

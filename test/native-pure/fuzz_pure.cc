@@ -1,7 +1,7 @@
 // Randomized property test of the addon's pure C++ parts, built and run with
 // ASan + UBSan by scripts/fuzz-pure.sh (no Node, no libFuzzer needed: gcc only).
 //
-//  * ParseAddress / FormatAddress (sys_unix.cc): random and mutated address
+//  * ParseAddress / FormatAddress (addr.cc): random and mutated address
 //    strings up to 130 bytes against a reference written from the man pages
 //    (inet_pton(3) for the address, a strict decimal or if_nametoindex(3)
 //    zone), plus a format -> parse round trip.

@@ -207,7 +207,7 @@ export class TcpListener implements AsyncIterable<TcpStream> {
    */
   static fromFd(fd: number): TcpListener {
     if (!Number.isInteger(fd) || fd < 0) throw new TypeError('fd must be a non-negative integer');
-    const r = native.setNonblocking(fd);
+    const r = native.adoptFd(fd);
     if (r < 0) throw systemError(r, 'fcntl');
     return new TcpListener(fd, currentOrDefault().io);
   }

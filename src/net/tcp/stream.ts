@@ -96,7 +96,7 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
    */
   static fromFd(fd: number): TcpStream {
     if (!Number.isInteger(fd) || fd < 0) throw new TypeError('fd must be a non-negative integer');
-    const r = native.setNonblocking(fd);
+    const r = native.adoptFd(fd);
     if (r < 0) throw systemError(r, 'fcntl');
     return new TcpStream(fd, currentOrDefault().io);
   }
