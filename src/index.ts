@@ -61,3 +61,16 @@ export type { ConnectOptions } from './net/tcp/connect';
 export { isPollable } from './future/future';
 export type { Pollable } from './future/future';
 export type { RuntimeMetrics } from './runtime/metrics';
+
+// ===== workers (multi-core) =====
+// Importing the pool attaches Runtime.workers.
+export { WorkerPool } from './worker/pool';
+export type { WorkerPoolOptions, PoolCloseOptions, WorkerExit, WorkerMetrics } from './worker/pool';
+export { WorkerContext } from './worker/context';
+export type { SharedListenOptions } from './worker/context';
+export { SharedListener } from './worker/listener-sharing';
+export type { Balance } from './worker/listener-sharing';
+export { WorkerSender, WorkerReceiver } from './worker/channel';
+export { SharedRing } from './worker/shared-ring';
+export { BlockingPool, spawnBlocking } from './worker/spawn-blocking';
+export type { BlockingPoolOptions } from './worker/spawn-blocking';
