@@ -230,7 +230,9 @@ export class WorkerSender<T> {
 
   /**
    * Waits for a permit, then sends `v`. Rejects with `ERR_CHANNEL_CLOSED`
-   * once every receiver is closed. Cancel-safe: a dropped send sent nothing.
+   * once every receiver is closed and no worker of the pool is running
+   * (until a receiver opens the channel, values wait in its queue).
+   * Cancel-safe: a dropped send sent nothing.
    *
    * @example
    * ```ts
@@ -256,7 +258,8 @@ export class WorkerSender<T> {
 
   /**
    * Closes this thread's sender. Receivers see the end once every sender
-   * of the channel is closed (or its thread gone) and the queue is empty.
+   * of the channel is closed (or its thread gone), the queue is empty, and
+   * no worker of the pool is running (a worker may open a new sender).
    *
    * @example
    * ```ts
@@ -283,8 +286,8 @@ export class WorkerReceiver<T> implements AsyncIterable<T> {
   constructor(private readonly ep: Endpoint) {}
 
   /**
-   * The next value, or `undefined` once every sender closed and nothing is
-   * queued. Cancel-safe.
+   * The next value, or `undefined` once the channel ended (every sender
+   * closed, nothing queued, no worker of the pool running). Cancel-safe.
    *
    * @example
    * ```ts
@@ -310,7 +313,7 @@ export class WorkerReceiver<T> implements AsyncIterable<T> {
 
   /**
    * Closes this thread's receiver; values forwarded to it and not received
-   * are lost. When every receiver is closed, sends fail.
+   * are lost. When every receiver is closed and no worker is running, sends fail.
    *
    * @example
    * ```ts
@@ -357,6 +360,7 @@ interface HubEp {
   need: number;
   want: number;
   endSent: boolean;
+  rxClosedSent: boolean;
 }
 
 /**
@@ -368,12 +372,20 @@ export class ChannelHub {
   private readonly eps = new Set<HubEp>();
   private needs: HubEp[] = [];
   private wanting: HubEp[] = [];
-  private rxClosedSent = false;
-
-  constructor(readonly capacity: number) {}
+  /**
+   * @param threadsMayCome True while a worker that could still open
+   *   the channel is running: "every sender closed" and "every receiver
+   *   closed" are not final while it is (a worker's `ctx.channel(name)`
+   *   makes a new sender and receiver at any time; until a receiver comes,
+   *   sent values wait in the queue, within the capacity).
+   */
+  constructor(
+    readonly capacity: number,
+    private readonly threadsMayCome: () => boolean = () => false,
+  ) {}
 
   attach(port: MessagePort): void {
-    const ep: HubEp = { port, tx: true, rx: true, permits: 0, need: 0, want: 0, endSent: false };
+    const ep: HubEp = { port, tx: true, rx: true, permits: 0, need: 0, want: 0, endSent: false, rxClosedSent: false };
     this.eps.add(ep);
     port.on('message', (m: Msg) => this.onMessage(ep, m));
     port.on('close', () => this.detach(ep));
@@ -420,6 +432,11 @@ export class ChannelHub {
     this.dispatch();
   }
 
+  /** Re-evaluates the end of the channel (a worker exited). */
+  recheck(): void {
+    this.dispatch();
+  }
+
   private dispatch(): void {
     // Values to receivers that asked, oldest request first.
     while (this.queue.length > 0 && this.wanting.length > 0) {
@@ -451,7 +468,7 @@ export class ChannelHub {
       if (ep.tx) tx++;
       if (ep.rx) rx++;
     }
-    if (tx === 0 && this.queue.length === 0) {
+    if (tx === 0 && this.queue.length === 0 && !this.threadsMayCome()) {
       for (const ep of this.eps) {
         if (ep.rx && !ep.endSent) {
           ep.endSent = true;
@@ -459,10 +476,14 @@ export class ChannelHub {
         }
       }
     }
-    if (rx === 0 && this.eps.size > 0 && !this.rxClosedSent) {
-      this.rxClosedSent = true;
+    if (rx === 0 && this.eps.size > 0 && !this.threadsMayCome()) {
       this.queue.length = 0;
-      for (const ep of this.eps) if (ep.tx) ep.port.postMessage({ k: 'rxclosed' } satisfies Msg);
+      for (const ep of this.eps) {
+        if (ep.tx && !ep.rxClosedSent) {
+          ep.rxClosedSent = true;
+          ep.port.postMessage({ k: 'rxclosed' } satisfies Msg);
+        }
+      }
     }
   }
 

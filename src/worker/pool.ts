@@ -205,6 +205,8 @@ export class WorkerPool extends EventEmitter {
     const info: WorkerExit = { workerId: slot.id, code, restarting };
     if (error !== undefined) info.error = error;
     if (this.slots[slot.id] === slot && restarting) void this.spawnSlot(slot.id, slot.restarts + 1);
+    // With no worker left to open a sender, a channel whose senders are all closed ends.
+    for (const h of this.hubs.values()) h.recheck();
     this.emit('exit', info);
   }
 
@@ -322,7 +324,7 @@ export class WorkerPool extends EventEmitter {
 
   private hub(name: string, capacity: number): ChannelHub {
     let h = this.hubs.get(name);
-    if (h === undefined) this.hubs.set(name, (h = new ChannelHub(capacity)));
+    if (h === undefined) this.hubs.set(name, (h = new ChannelHub(capacity, () => !this.closing && this.alive > 0)));
     return h;
   }
 
@@ -408,6 +410,7 @@ export class WorkerPool extends EventEmitter {
 
   private async closeNow(graceful: boolean, timeoutMs: number): Promise<void> {
     this.closing = true;
+    for (const h of this.hubs.values()) h.recheck();
     // Acceptors first: what they queued goes to the workers, then no more.
     for (const a of this.addrs.values()) a.acceptor?.stop(graceful);
     const exits = this.slots.map((s) =>
