@@ -102,6 +102,14 @@ interface SharedAddr {
   rr: number;
 }
 
+/** Forgets the in-flight records the worker has adopted. */
+function prune(slot: Slot): void {
+  const adopted = Atomics.load(slot.adopted, 0);
+  let n = 0;
+  while (n < slot.inflight.length && slot.inflight[n][0] <= adopted) n++;
+  if (n > 0) slot.inflight.splice(0, n);
+}
+
 /** The compiled worker entry (src under ts-jest has no .js beside it: use dist). */
 function workerEntry(): string {
   const here = path.join(__dirname, 'worker-main.js');
@@ -292,7 +300,7 @@ export class WorkerPool extends EventEmitter {
     return shared;
   }
 
-  /** Gives each fd (owned by no environment now) to a worker listening on `key`, round robin. */
+  /** Gives each fd (owned by no environment now) to a worker listening on `key`, least loaded. */
   private dispatch(key: string, fds: number[], from: Slot | null): void {
     const shared = this.addrs.get(key);
     const targets = this.slots.filter((s) => s.alive && s !== from && s.listens.has(key));
@@ -301,24 +309,24 @@ export class WorkerPool extends EventEmitter {
       for (const fd of fds) native.close(fd);
       return;
     }
+    // Least loaded first, by descriptors posted and not yet adopted: a
+    // worker that stopped taking them (busy, stuck, or dying before its
+    // 'exit' is seen) gets no more; ties go round robin.
+    for (const t of targets) prune(t);
     const batches = new Map<Slot, number[]>();
     for (const fd of fds) {
       // The acceptor's environment gives the fd up before it leaves the thread.
       native.detachFd(fd);
-      const t = targets[shared.rr++ % targets.length];
-      let b = batches.get(t);
-      if (b === undefined) batches.set(t, (b = []));
+      let best = targets[shared.rr++ % targets.length];
+      for (const t of targets) if (t.inflight.length < best.inflight.length) best = t;
+      best.inflight.push([++best.seq, fd]);
+      let b = batches.get(best);
+      if (b === undefined) batches.set(best, (b = []));
       b.push(fd);
     }
     for (const [slot, batch] of batches) {
-      const adopted = Atomics.load(slot.adopted, 0);
-      let drop = 0;
-      while (drop < slot.inflight.length && slot.inflight[drop][0] <= adopted) drop++;
-      if (drop > 0) slot.inflight.splice(0, drop);
-      const seq = slot.seq + 1;
-      for (const fd of batch) slot.inflight.push([++slot.seq, fd]);
       slot.handedOff += batch.length;
-      slot.worker.postMessage({ t: 'fds', key, fds: batch, seq } satisfies ToWorker);
+      slot.worker.postMessage({ t: 'fds', key, fds: batch, seq: slot.seq - batch.length + 1 } satisfies ToWorker);
     }
   }
 
