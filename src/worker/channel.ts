@@ -230,8 +230,8 @@ export class WorkerSender<T> {
 
   /**
    * Waits for a permit, then sends `v`. Rejects with `ERR_CHANNEL_CLOSED`
-   * once every receiver is closed and no worker of the pool is running
-   * (until a receiver opens the channel, values wait in its queue).
+   * once every receiver is closed and every running worker has opened the
+   * channel (until a receiver comes, values wait in its queue).
    * Cancel-safe: a dropped send sent nothing.
    *
    * @example
@@ -259,7 +259,8 @@ export class WorkerSender<T> {
   /**
    * Closes this thread's sender. Receivers see the end once every sender
    * of the channel is closed (or its thread gone), the queue is empty, and
-   * no worker of the pool is running (a worker may open a new sender).
+   * every running worker of the pool has opened the channel (a worker that
+   * has not may still open a sender).
    *
    * @example
    * ```ts
@@ -287,7 +288,8 @@ export class WorkerReceiver<T> implements AsyncIterable<T> {
 
   /**
    * The next value, or `undefined` once the channel ended (every sender
-   * closed, nothing queued, no worker of the pool running). Cancel-safe.
+   * closed, nothing queued, and every running worker has opened the
+   * channel). Cancel-safe.
    *
    * @example
    * ```ts
@@ -313,7 +315,8 @@ export class WorkerReceiver<T> implements AsyncIterable<T> {
 
   /**
    * Closes this thread's receiver; values forwarded to it and not received
-   * are lost. When every receiver is closed and no worker is running, sends fail.
+   * are lost. When every receiver is closed (and every running worker has
+   * opened the channel), sends fail.
    *
    * @example
    * ```ts
@@ -372,25 +375,36 @@ export class ChannelHub {
   private readonly eps = new Set<HubEp>();
   private needs: HubEp[] = [];
   private wanting: HubEp[] = [];
+  /** The workers (their pool records) that opened this channel at least once. */
+  private readonly owners = new Set<object>();
+
   /**
-   * @param threadsMayCome True while a worker that could still open
-   *   the channel is running: "every sender closed" and "every receiver
-   *   closed" are not final while it is (a worker's `ctx.channel(name)`
-   *   makes a new sender and receiver at any time; until a receiver comes,
-   *   sent values wait in the queue, within the capacity).
+   * @param liveWorkers The pool's running workers. A worker's
+   *   `ctx.channel(name)` adds a sender and a receiver at any time, so
+   *   "every sender closed" (the end) and "every receiver closed" are final
+   *   only once each running worker has opened the channel (and closed its
+   *   halves, or exited). Until a receiver comes, sent values wait in the
+   *   queue, within the capacity.
    */
   constructor(
     readonly capacity: number,
-    private readonly threadsMayCome: () => boolean = () => false,
+    private readonly liveWorkers: () => Iterable<object> = () => [],
   ) {}
 
-  attach(port: MessagePort): void {
+  attach(port: MessagePort, owner: object | null = null): void {
+    if (owner !== null) this.owners.add(owner);
     const ep: HubEp = { port, tx: true, rx: true, permits: 0, need: 0, want: 0, endSent: false, rxClosedSent: false };
     this.eps.add(ep);
     port.on('message', (m: Msg) => this.onMessage(ep, m));
     port.on('close', () => this.detach(ep));
     // The hub never keeps the main thread alive: endpoints do.
     port.unref();
+  }
+
+  /** True while a running worker has not opened the channel yet. */
+  private threadsMayCome(): boolean {
+    for (const w of this.liveWorkers()) if (!this.owners.has(w)) return true;
+    return false;
   }
 
   private onMessage(ep: HubEp, m: Msg): void {

@@ -213,7 +213,7 @@ export class WorkerPool extends EventEmitter {
     const info: WorkerExit = { workerId: slot.id, code, restarting };
     if (error !== undefined) info.error = error;
     if (this.slots[slot.id] === slot && restarting) void this.spawnSlot(slot.id, slot.restarts + 1);
-    // With no worker left to open a sender, a channel whose senders are all closed ends.
+    // One worker fewer that may still open a channel: some may end now.
     for (const h of this.hubs.values()) h.recheck();
     this.emit('exit', info);
   }
@@ -231,7 +231,7 @@ export class WorkerPool extends EventEmitter {
         slot.listens.delete(m.key);
         break;
       case 'channel':
-        this.hub(m.name, m.capacity).attach(m.port as MessagePort);
+        this.hub(m.name, m.capacity).attach(m.port as MessagePort, slot);
         break;
       case 'drained':
         this.dispatch(m.key, m.fds, slot);
@@ -332,7 +332,10 @@ export class WorkerPool extends EventEmitter {
 
   private hub(name: string, capacity: number): ChannelHub {
     let h = this.hubs.get(name);
-    if (h === undefined) this.hubs.set(name, (h = new ChannelHub(capacity, () => !this.closing && this.alive > 0)));
+    if (h === undefined) {
+      h = new ChannelHub(capacity, () => (this.closing ? [] : this.slots.filter((s) => s.alive)));
+      this.hubs.set(name, h);
+    }
     return h;
   }
 
