@@ -50,6 +50,26 @@ type WaitAsync = (ta: Int32Array, index: number, value: number) => WaitAsyncResu
 const waitAsync = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync;
 
 /**
+ * A pending `waitAsync` does not keep Node's loop alive, so a thread whose
+ * only work is waiting on a ring would exit mid-transfer. While any wait of
+ * this thread is parked, one ref'd timer that never fires keeps it alive,
+ * as a registered socket would.
+ */
+let parked = 0;
+let keepAlive: ReturnType<typeof setInterval> | null = null;
+
+function holdLoop(): void {
+  if (parked++ === 0) keepAlive = setInterval(() => {}, 2 ** 30);
+}
+
+function releaseLoop(): void {
+  if (--parked === 0 && keepAlive !== null) {
+    clearInterval(keepAlive);
+    keepAlive = null;
+  }
+}
+
+/**
  * Parks `cx.waker` until `header[index]` is no longer `seen`. Returns false
  * when it already changed (the caller retries at once).
  */
@@ -64,7 +84,11 @@ function parkOn(header: Int32Array, index: number, seen: number, cx: Context): b
   const r = waitAsync(header, index, seen);
   if (!r.async) return false; // 'not-equal': it moved between the check and the wait
   const waker = cx.waker;
-  (r.value as Promise<unknown>).then(() => waker.wake());
+  holdLoop();
+  (r.value as Promise<unknown>).then(() => {
+    releaseLoop();
+    waker.wake();
+  });
   return true;
 }
 
