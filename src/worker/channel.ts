@@ -39,6 +39,7 @@ type Msg =
   | { k: 'ctx' } // this endpoint's sender closed
   | { k: 'crx' } // this endpoint's receiver closed
   | { k: 'end' } // every sender closed and nothing queued
+  | { k: 'resume' } // a new sender came (a worker restarted): not ended after all
   | { k: 'rxclosed' }; // every receiver closed
 
 function closedError(v: unknown): Error {
@@ -89,6 +90,9 @@ class Endpoint {
       case 'end':
         this.ended = true;
         wakeSet(this.recvWaiters);
+        break;
+      case 'resume':
+        this.ended = false;
         break;
       case 'rxclosed':
         this.rxClosed = true;
@@ -289,7 +293,8 @@ export class WorkerReceiver<T> implements AsyncIterable<T> {
   /**
    * The next value, or `undefined` once the channel ended (every sender
    * closed, nothing queued, and every running worker has opened the
-   * channel). Cancel-safe.
+   * channel). A worker that (re)starts later reopens it: `recv()` then
+   * waits again. Cancel-safe.
    *
    * @example
    * ```ts
@@ -443,7 +448,11 @@ export class ChannelHub {
     ep.rx = false;
     ep.want = 0;
     ep.need = 0;
-    this.dispatch();
+    // A port closes when its thread exits, before the pool has seen the
+    // exit (and started a replacement): deciding the end now could end a
+    // channel a restarted worker is about to reopen. The pool's exit
+    // handling calls recheck() once it knows.
+    this.dispatch(false);
   }
 
   /** Re-evaluates the end of the channel (a worker exited). */
@@ -451,7 +460,7 @@ export class ChannelHub {
     this.dispatch();
   }
 
-  private dispatch(): void {
+  private dispatch(checkEnd = true): void {
     // Values to receivers that asked, oldest request first.
     while (this.queue.length > 0 && this.wanting.length > 0) {
       const ep = this.wanting[0];
@@ -476,18 +485,20 @@ export class ChannelHub {
       this.granted += n;
       ep.port.postMessage({ k: 'p', n } satisfies Msg);
     }
+    if (!checkEnd) return;
     let tx = 0;
     let rx = 0;
     for (const ep of this.eps) {
       if (ep.tx) tx++;
       if (ep.rx) rx++;
     }
-    if (tx === 0 && this.queue.length === 0 && !this.threadsMayCome()) {
-      for (const ep of this.eps) {
-        if (ep.rx && !ep.endSent) {
-          ep.endSent = true;
-          ep.port.postMessage({ k: 'end' } satisfies Msg);
-        }
+    const ended = tx === 0 && this.queue.length === 0 && !this.threadsMayCome();
+    for (const ep of this.eps) {
+      if (ep.rx && ep.endSent !== ended) {
+        // Ended, or reopened: a worker that restarts after the end opens
+        // the channel again (its receivers then wait again).
+        ep.endSent = ended;
+        ep.port.postMessage({ k: ended ? 'end' : 'resume' } satisfies Msg);
       }
     }
     if (rx === 0 && this.eps.size > 0 && !this.threadsMayCome()) {
