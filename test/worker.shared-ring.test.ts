@@ -52,6 +52,21 @@ describe('SharedRing', () => {
     expect(() => ring.read(Buffer.alloc(4), 2, 4)).toThrow(RangeError);
   });
 
+  test('a worker whose only work is a ring wait stays alive until the bytes come', async () => {
+    const ring = new SharedRing(64);
+    const pool = await Runtime.workers({ module: FIXTURE, count: 1, data: { mode: 'ring-only', ring: ring.buffer } });
+    let exited = false;
+    pool.on('exit', () => (exited = true));
+    const [tx, rx] = pool.channel<{ bytes: number }>('out');
+    tx.close();
+    await sleep(200);
+    expect(exited).toBe(false);
+    await ring.writeAll(Buffer.alloc(100, 1));
+    ring.close();
+    expect(await rx.recv()).toEqual({ bytes: 100, sum: 0 });
+    await pool.close();
+  });
+
   test('8 MiB from the main thread to a worker through a 64 KiB ring, checksummed', async () => {
     const ring = new SharedRing(64 * 1024);
     const pool = await Runtime.workers({ module: FIXTURE, count: 1, data: { mode: 'ring', ring: ring.buffer } });
