@@ -65,6 +65,36 @@ describe.each(MODES)('worker pool, balance %s', (balance) => {
   });
 });
 
+test.each(MODES)('a worker closing its share hands queued connections to the other (%s), none reset', async (balance) => {
+  const p = await startEchoPool(balance);
+  try {
+    const first = await connectClient(p.port);
+    const blocked = first.workerId;
+    const blocking = new Promise<void>((resolve) => {
+      const onData = (d: Buffer) => {
+        if (d.toString().includes('blocking')) {
+          first.socket.off('data', onData);
+          resolve();
+        }
+      };
+      first.socket.on('data', onData);
+    });
+    first.socket.write('block-close');
+    await blocking;
+    // While that worker's thread is blocked, new connections queue on its
+    // listener (reuseport: those hashed to it; handoff: those passed to it).
+    const clients = await Promise.all(Array.from({ length: 16 }, () => connectClient(p.port)));
+    // Every one is greeted: the ones queued on the closed share were handed
+    // to the other worker (or served), not reset.
+    expect(clients.length).toBe(16);
+    const later = await Promise.all(Array.from({ length: 8 }, () => connectClient(p.port)));
+    expect(later.every((c) => c.workerId !== blocked)).toBe(true);
+    for (const c of [first, ...clients, ...later]) c.socket.destroy();
+  } finally {
+    await p.close();
+  }
+});
+
 describe('worker pool options', () => {
   test('bad options throw at the call', () => {
     expect(() => Runtime.workers(null as never)).toThrow(TypeError);
