@@ -15,6 +15,10 @@
  *   the hub forwards queued values to receivers that asked, oldest request
  *   first.
  * Values sent in one tick travel in one message (batched on a microtask).
+ * The end: a worker can open a sender at any time, so the channel ends
+ * (`recv()` gives `undefined`) once every sender is closed, nothing is
+ * queued, and every running worker has opened it; a pool that restarts
+ * failed workers keeps its channels open until it closes.
  * Values are structured-cloned (`postMessage` rules). A thread that dies
  * loses the values already forwarded to it; its permits go back to the hub.
  */
@@ -264,7 +268,7 @@ export class WorkerSender<T> {
    * Closes this thread's sender. Receivers see the end once every sender
    * of the channel is closed (or its thread gone), the queue is empty, and
    * every running worker of the pool has opened the channel (a worker that
-   * has not may still open a sender).
+   * has not may still open a sender; see the module notes on restarts).
    *
    * @example
    * ```ts
@@ -293,8 +297,8 @@ export class WorkerReceiver<T> implements AsyncIterable<T> {
   /**
    * The next value, or `undefined` once the channel ended (every sender
    * closed, nothing queued, and every running worker has opened the
-   * channel). A worker that (re)starts later reopens it: `recv()` then
-   * waits again. Cancel-safe.
+   * channel; in a pool with `restart: 'on-failure'`, once the pool is
+   * closing). Cancel-safe.
    *
    * @example
    * ```ts
@@ -390,10 +394,15 @@ export class ChannelHub {
    *   only once each running worker has opened the channel (and closed its
    *   halves, or exited). Until a receiver comes, sent values wait in the
    *   queue, within the capacity.
+   * @param restarts True while failed workers are restarted (a pool with
+   *   `restart: 'on-failure'` that is not closing): a restarted worker may
+   *   reopen the channel at any time, so it does not end before the pool
+   *   closes.
    */
   constructor(
     readonly capacity: number,
     private readonly liveWorkers: () => Iterable<object> = () => [],
+    private readonly restarts: () => boolean = () => false,
   ) {}
 
   attach(port: MessagePort, owner: object | null = null): void {
@@ -408,6 +417,7 @@ export class ChannelHub {
 
   /** True while a running worker has not opened the channel yet. */
   private threadsMayCome(): boolean {
+    if (this.restarts()) return true;
     for (const w of this.liveWorkers()) if (!this.owners.has(w)) return true;
     return false;
   }

@@ -333,7 +333,11 @@ export class WorkerPool extends EventEmitter {
   private hub(name: string, capacity: number): ChannelHub {
     let h = this.hubs.get(name);
     if (h === undefined) {
-      h = new ChannelHub(capacity, () => (this.closing ? [] : this.slots.filter((s) => s.alive)));
+      h = new ChannelHub(
+        capacity,
+        () => (this.closing ? [] : this.slots.filter((s) => s.alive)),
+        () => !this.closing && this.options.restart === 'on-failure',
+      );
       this.hubs.set(name, h);
     }
     return h;
