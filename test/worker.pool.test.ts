@@ -126,3 +126,14 @@ describe('worker pool options', () => {
     expect(pool.alive).toBe(0);
   });
 });
+
+test('restart on-failure backs off when a worker throws right after starting (no crash loop)', async () => {
+  const pool = await Runtime.workers({ module: __filename.replace(/worker\.pool\.test\.ts$/, 'fixtures/workers/no-main.js'), count: 1, restart: 'on-failure' });
+  const exits: number[] = [];
+  pool.on('exit', () => exits.push(Date.now()));
+  await new Promise((r) => setTimeout(r, 1000));
+  await pool.close();
+  // Delays of 100, 200, 400 ms...: a handful of restarts in a second, not hundreds.
+  expect(exits.length).toBeGreaterThanOrEqual(2);
+  expect(exits.length).toBeLessThanOrEqual(6);
+});

@@ -29,6 +29,17 @@ import { availableParallelism } from './spawn-blocking';
 
 const OPT = native.options;
 
+/**
+ * A worker that throws sooner than this after starting is restarted after a
+ * delay that doubles with each such failure in a row (from
+ * RESTART_DELAY_MS up to MAX_RESTART_DELAY_MS): a module that throws at
+ * load must not become a tight crash loop (systemd's StartLimit, Erlang
+ * supervisors' restart intensity).
+ */
+const FAST_FAILURE_MS = 1000;
+const RESTART_DELAY_MS = 100;
+const MAX_RESTART_DELAY_MS = 5000;
+
 /** Options of {@link Runtime.workers}. */
 export interface WorkerPoolOptions {
   /** The module whose exported `main(ctx)` each worker runs: an absolute path, a `file:` URL, or relative to the working directory. */
@@ -89,6 +100,10 @@ interface Slot {
   /** Posted and maybe not adopted: [seq, fd] pairs, in order. */
   inflight: Array<[number, number]>;
   handedOff: number;
+  /** When the thread was started (Date.now()). */
+  startedAt: number;
+  /** Consecutive failures within FAST_FAILURE_MS of starting. */
+  fastFailures: number;
 }
 
 interface SharedAddr {
@@ -146,6 +161,7 @@ export class WorkerPool extends EventEmitter {
   private readonly metricWaits = new Map<number, Map<number, (m: Extract<ToPool, { t: 'metrics' }>) => void>>();
   private nextMetricId = 1;
   private closing = false;
+  private readonly restartTimers = new Set<ReturnType<typeof setTimeout>>();
   private closedDone: Promise<void> | null = null;
 
   /** @internal Use {@link Runtime.workers}. */
@@ -162,7 +178,7 @@ export class WorkerPool extends EventEmitter {
     return Promise.all(online).then(() => undefined);
   }
 
-  private spawnSlot(id: number, restarts: number): Promise<void> {
+  private spawnSlot(id: number, restarts: number, fastFailures = 0): Promise<void> {
     const adopted = new SharedArrayBuffer(4);
     const boot: WorkerBoot = {
       module: this.options.module,
@@ -183,6 +199,8 @@ export class WorkerPool extends EventEmitter {
       seq: 0,
       inflight: [],
       handedOff: this.slots[id]?.handedOff ?? 0,
+      startedAt: Date.now(),
+      fastFailures,
     };
     this.slots[id] = slot;
     let error: unknown;
@@ -212,7 +230,20 @@ export class WorkerPool extends EventEmitter {
     const restarting = failed && this.options.restart === 'on-failure' && !this.closing;
     const info: WorkerExit = { workerId: slot.id, code, restarting };
     if (error !== undefined) info.error = error;
-    if (this.slots[slot.id] === slot && restarting) void this.spawnSlot(slot.id, slot.restarts + 1);
+    if (this.slots[slot.id] === slot && restarting) {
+      // Only exceptions count (a module that throws at load, a main that
+      // throws at once); an exit code alone may be a terminate() from outside.
+      const fast = error !== undefined && Date.now() - slot.startedAt < FAST_FAILURE_MS ? slot.fastFailures + 1 : 0;
+      if (fast === 0) void this.spawnSlot(slot.id, slot.restarts + 1);
+      else {
+        const delay = Math.min(RESTART_DELAY_MS * 2 ** (fast - 1), MAX_RESTART_DELAY_MS);
+        const timer = setTimeout(() => {
+          this.restartTimers.delete(timer);
+          if (!this.closing) void this.spawnSlot(slot.id, slot.restarts + 1, fast);
+        }, delay);
+        this.restartTimers.add(timer);
+      }
+    }
     // One worker fewer that may still open a channel: some may end now.
     for (const h of this.hubs.values()) h.recheck();
     this.emit('exit', info);
@@ -425,6 +456,8 @@ export class WorkerPool extends EventEmitter {
 
   private async closeNow(graceful: boolean, timeoutMs: number): Promise<void> {
     this.closing = true;
+    for (const t of this.restartTimers) clearTimeout(t);
+    this.restartTimers.clear();
     for (const h of this.hubs.values()) h.recheck();
     // Acceptors first: what they queued goes to the workers, then no more.
     for (const a of this.addrs.values()) a.acceptor?.stop(graceful);
