@@ -7,10 +7,12 @@
         "native/addr.cc",
         "native/binding_selector.cc",
         "native/binding_net.cc",
+        "native/binding_uds.cc",
         "native/loop.cc",
         "native/loop_unix.cc",
         "native/selector_epoll.cc",
-        "native/sys_unix.cc"
+        "native/sys_unix.cc",
+        "native/sys_uds_unix.cc"
       ],
       "defines": ["NAPI_VERSION=8", "EDGEIO_SOURCE_HASH=<!(node native/source-hash.js)"],
       "cflags!": ["-fno-exceptions"],
@@ -28,13 +30,14 @@
           "sources": ["native/selector_kqueue.cc"]
         }],
         ["OS=='win'", {
-          "sources!": ["native/loop_unix.cc", "native/selector_epoll.cc", "native/sys_unix.cc"],
+          "sources!": ["native/loop_unix.cc", "native/selector_epoll.cc", "native/sys_unix.cc", "native/sys_uds_unix.cc"],
           "sources": [
             "native/afd_win.cc",
             "native/iocp_win.cc",
             "native/loop_win.cc",
             "native/notifier_win.cc",
             "native/selector_win.cc",
+            "native/sys_uds_win.cc",
             "native/sys_win.cc",
             "native/waker_win.cc"
           ],

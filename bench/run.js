@@ -6,7 +6,7 @@
 // interleaved within each repeat so machine noise hits all of them alike;
 // ratios are always to Node measured in the same run.
 //
-//   node bench/run.js [--quick] [--scenarios a,b] [--servers x,y] [--peers all|uws,bun,deno]
+//   node bench/run.js [--quick] [--scenarios a,b] [--servers x,y] [--peers all|uws,bun,deno] [--baseline DIR]
 //                     [--duration S] [--warmup S] [--repeats N] [--out DIR] [--update-readme]
 'use strict';
 
@@ -54,6 +54,26 @@ const SERVERS = {
   c: { label: 'C epoll (floor)', echo: [path.join(BIN, 'echo-epoll')], http: [path.join(BIN, 'http-epoll')] },
 };
 const DEFAULT_SERVERS = ['edgeio', 'edgeio-poll', 'node', 'node-pipe', 'c'];
+
+/**
+ * `--baseline DIR`: the same edgeio servers (this checkout's bench/servers)
+ * running an older build (DIR/dist, with its addon), interleaved in the same
+ * run, so a change is measured against what it replaces on the same machine
+ * at the same moment. DIR is a built checkout, e.g.
+ * `git worktree add /tmp/base <rev> && (cd /tmp/base && npm ci && npm run build)`.
+ */
+function addBaseline(o) {
+  const dist = path.join(o.baseline, 'dist');
+  if (!fs.existsSync(path.join(dist, 'index.js'))) usage(`--baseline ${o.baseline}: no dist/index.js there (build it first)`);
+  const env = ['env', `EDGEIO_BENCH_DIST=${dist}`, NODE, '--expose-gc'];
+  SERVERS['edgeio-base'] = {
+    label: `edgeio baseline (${path.basename(o.baseline)})`,
+    echo: [...env, path.join(SERVERS_DIR, 'echo.js')],
+    http: [...env, path.join(SERVERS_DIR, 'http.js')],
+  };
+  SERVERS['edgeio-poll-base'] = { label: `edgeio poll level baseline (${path.basename(o.baseline)})`, echo: [...env, path.join(SERVERS_DIR, 'echo-poll.js')] };
+  for (const s of ['edgeio-base', 'edgeio-poll-base']) if (!o.servers.includes(s)) o.servers.push(s);
+}
 
 /** Optional peers, installed on demand into bench/.cache, never package dependencies. */
 const PEERS = {
@@ -111,6 +131,7 @@ function parseArgs(argv) {
     else if (a === '--out') o.out = path.resolve(next());
     else if (a === '--update-readme') o.updateReadme = true;
     else if (a === '--idle-conns') o.idleConns = Number(next());
+    else if (a === '--baseline') o.baseline = path.resolve(next());
     else if (a === '--help' || a === '-h') usage();
     else usage(`unknown option ${a}`);
   }
@@ -121,6 +142,7 @@ function parseArgs(argv) {
   o.repeats ??= o.quick ? 1 : 3;
   o.scenarios ??= o.quick ? DEFAULT_SCENARIOS.filter((s) => s !== 'idle') : DEFAULT_SCENARIOS;
   o.servers ??= DEFAULT_SERVERS;
+  if (o.baseline !== undefined) addBaseline(o);
   for (const s of o.scenarios) if (!SCENARIOS[s]) usage(`unknown scenario ${s} (have ${Object.keys(SCENARIOS).join(', ')})`);
   for (const s of o.servers) if (!SERVERS[s]) usage(`unknown server ${s} (have ${Object.keys(SERVERS).join(', ')})`);
   for (const p of o.peers) if (!PEERS[p]) usage(`unknown peer ${p} (have ${Object.keys(PEERS).join(', ')})`);
@@ -544,19 +566,20 @@ function svgChart(results) {
   );
 }
 
+// The full tables live in docs/benchmarks.md (README.md has a summary).
 function updateReadme(md, stamp) {
-  const readme = path.join(ROOT, 'README.md');
+  const readme = path.join(ROOT, 'docs', 'benchmarks.md');
   const text = fs.readFileSync(readme, 'utf8');
   const start = '<!-- bench:start -->';
   const end = '<!-- bench:end -->';
   const i = text.indexOf(start);
   const j = text.indexOf(end);
   if (i < 0 || j < i) {
-    console.error('bench: README.md has no bench markers; not updated');
+    console.error('bench: docs/benchmarks.md has no bench markers; not updated');
     return;
   }
-  // Scenario headings sit under README's "## Benchmarks": one level down.
-  const body = md.replace(/^# .*\n/, '').trim().replace(/^## /gm, '### ');
+  // Scenario headings sit right under the page title.
+  const body = md.replace(/^# .*\n/, '').trim();
   fs.writeFileSync(readme, `${text.slice(0, i + start.length)}\n\n(Latest full run, ${stamp}; raw data in bench/results/.)\n\n${body}\n\n${text.slice(j)}`);
 }
 

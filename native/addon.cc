@@ -180,6 +180,7 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_value backend;
   napi_value source_hash;
   if (!DefineSelectorBindings(env, exports, addon) || !DefineNetBindings(env, exports, addon) ||
+      !DefineUnixBindings(env, exports, addon) ||
       !DefineConstantObject(env, exports, "readiness", readiness, sizeof readiness / sizeof readiness[0]) ||
       !DefineConstantObject(env, exports, "interest", interest, sizeof interest / sizeof interest[0]) ||
       !DefineConstantObject(env, exports, "options", options, sizeof options / sizeof options[0]) ||

@@ -20,6 +20,7 @@ bool DefineFunctions(napi_env env, napi_value exports, const Export* fns, size_t
 
 bool DefineSelectorBindings(napi_env env, napi_value exports, AddonEnv* addon);
 bool DefineNetBindings(napi_env env, napi_value exports, AddonEnv* addon);
+bool DefineUnixBindings(napi_env env, napi_value exports, AddonEnv* addon);
 
 }  // namespace edgeio
 

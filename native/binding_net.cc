@@ -16,6 +16,7 @@
 //   adoptFd(fd) -> 0 | -errno      (nonblocking + owned by this env: fromFd)
 //   detachFd(fd) -> 0 | -EBADF     (no longer owned, left open: intoFd)
 //   trackedFds() -> count
+//   fdWrite / fdWritev: write / writev with write(2), for pipes (not sockets)
 //
 // Every descriptor `socket`, `accept`, `reserveFd` and `adoptFd` hand out is
 // tracked in the environment's FdTable (fd_table.h) and closed with it if
@@ -27,6 +28,7 @@
 #include "binding.h"
 #include "napi_args.h"
 #include "sys.h"
+#include "uds.h"
 
 namespace edgeio {
 
@@ -165,7 +167,11 @@ napi_value Read(napi_env env, napi_callback_info info) {
   return Int(env, SysRead(fd, data + off, len));
 }
 
-napi_value Write(napi_env env, napi_callback_info info) {
+// write(2)-shaped calls: send() for sockets (no SIGPIPE), write() for pipes.
+using WriteFn = int64_t (*)(socket_t, const uint8_t*, size_t);
+using WritevFn = int64_t (*)(socket_t, const uint8_t* const*, const size_t*, int);
+
+napi_value WriteWith(napi_env env, napi_callback_info info, WriteFn write_fn) {
   napi_value argv[4];
   if (!Args(env, info, argv)) return nullptr;
   socket_t fd;
@@ -176,8 +182,11 @@ napi_value Write(napi_env env, napi_callback_info info) {
   if (!ArgSocket(env, argv[0], &fd)) return nullptr;
   if (!ArgBytes(env, argv[1], &data, &size, "buffer must be a Uint8Array")) return nullptr;
   if (!ArgRange(env, argv[2], argv[3], size, &off, &len)) return nullptr;
-  return Int(env, SysWrite(fd, data + off, len));
+  return Int(env, write_fn(fd, data + off, len));
 }
+
+napi_value Write(napi_env env, napi_callback_info info) { return WriteWith(env, info, SysWrite); }
+napi_value FdWrite(napi_env env, napi_callback_info info) { return WriteWith(env, info, SysFdWrite); }
 
 // Collects bufs[index..] (the first one from `skip` bytes in) into iovec-style
 // arrays. Returns the number of buffers, or -1 after throwing.
@@ -264,7 +273,7 @@ napi_value Readv(napi_env env, napi_callback_info info) {
   return Int(env, SysReadv(fd, bufs, lens, count));
 }
 
-napi_value Writev(napi_env env, napi_callback_info info) {
+napi_value WritevWith(napi_env env, napi_callback_info info, WritevFn writev_fn) {
   napi_value argv[4];
   if (!Args(env, info, argv)) return nullptr;
   socket_t fd;
@@ -287,8 +296,11 @@ napi_value Writev(napi_env env, napi_callback_info info) {
                              lens);
   if (count < 0) return nullptr;
   if (count == 0) return Int(env, 0);
-  return Int(env, SysWritev(fd, bufs, lens, count));
+  return Int(env, writev_fn(fd, bufs, lens, count));
 }
+
+napi_value Writev(napi_env env, napi_callback_info info) { return WritevWith(env, info, SysWritev); }
+napi_value FdWritev(napi_env env, napi_callback_info info) { return WritevWith(env, info, SysFdWritev); }
 
 napi_value Shutdown(napi_env env, napi_callback_info info) {
   napi_value argv[2];
@@ -453,7 +465,8 @@ bool DefineNetBindings(napi_env env, napi_value exports, AddonEnv* addon) {
       {"getOption", GetOption}, {"localAddress", LocalAddress},
       {"peerAddress", PeerAddress}, {"reserveFd", ReserveFd},
       {"adoptFd", AdoptFd},     {"detachFd", DetachFd},
-      {"trackedFds", TrackedFds},
+      {"trackedFds", TrackedFds},  {"fdWrite", FdWrite},
+      {"fdWritev", FdWritev},
   };
   return DefineFunctions(env, exports, fns, sizeof fns / sizeof fns[0], addon);
 }

@@ -34,6 +34,13 @@
 // a descriptor from elsewhere (fromFd), `detachFd(fd)` releases one without
 // closing it, `trackedFds()` counts.
 //
+// Ownership: descriptor numbers are process-wide, the table is per
+// environment. A tracked descriptor must be closed only through the table
+// (`close`), or released first (`detachFd`) when it is handed to other code
+// or to another environment (a worker passing an fd to the main thread): a
+// descriptor closed behind the table's back keeps its entry, and the
+// environment's teardown would then close whatever reused the number.
+//
 // Threads: every method runs on the environment's own thread (the JS thread
 // of the main thread or of the worker), like every binding call. A descriptor
 // opened on another thread (a blocking pool) must be tracked by the code that

@@ -116,7 +116,6 @@ struct Poll {
   afd::PollInfo info;
   SockState* sock;
   ULONG mask;  // AFD events this poll is armed for; 0 = consumed/disarmed
-  uint8_t kind;
   uint8_t status;
 };
 
@@ -454,7 +453,6 @@ int Selector::Register(socket_t fd, uint32_t token, int32_t interest) {
   s->group = group;
   for (int k = 0; k < kPollKinds; k++) {
     s->polls[k].sock = s;
-    s->polls[k].kind = static_cast<uint8_t>(k);
     s->polls[k].mask = FullMask(k, interest);
   }
   s->next_all = w->all;

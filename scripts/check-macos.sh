@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # macOS / kqueue checks that can run on this Debian x86_64 machine.
 #
-# There is no macOS or BSD runtime here (shared/notes/cross-platform.md
-# section 5), so this checks what can be checked:
+# There is no macOS or BSD runtime here (docs/platforms.md),
+# so this checks what can be checked:
 #   1. every source a macOS build compiles (taken from binding.gyp's
 #      OS=='mac' condition) compiles with -Wall -Wextra -Werror against the
 #      macOS SDK headers bundled with zig, for x86_64-macos and aarch64-macos;

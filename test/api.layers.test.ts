@@ -1,13 +1,13 @@
 /**
  * The layers point one way (docs/architecture.md, layers):
  *
- *   sys → task → future → io, time → runtime → net → worker → index
+ *   sys → task → future → io, time, sync → runtime → net, codec, fs → worker, compat → index
  *
  * `sys` wraps the native addon; `task` is the execution context (budget,
  * deferred wakes, runtime stack, counters) and imports nothing of edgeio;
  * `future` is the poll vocabulary and `await`; `io` and `time` are the
  * drivers and the resources' leaf futures; `runtime` is the executor and
- * the public Runtime; `net` the sockets; `worker` the thread pool above them; `index.ts` the public API. A file
+ * the public Runtime; `net` the sockets; `index.ts` the public API. A file
  * may import its own directory and the layers below it, never above or
  * sideways (io and time do not import each other; a type-only import or a
  * `declare module` augmentation counts too), and no files import each other
@@ -21,7 +21,21 @@ import * as path from 'path';
 const SRC = path.resolve(__dirname, '..', 'src');
 
 /** Rank of each top-level directory of src/ (index.ts is the top). */
-const LAYERS: Record<string, number> = { sys: 1, task: 2, future: 3, io: 4, time: 4, runtime: 5, net: 6, worker: 7, 'index.ts': 8 };
+const LAYERS: Record<string, number> = {
+  sys: 1,
+  task: 2,
+  future: 3,
+  io: 4,
+  time: 4,
+  sync: 4,
+  runtime: 5,
+  net: 6,
+  codec: 6,
+  fs: 6,
+  worker: 7,
+  compat: 7,
+  'index.ts': 8,
+};
 
 interface Edge {
   from: string;

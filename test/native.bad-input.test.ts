@@ -48,6 +48,22 @@ const cases: Array<[string, unknown[][]]> = [
   ['adoptFd', [[-1], ['x'], [1.5]]],
   ['detachFd', [[-1], [null], [2 ** 31]]],
   ['trackedFds', []],
+  ['fdWrite', [[-1, u8, 0, 1], [3, 'x', 0, 1], [3, u8, 0, 9], [3, detached, 0, 1]]],
+  ['fdWritev', [[-1, [u8]], [3, 'x'], [3, [1]], [3, [u8], 0, 9]]],
+  ['unixSocket', [[], [0], [3], ['1'], [1.5]]],
+  ['unixBind', [[-1, u8], [3, 'path'], [3, null]]],
+  ['unixConnect', [[-1, u8], [3, 42], [3, detached]]],
+  ['socketPair', [[0, new Int32Array(2)], [1, new Int32Array(1)], [1, new Uint8Array(8)], [2, null]]],
+  ['unixPath', [[-1, false, u8], [3, 'yes', u8], [3, true, 'x']]],
+  ['peerCred', [[-1, new Int32Array(3)], [3, new Int32Array(2)], [3, u8]]],
+  ['sendWithFds', [[-1, u8, 0, 1, new Int32Array(1), 1], [3, u8, 0, 9, new Int32Array(1), 1], [3, u8, 0, 1, [3], 1], [3, u8, 0, 1, new Int32Array(1), 2], [3, u8, 0, 1, new Int32Array(300), 254], [3, u8, 0, 1, new Int32Array(1), 1, 'path']]],
+  ['recvWithFds', [[-1, u8, 0, 1, new Int32Array(1), new Int32Array(3)], [3, u8, 0, 1, new Int32Array(1), new Int32Array(2)], [3, u8, 0, 1, [1], new Int32Array(3)], [3, u8, 0, 9, new Int32Array(1), new Int32Array(3)], [3, u8, 0, 1, new Int32Array(1), new Int32Array(3), 'p'], [3, u8, 0, 1, new Int32Array(1), new Int32Array(3), undefined, 'peek']]],
+  ['pipe', [[new Int32Array(1)], [null], [new Uint32Array(2)]]],
+  ['openFifo', [['path', false], [u8, 'w'], [null, true]]],
+  ['fileType', [[-1], ['x']]],
+  ['pathIdentity', [[u8, new BigUint64Array(1)], ['p', new BigUint64Array(2)], [u8, new Float64Array(2)]]],
+  ['unlinkIfSame', [[u8, new BigUint64Array(1)], [42, new BigUint64Array(2)]]],
+  ['unlinkSocket', [['p'], [null]]],
 ];
 
 describe('native: bad input never crashes', () => {

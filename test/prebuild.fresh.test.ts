@@ -9,8 +9,12 @@
  *
  * - linux-x64: loaded in a child Node (plain `require` of the file), which
  *   reports `sourceHash`.
- * - win32-x64: cannot be run here, so the hash is read from the bytes: the
- *   addon embeds it as the string "edgeio-source-hash:<64 hex>".
+ * - every other shipped binary (win32-x64, linux-arm64, the linux-x64 musl
+ *   build) cannot be loaded by this Node, so the hash is read from the
+ *   bytes: the addon embeds it as the string "edgeio-source-hash:<64 hex>".
+ *   scripts/check-xplat.sh runs each of them (wine, qemu, Bun-musl).
+ *
+ * Rebuild them all with scripts/build-prebuilds.sh, then commit prebuilds/.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -49,28 +53,41 @@ describe('prebuilds are fresh', () => {
     }
   });
 
-  const linux = prebuilds('linux-x64');
-  test('prebuilds/linux-x64 holds a prebuild', () => {
-    expect(linux.map((f) => path.basename(f))).toContain('edgeio.node');
+  test('prebuilds/ holds exactly the binaries the package ships', () => {
+    const all = fs
+      .readdirSync(path.join(root, 'prebuilds'))
+      .flatMap((d) => prebuilds(d).map((f) => path.relative(root, f).split(path.sep).join('/')))
+      .sort();
+    expect(all).toEqual([
+      'prebuilds/linux-arm64/edgeio.node',
+      'prebuilds/linux-x64/edgeio.musl.node',
+      'prebuilds/linux-x64/edgeio.node',
+      'prebuilds/win32-x64/edgeio.node',
+    ]);
   });
 
+  const linux = prebuilds('linux-x64').filter((f) => path.basename(f) === 'edgeio.node');
   test.each(linux.map((f) => [path.relative(root, f), f]))('%s matches the sources', (_rel, file) => {
     const r = spawnSync(process.execPath, ['-e', `process.stdout.write(String(require(${JSON.stringify(file)}).sourceHash))`], {
       encoding: 'utf8',
       timeout: 20000,
     });
     if (r.status !== 0) throw new Error(`could not load ${file}: ${r.stderr || r.error}`);
-    if (r.stdout !== current) throw stale(file, r.stdout, 'Run `npm run prebuildify` and commit prebuilds/linux-x64/.');
+    if (r.stdout !== current) throw stale(file, r.stdout, 'Run scripts/build-prebuilds.sh and commit prebuilds/.');
   });
 
-  const win = prebuilds('win32-x64');
-  test.each(win.map((f) => [path.relative(root, f), f]))('%s matches the sources (hash read from the DLL bytes)', (_rel, file) => {
+  const foreign = [
+    ...prebuilds('win32-x64'),
+    ...prebuilds('linux-arm64'),
+    ...prebuilds('linux-x64').filter((f) => path.basename(f) !== 'edgeio.node'),
+  ];
+  test.each(foreign.map((f) => [path.relative(root, f), f]))('%s matches the sources (hash read from the bytes)', (_rel, file) => {
     const bytes = fs.readFileSync(file);
     const at = bytes.indexOf(MARKER, 0, 'latin1');
     const got = at < 0 ? '(no marker)' : bytes.toString('latin1', at + MARKER.length, at + MARKER.length + 64);
     if (got !== current) {
-      throw stale(file, got, 'Run `npm run prebuildify` for Linux and scripts/check-windows.sh (it rebuilds ' +
-        'prebuilds/win32-x64/edgeio.node with mingw), then commit prebuilds/.');
+      throw stale(file, got, 'Run scripts/build-prebuilds.sh (it rebuilds every prebuild and runs each one under ' +
+        'wine, qemu or Bun-musl before replacing it), then commit prebuilds/.');
     }
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Edge-triggered semantics of the native selector (design.md contract 1).
+ * Edge-triggered semantics of the native selector (docs/architecture.md contract 1).
  */
 import { native, socketPair, selectPairs, eventsFor, ok, sleepSync } from './util/native';
 

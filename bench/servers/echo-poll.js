@@ -2,7 +2,7 @@
 // no promise per operation (what a library author writes).
 //   node bench/servers/echo-poll.js PORT     (after npm run build)
 'use strict';
-const { Future, PENDING, TcpListener, spawn } = require('../../dist');
+const { Future, PENDING, TcpListener, spawn } = require(process.env.EDGEIO_BENCH_DIST || '../../dist');
 require('./stats');
 
 const port = Number(process.argv[2]);

@@ -1,7 +1,7 @@
 // edgeio echo server, async/await style (what a user writes).
 //   node bench/servers/echo.js PORT     (after npm run build)
 'use strict';
-const { TcpListener, spawn } = require('../../dist');
+const { TcpListener, spawn } = require(process.env.EDGEIO_BENCH_DIST || '../../dist');
 require('./stats');
 
 const port = Number(process.argv[2]);

@@ -3,7 +3,7 @@
 // 400 on malformed input.
 //   node bench/servers/http.js PORT     (after npm run build)
 'use strict';
-const { TcpListener, spawn } = require('../../dist');
+const { TcpListener, spawn } = require(process.env.EDGEIO_BENCH_DIST || '../../dist');
 require('./stats');
 
 // Run as a script it serves PORT; required (bench/servers/scale-worker.js)

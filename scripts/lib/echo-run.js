@@ -104,7 +104,7 @@ async function echo() {
     Array.from({ length: CONNS }, (_, i) =>
       spawn(async () => {
         const s = await TcpStream.connect({ host: '127.0.0.1', port });
-        s.setNoDelay(true).setKeepAlive(true, 30);
+        s.setNoDelay(true).setKeepAlive(true, 30000);
         check(s.peerAddr().port === port, 'peerAddr');
         const [rd, wr] = s.split();
         for (let r = 0; r < ROUNDS; r++) {

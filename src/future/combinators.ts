@@ -314,10 +314,27 @@ export function join<const F extends readonly FutureLike<unknown>[]>(
 // ===== select / race =====
 
 /** What {@link select} resolves with: which future won, and its value. */
-export interface Selected<T> {
-  index: number;
+export interface Selected<T, I extends number = number> {
+  /** Position of the winning future among `select`'s arguments. */
+  index: I;
+  /** What the winning future completed with. */
   value: T;
 }
+
+/**
+ * {@link select}'s result for the futures `F`: one {@link Selected} per
+ * position, so checking `index` narrows `value` to that future's output
+ * (for an array of unknown length, the plain `Selected` of the union).
+ *
+ * @example
+ * ```ts
+ * const r = await select(stream.read(buf), sleep(500));
+ * if (r.index === 0) console.log(r.value + 1); // r.value: number
+ * ```
+ */
+export type SelectedOf<F extends readonly FutureLike<unknown>[]> = number extends F['length']
+  ? Selected<Output<F[number]>>
+  : { [K in keyof F]: K extends `${infer I extends number}` ? Selected<Output<F[K]>, I> : never }[number];
 
 class Select<T> extends Future<Selected<T>> {
   private finished = false;
@@ -365,8 +382,8 @@ class Select<T> extends Future<Selected<T>> {
  * if (index === 1) console.log('no data within 1 s');
  * ```
  */
-export function select<const F extends readonly FutureLike<unknown>[]>(...futures: F): Future<Selected<Output<F[number]>>> {
-  return new Select(futures.map((f) => toFuture(f))) as Future<Selected<Output<F[number]>>>;
+export function select<const F extends readonly FutureLike<unknown>[]>(...futures: F): Future<SelectedOf<F>> {
+  return new Select(futures.map((f) => toFuture(f))) as unknown as Future<SelectedOf<F>>;
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * A handle that schedules a task to be polled again.
  *
- * The contract (design.md, contract 4): a waker may be woken from anywhere,
+ * The contract (docs/architecture.md, contract 4): a waker may be woken from anywhere,
  * any number of times; waking a task that is already queued does nothing;
  * spurious wake-ups are allowed.
  *

@@ -36,7 +36,7 @@ export class IoDriver {
   /** The native selector handle. */
   private handle: number;
   /** Reused by every turn: `[token, readiness]` pairs. */
-  readonly events = new Int32Array(EVENTS_PER_TURN * 2);
+  readonly events: Int32Array = new Int32Array(EVENTS_PER_TURN * 2);
   readonly registrations = new RegistrationSet();
   private refs = 0;
   private bridged = false;
@@ -72,6 +72,16 @@ export class IoDriver {
   /** Number of registrations that keep Node's loop alive. */
   get refCount(): number {
     return this.refs;
+  }
+
+  /**
+   * Whether the bridge keeps Node's loop alive now (a ref'd resource is
+   * registered). This driver is the bridge's async resource, and tools that
+   * track async resources ask it `hasRef()` as they ask a timer (jest's
+   * --detectOpenHandles): an idle runtime is then no open handle.
+   */
+  hasRef(): boolean {
+    return this.bridged && !this.closed && this.refs > 0;
   }
 
   /**

@@ -82,7 +82,7 @@ export const CHUNK_READ_SIZE = 64 * 1024;
  * fresh copy of exactly the bytes read (a shared 64 KiB read buffer is reused,
  * so a small chunk never pins a large slab: deno#35779).
  */
-export async function* readChunks(source: AsyncRead): AsyncGenerator<Uint8Array, void, undefined> {
+export async function* readChunks(source: AsyncRead): AsyncGenerator<Buffer, void, undefined> {
   const buf = Buffer.allocUnsafe(CHUNK_READ_SIZE);
   for (;;) {
     const n = await new ReadFuture(source, buf, 0, buf.length);

@@ -46,9 +46,14 @@ class Shared<S extends AsyncDuplex> {
  * spawn(async () => { for await (const chunk of rd) handle(chunk); });
  * ```
  */
-export class ReadHalf<S extends AsyncDuplex = AsyncDuplex> implements AsyncRead, AsyncIterable<Uint8Array> {
+export class ReadHalf<S extends AsyncDuplex = AsyncDuplex> implements AsyncRead, AsyncIterable<Buffer> {
+  /** @internal The state both halves share. */
+  readonly shared: Shared<S>;
+
   /** @internal */
-  constructor(readonly shared: Shared<S>) {}
+  constructor(shared: Shared<S>) {
+    this.shared = shared;
+  }
 
   /** The duplex this half belongs to (for addresses, options). */
   get stream(): S {
@@ -89,7 +94,16 @@ export class ReadHalf<S extends AsyncDuplex = AsyncDuplex> implements AsyncRead,
     w?.wake();
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+  /**
+   * Yields incoming data chunk by chunk (each a fresh Buffer) until end of
+   * stream; `break` leaves the half open.
+   *
+   * @example
+   * ```ts
+   * for await (const chunk of rd) console.log(chunk.length);
+   * ```
+   */
+  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
     return readChunks(this);
   }
 }
@@ -105,8 +119,13 @@ export class ReadHalf<S extends AsyncDuplex = AsyncDuplex> implements AsyncRead,
  * ```
  */
 export class WriteHalf<S extends AsyncDuplex = AsyncDuplex> implements AsyncWrite {
+  /** @internal The state both halves share. */
+  readonly shared: Shared<S>;
+
   /** @internal */
-  constructor(readonly shared: Shared<S>) {}
+  constructor(shared: Shared<S>) {
+    this.shared = shared;
+  }
 
   /** The duplex this half belongs to. */
   get stream(): S {
@@ -132,7 +151,7 @@ export class WriteHalf<S extends AsyncDuplex = AsyncDuplex> implements AsyncWrit
   pollShutdown(cx: Context): Poll<void> {
     const shared = this.shared;
     // After reunite() this half no longer owns the write side: saying the
-    // FIN was sent would be a lie (design.md contract 8).
+    // FIN was sent would be a lie (docs/architecture.md contract 8).
     if (shared.reunited) throw destroyedError('shutdown');
     // Closed by close(), which sent the FIN already: shutting down again is a no-op.
     if (!shared.writeOpen) return undefined;

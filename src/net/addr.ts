@@ -51,6 +51,8 @@ export interface ParsedAddr {
 /** An address as `{ host, port }`; `host` defaults per call. */
 export interface HostPort {
   host?: string;
+  /** Node's `AddressInfo` spelling of `host` (so `localAddr()` can be passed back). */
+  address?: string;
   port: number;
 }
 
@@ -72,7 +74,7 @@ function checkHost(host: unknown): string {
   return host;
 }
 
-/** Parses `'host:port'`, `'[v6]:port'` or `{ host, port }`. */
+/** Parses `'host:port'`, `'[v6]:port'`, `{ host, port }` or `{ address, port }` (an `AddressInfo`). */
 export function parseAddr(addr: unknown, defaultHost: string): ParsedAddr {
   if (typeof addr === 'string') {
     let host: string;
@@ -96,7 +98,8 @@ export function parseAddr(addr: unknown, defaultHost: string): ParsedAddr {
   }
   if (addr !== null && typeof addr === 'object') {
     const o = addr as HostPort;
-    const host = o.host === undefined ? defaultHost : checkHost(o.host);
+    const given = o.host ?? o.address;
+    const host = given === undefined ? defaultHost : checkHost(given);
     return { host, port: checkPort(o.port) };
   }
   throw new TypeError(`address must be 'host:port' or { host, port }, got ${addr === null ? 'null' : typeof addr}`);

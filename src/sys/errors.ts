@@ -1,5 +1,5 @@
 /**
- * Node-shaped errors (design.md, contract 8).
+ * Node-shaped errors (docs/architecture.md, contract 8).
  *
  * A failed syscall becomes an `Error` with `code` (`'ECONNRESET'`), a negative
  * `errno`, and `syscall`, plus `address`/`port` where one applies, exactly
@@ -18,7 +18,9 @@ export interface SystemError extends Error {
   errno: number;
   /** The call that failed, such as `'connect'` or `'read'`. */
   syscall: string;
+  /** The address a `connect` or `bind` was aimed at, when there was one. */
   address?: string;
+  /** The port a `connect` or `bind` was aimed at, when there was one. */
   port?: number;
 }
 
@@ -59,6 +61,7 @@ export function systemError(code: number, syscall: string, target?: ErrorTarget)
 
 /** An error with a Node-style `code` (for errors that are not syscalls). */
 export interface CodedError extends Error {
+  /** Symbolic name, such as `'ERR_STREAM_DESTROYED'`. */
   code: string;
 }
 

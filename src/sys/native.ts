@@ -11,6 +11,8 @@
  *
  * Internal module: not exported from index.ts.
  */
+import * as fs from 'fs';
+
 import { constants as osConstants } from 'os';
 import * as path from 'path';
 import { getSystemErrorMap } from 'util';
@@ -19,8 +21,11 @@ const osErrno = osConstants.errno as Readonly<Record<string, number>>;
 
 /** `{ address, port, family }`, Node's `AddressInfo` shape. */
 export interface AddressInfo {
+  /** The IP address, such as `'127.0.0.1'` or `'::1'`. */
   address: string;
+  /** `'IPv4'` or `'IPv6'`. */
   family: 'IPv4' | 'IPv6';
+  /** The port number. */
   port: number;
 }
 
@@ -192,15 +197,78 @@ export function errnoTableMismatch(table: Readonly<Record<string, number>>, plat
   return null;
 }
 
-/** The package root: two levels up from `src/sys` and from `dist/sys`. */
-const packageRoot = path.resolve(__dirname, '..', '..');
+/**
+ * The package root: the nearest directory above this file whose
+ * package.json is edgeio's. That is two levels up from `dist/sys` (the
+ * package) and `src/sys` (the repo), three from `build/ts/src/sys` (the
+ * examples compiled by `npm run build:examples`). If none is found (this
+ * file was bundled), the directory two levels up, as before.
+ */
+export function findPackageRoot(from: string): string {
+  for (let dir = from; ; ) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: unknown };
+      if (pkg.name === 'edgeio') return dir;
+    } catch {
+      // no package.json here, or not JSON: keep looking
+    }
+    const up = path.dirname(dir);
+    if (up === dir) return path.resolve(from, '..', '..');
+    dir = up;
+  }
+}
 
-// node-gyp-build picks build/Release when present, else prebuilds/<platform>-<arch>.
+/** What `npm` needs to hear when no addon fits this machine. */
+function noNativeBuild(root: string, cause: Error): Error {
+  const napi = process.versions.napi ?? '?';
+  const libc = process.platform === 'linux' ? (isMusl() ? ', musl' : ', glibc') : '';
+  const bundled = !fs.existsSync(path.join(root, 'binding.gyp'));
+  const lines = [
+    `edgeio: no native addon for ${process.platform}-${process.arch}${libc} (Node ${process.version}, N-API ${napi}).`,
+    `Looked in ${path.join(root, 'prebuilds')} (prebuilt: linux-x64 glibc and musl, linux-arm64, win32-x64) and ` +
+      `${path.join(root, 'build', 'Release')} (compiled at install time).`,
+  ];
+  if (bundled) {
+    lines.push(
+      `${root} does not look like the edgeio package: if edgeio was bundled (esbuild, webpack, ...), ` +
+        `mark it external (esbuild --external:edgeio) so that it loads from node_modules.`,
+    );
+  }
+  lines.push(
+    "To compile it for this machine (npm 11 runs a dependency's install script only once approved):",
+    '  npm install-scripts approve edgeio && npm rebuild edgeio',
+    'Compiling needs python3, make and a C++17 compiler: `apt-get install python3 make g++` (Debian/Ubuntu), ' +
+      '`apk add python3 make g++` (Alpine), Xcode command line tools (macOS), Visual Studio Build Tools (Windows).',
+  );
+  const e = new Error(lines.join('\n'), { cause }) as Error & { code: string };
+  e.code = 'ERR_EDGEIO_NO_NATIVE_BUILD';
+  return e;
+}
+
+/** musl libc, as node-gyp-build decides it (LIBC, else Alpine). */
+function isMusl(): boolean {
+  return process.env.LIBC === 'musl' || (process.env.LIBC === undefined && fs.existsSync('/etc/alpine-release'));
+}
+
+/**
+ * Loads the addon under `root` with node-gyp-build (build/Release when
+ * present, else the best match in prebuilds/<platform>-<arch>/), turning its
+ * "No native build was found" into an error that says what to run.
+ */
+export function loadAddon(root: string, load: (dir: string) => unknown = nodeGypBuild): NativeBinding {
+  try {
+    return load(root) as NativeBinding;
+  } catch (e) {
+    if (e instanceof Error && e.message.startsWith('No native build was found')) throw noNativeBuild(root, e);
+    throw e;
+  }
+}
+
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const load = require('node-gyp-build') as (dir: string) => unknown;
+const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
 
 /** The loaded addon. */
-export const native = load(packageRoot) as NativeBinding;
+export const native = loadAddon(findPackageRoot(__dirname));
 
 // A different numbering would turn every error into the wrong code or let
 // EAGAIN go unrecognised: fail at load instead (rebuilt for another OS?).

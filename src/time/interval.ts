@@ -83,6 +83,15 @@ export class Interval implements AsyncIterable<number> {
     this.sleep.drop();
   }
 
+  /**
+   * Yields each tick's scheduled time, forever: `break` out of the loop
+   * (or {@link stop}) to end it.
+   *
+   * @example
+   * ```ts
+   * for await (const at of interval(1000)) if (at > end) break;
+   * ```
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<number> {
     try {
       for (;;) yield await this.tick();

@@ -8,7 +8,9 @@ import { checkMs, Sleep } from './sleep';
 
 /** The error a timeout rejects with: `code: 'ETIMEDOUT'`, like Node's. */
 export interface TimeoutError extends CodedError {
+  /** Always `'ETIMEDOUT'`, as Node's socket timeouts. */
   code: 'ETIMEDOUT';
+  /** The negative errno of ETIMEDOUT (`-110` on Linux). */
   errno: number;
 }
 

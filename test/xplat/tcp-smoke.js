@@ -114,7 +114,11 @@ function loadPackage() {
   let how = 'EDGEIO_PKG';
   if (!dir) {
     try {
-      dir = path.dirname(require.resolve('edgeio/package.json', { paths: [process.cwd()] }));
+      // Resolved as a module in the current directory would resolve it:
+      // require.resolve(..., { paths }) from this file would first try a
+      // self-reference (this file sits inside the package named edgeio).
+      const fromCwd = require('module').createRequire(path.join(process.cwd(), 'noop.js'));
+      dir = path.dirname(fromCwd.resolve('edgeio/package.json'));
       how = 'installed, resolved from the current directory';
     } catch {
       dir = path.resolve(__dirname, '..', '..');

@@ -123,7 +123,7 @@ class ConnectFuture extends Future<TcpStream> {
 
 /** Starts a connect; `make` wraps the socket (TcpStream's constructor). */
 export function connect(
-  addr: string | { host?: string; port: number },
+  addr: string | { host?: string; address?: string; port: number },
   options: ConnectOptions,
   make: (fd: number, driver: IoDriver) => TcpStream,
 ): Future<TcpStream> {

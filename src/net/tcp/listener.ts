@@ -57,7 +57,16 @@ export interface BindOptions {
 }
 
 /** What {@link TcpListener.bind} accepts as an address. */
-export type ListenAddr = string | ({ host?: string; port: number } & BindOptions);
+export type ListenAddr =
+  | string
+  | ({
+      /** IP address or host name; default `'0.0.0.0'`. */
+      host?: string;
+      /** Node's `AddressInfo` spelling of `host`, so `localAddr()` can be passed back. */
+      address?: string;
+      /** Port; 0 picks a free one. */
+      port: number;
+    } & BindOptions);
 
 // ===== the reserve descriptor for the EMFILE trick =====
 

@@ -49,7 +49,7 @@ const STREAM_INTEREST = INTEREST_BOTH | URGENT_INTEREST;
  * stream.close();
  * ```
  */
-export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
+export class TcpStream implements AsyncDuplex, AsyncIterable<Buffer> {
   /** @internal The socket's registration: readiness, waker slots, the I/O rule. */
   readonly registration: Registration;
   private closed = false;
@@ -70,8 +70,8 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
   }
 
   /**
-   * Connects to `addr` (`'host:port'`, `'[::1]:port'` or `{ host, port }`).
-   * Rejects with `ECONNREFUSED`, `ETIMEDOUT` (after `timeoutMs`), or another
+   * Connects to `addr` (`'host:port'`, `'[::1]:port'`, `{ host, port }`, or
+   * an `AddressInfo` such as `listener.localAddr()`). Rejects with `ECONNREFUSED`, `ETIMEDOUT` (after `timeoutMs`), or another
    * Node-shaped error; bad addresses throw `TypeError`/`RangeError` at once.
    *
    * @example
@@ -79,7 +79,7 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
    * const s = await TcpStream.connect({ host: '::1', port: 9000 }, { timeoutMs: 2000 });
    * ```
    */
-  static connect(addr: string | { host?: string; port: number }, options: ConnectOptions = {}): Future<TcpStream> {
+  static connect(addr: string | { host?: string; address?: string; port: number }, options: ConnectOptions = {}): Future<TcpStream> {
     return connect(addr, options, (fd, driver) => new TcpStream(fd, driver));
   }
 
@@ -160,7 +160,7 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
    * for await (const chunk of stream) process.stdout.write(chunk);
    * ```
    */
-  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
     return readChunks(this);
   }
 
@@ -309,20 +309,23 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Uint8Array> {
   }
 
   /**
-   * Turns TCP keep-alive on or off; `initialDelaySec` (> 0) sets the idle
-   * time before the first probe, 0 keeps the system's default.
+   * Turns TCP keep-alive on or off. `initialDelay` is in milliseconds, as in
+   * Node's `socket.setKeepAlive`: the idle time before the first probe,
+   * whole seconds taken (the kernel's unit); 0 (or under 1000) leaves the
+   * idle time as it was (the system's default unless set before). Linux caps it at 32,767 s (setsockopt EINVAL above).
    *
    * @example
    * ```ts
-   * stream.setKeepAlive(true, 60);
+   * stream.setKeepAlive(true, 60_000); // first probe after 60 s idle
    * ```
    */
-  setKeepAlive(enable = true, initialDelaySec = 0): this {
-    if (!Number.isInteger(initialDelaySec) || initialDelaySec < 0 || initialDelaySec > 2147483647) {
-      throw new RangeError('initialDelaySec must be a non-negative integer');
+  setKeepAlive(enable = true, initialDelay = 0): this {
+    if (typeof initialDelay !== 'number' || !(initialDelay >= 0) || initialDelay > 2147483647000) {
+      throw new RangeError('initialDelay must be a non-negative number of milliseconds');
     }
+    const seconds = Math.floor(initialDelay / 1000);
     // Native encoding: 0 off, -1 on with the system's idle time, n > 0 on with n s.
-    this.setOption(OPT.KEEP_ALIVE, enable ? (initialDelaySec > 0 ? initialDelaySec : -1) : 0);
+    this.setOption(OPT.KEEP_ALIVE, enable ? (seconds > 0 ? seconds : -1) : 0);
     return this;
   }
 

@@ -1,7 +1,7 @@
 // Unit test of native/selector_kqueue.cc on Linux, against an in-memory model
 // of kqueue()/kevent() (this file) and macOS's constants (sys/event.h next to
-// it). No kqueue runtime exists on this machine (shared/notes/
-// cross-platform.md section 5), so this checks the selector's own logic:
+// it). No kqueue runtime exists on this machine (docs/platforms.md),
+// so this checks the selector's own logic:
 // the change lists it sends (flags, idents, udata), receipt and EINTR
 // handling, the EPIPE/ENOENT rules, per-token merging of read and write
 // kevents, the readiness mapping, batch capacity and WakeHandle() checks.

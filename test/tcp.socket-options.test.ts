@@ -3,6 +3,8 @@
  * a 1 s idle time but the native encoding read 1 as "on, default delay",
  * leaving the kernel's 2 h. The keep-alive timer is read back from
  * /proc/net/tcp (its `tm->when`, in USER_HZ = 100 ticks/s, proc(5)).
+ * The delay is in milliseconds, as in Node: setKeepAlive(true, 60000) used
+ * to ask the kernel for 60,000 s and failed with setsockopt EINVAL.
  */
 import { readFileSync } from 'fs';
 import { TcpListener, TcpStream } from '../src';
@@ -25,7 +27,7 @@ function timerOf(port: number, peer: number): [number, number] {
 }
 
 describe('tcp keep-alive idle time', () => {
-  test('setKeepAlive(true, n) arms the keep-alive timer for n seconds, 1 included', async () => {
+  test('setKeepAlive(true, ms) arms the keep-alive timer for ms / 1000 seconds, 1 s included', async () => {
     const listener = await TcpListener.bind('127.0.0.1:0');
     const [client, server] = await Promise.all([TcpStream.connect(`127.0.0.1:${listener.localAddr().port}`), listener.accept()]);
     try {
@@ -33,9 +35,9 @@ describe('tcp keep-alive idle time', () => {
       const peer = listener.localAddr().port;
       client.setKeepAlive(true); // system default (net.ipv4.tcp_keepalive_time, 7200 s unless changed)
       const [kindDefault, whenDefault] = timerOf(port, peer);
-      client.setKeepAlive(true, 1);
+      client.setKeepAlive(true, 1000);
       const [kind1, when1] = timerOf(port, peer);
-      client.setKeepAlive(true, 5);
+      client.setKeepAlive(true, 5000);
       const [kind5, when5] = timerOf(port, peer);
       // Timer kind 2 is the keep-alive timer (proc(5), /proc/net/tcp "tr").
       expect([kindDefault, kind1, kind5]).toEqual([2, 2, 2]);
@@ -44,6 +46,14 @@ describe('tcp keep-alive idle time', () => {
       expect(when5).toBeLessThanOrEqual(500);
       const defaultSec = Number(readFileSync('/proc/sys/net/ipv4/tcp_keepalive_time', 'utf8'));
       expect(whenDefault).toBeGreaterThan((defaultSec - 5) * 100);
+      client.setKeepAlive(true, 60_000); // Node's habit: 60 s, in ms
+      const [kind60, when60] = timerOf(port, peer);
+      expect(kind60).toBe(2);
+      expect(when60).toBeGreaterThan(5500);
+      expect(when60).toBeLessThanOrEqual(6000);
+      client.setKeepAlive(true, 999); // under a second: leaves the previous idle time, as in Node
+      expect(timerOf(port, peer)[1]).toBeGreaterThan(5000);
+      expect(timerOf(port, peer)[1]).toBeLessThanOrEqual(6000);
       client.setKeepAlive(false);
       expect(timerOf(port, peer)[0]).toBe(0); // no timer pending
     } finally {
