@@ -36,9 +36,13 @@ describe('worker channels', () => {
     const p = await pool({ mode: 'flood', n: 2000, progress });
     const [tx, rx] = p.channel<number>('out', 8);
     tx.close();
+    // Wait until the worker is sending (a loaded machine starts it slowly),
+    // then give it time to run past the capacity if it could.
+    const count = new Int32Array(progress);
+    for (let i = 0; i < 500 && Atomics.load(count, 0) === 0; i++) await new Promise((r) => setTimeout(r, 10));
     await new Promise((r) => setTimeout(r, 150));
     // Nobody received yet: the worker's sends stop at the capacity.
-    const sent = Atomics.load(new Int32Array(progress), 0);
+    const sent = Atomics.load(count, 0);
     expect(sent).toBeGreaterThan(0);
     expect(sent).toBeLessThanOrEqual(8);
     let next = 0;
@@ -52,8 +56,12 @@ describe('worker channels', () => {
     const [tx, rx] = p.channel<number>('in', 4);
     rx.close();
     expect(tx.trySend(1)).toBe(false); // no permit yet: one is requested
-    await new Promise((r) => setTimeout(r, 50));
-    expect(tx.trySend(1)).toBe(true);
+    let sent = false;
+    for (let i = 0; i < 500 && !sent; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      sent = tx.trySend(1); // true once the hub's grant arrived
+    }
+    expect(sent).toBe(true);
     tx.close();
     expect(() => tx.trySend(2)).toThrow(expect.objectContaining({ code: 'ERR_CHANNEL_CLOSED' }));
     await p.close();
