@@ -8,11 +8,13 @@
         "native/binding_selector.cc",
         "native/binding_net.cc",
         "native/binding_uds.cc",
+        "native/binding_udp.cc",
         "native/loop.cc",
         "native/loop_unix.cc",
         "native/selector_epoll.cc",
         "native/sys_unix.cc",
-        "native/sys_uds_unix.cc"
+        "native/sys_uds_unix.cc",
+        "native/udp_unix.cc"
       ],
       "defines": ["NAPI_VERSION=8", "EDGEIO_SOURCE_HASH=<!(node native/source-hash.js)"],
       "cflags!": ["-fno-exceptions"],
@@ -30,7 +32,7 @@
           "sources": ["native/selector_kqueue.cc"]
         }],
         ["OS=='win'", {
-          "sources!": ["native/loop_unix.cc", "native/selector_epoll.cc", "native/sys_unix.cc", "native/sys_uds_unix.cc"],
+          "sources!": ["native/loop_unix.cc", "native/selector_epoll.cc", "native/sys_unix.cc", "native/sys_uds_unix.cc", "native/udp_unix.cc"],
           "sources": [
             "native/afd_win.cc",
             "native/iocp_win.cc",
@@ -39,6 +41,7 @@
             "native/selector_win.cc",
             "native/sys_uds_win.cc",
             "native/sys_win.cc",
+            "native/udp_win.cc",
             "native/waker_win.cc"
           ],
           "defines": ["WIN32_LEAN_AND_MEAN", "NOMINMAX", "_WIN32_WINNT=0x0602"],

@@ -3,6 +3,8 @@
 #   loadgen      load generator (bench/loadgen.c)
 #   echo-epoll   C floor echo server (bench/servers/echo-epoll.c)
 #   http-epoll   C floor HTTP server (bench/servers/http-epoll.c)
+#   udp-mmsg     C floor UDP server, recvmmsg/sendmmsg (bench/servers/udp-mmsg.c)
+#   udp-loadgen  UDP load generator (bench/udp-loadgen.c)
 # A binary is rebuilt only when its source is newer than it. Set CC to use
 # another compiler. Exits non-zero if any build fails.
 set -euo pipefail
@@ -34,3 +36,5 @@ build() { # build NAME SOURCE [LIBS...]
 build loadgen "$here/loadgen.c" -lm
 build echo-epoll "$here/servers/echo-epoll.c"
 build http-epoll "$here/servers/http-epoll.c"
+build udp-mmsg "$here/servers/udp-mmsg.c"
+build udp-loadgen "$here/udp-loadgen.c"

@@ -7,7 +7,7 @@
 // ratios are always to Node measured in the same run.
 //
 //   node bench/run.js [--quick] [--scenarios a,b] [--servers x,y] [--peers all|uws,bun,deno] [--baseline DIR]
-//                     [--duration S] [--warmup S] [--repeats N] [--out DIR] [--update-readme]
+//                     [--duration S] [--warmup S] [--repeats N] [--out DIR] [--update-readme] [--no-bridge]
 'use strict';
 
 const { spawn, spawnSync, execFileSync } = require('child_process');
@@ -112,6 +112,7 @@ function parseArgs(argv) {
     out: path.join(__dirname, 'results'),
     updateReadme: false,
     idleConns: 10000,
+    bridge: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -132,6 +133,7 @@ function parseArgs(argv) {
     else if (a === '--update-readme') o.updateReadme = true;
     else if (a === '--idle-conns') o.idleConns = Number(next());
     else if (a === '--baseline') o.baseline = path.resolve(next());
+    else if (a === '--no-bridge') o.bridge = false;
     else if (a === '--help' || a === '-h') usage();
     else usage(`unknown option ${a}`);
   }
@@ -154,7 +156,7 @@ function usage(msg) {
   if (msg) console.error(`bench: ${msg}`);
   console.error(
     'usage: node bench/run.js [--quick] [--scenarios echo64,...] [--servers edgeio,node,...] [--peers all|uws,bun,deno]\n' +
-      '                         [--duration S] [--warmup S] [--repeats N] [--out DIR] [--update-readme]',
+      '                         [--duration S] [--warmup S] [--repeats N] [--out DIR] [--update-readme] [--no-bridge]',
   );
   process.exit(msg ? 2 : 0);
 }
@@ -686,6 +688,13 @@ async function main() {
   console.log(md);
   console.error(`bench: wrote ${path.relative(ROOT, base)}.{md,json,svg}`);
   if (o.updateReadme) updateReadme(md, stamp);
+  if (o.bridge) {
+    // The Node bridge (bench/bridge.js): Node servers on net vs fed by edgeio.
+    const r = spawnSync(NODE, [path.join(__dirname, 'bridge.js'), '--duration', String(Math.max(2, 2 * o.duration)), '--repeats', String(o.repeats),
+      '--json', `${base}-bridge.json`, '--md', `${base}-bridge.md`], { stdio: 'inherit' });
+    if (r.status !== 0) throw new Error('bench/bridge.js failed');
+    console.error(`bench: wrote ${path.relative(ROOT, base)}-bridge.{md,json}`);
+  }
 }
 
 main().catch((err) => {

@@ -174,6 +174,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"EALREADY", UV_EALREADY},     {"EISCONN", UV_EISCONN},         {"EAFNOSUPPORT", UV_EAFNOSUPPORT},
       {"EADDRNOTAVAIL", UV_EADDRNOTAVAIL}, {"ENETUNREACH", UV_ENETUNREACH}, {"EHOSTUNREACH", UV_EHOSTUNREACH},
       {"ENOTSOCK", UV_ENOTSOCK},     {"EBUSY", UV_EBUSY},             {"EACCES", UV_EACCES},
+      {"EMSGSIZE", UV_EMSGSIZE},
   };
   const Constant limits[] = {
       {"MAX_EVENTS", kMaxEvents}, {"MAX_IOV", kMaxIov}, {"WAKER_TOKEN", kWakerToken}};
@@ -181,6 +182,8 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_value source_hash;
   if (!DefineSelectorBindings(env, exports, addon) || !DefineNetBindings(env, exports, addon) ||
       !DefineUnixBindings(env, exports, addon) ||
+
+      !DefineUdpBindings(env, exports, addon) ||
       !DefineConstantObject(env, exports, "readiness", readiness, sizeof readiness / sizeof readiness[0]) ||
       !DefineConstantObject(env, exports, "interest", interest, sizeof interest / sizeof interest[0]) ||
       !DefineConstantObject(env, exports, "options", options, sizeof options / sizeof options[0]) ||

@@ -22,6 +22,8 @@ bool DefineSelectorBindings(napi_env env, napi_value exports, AddonEnv* addon);
 bool DefineNetBindings(napi_env env, napi_value exports, AddonEnv* addon);
 bool DefineUnixBindings(napi_env env, napi_value exports, AddonEnv* addon);
 
+bool DefineUdpBindings(napi_env env, napi_value exports, AddonEnv* addon);  // binding_udp.cc
+
 }  // namespace edgeio
 
 #endif  // EDGEIO_BINDING_H_

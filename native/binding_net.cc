@@ -16,11 +16,13 @@
 //   adoptFd(fd) -> 0 | -errno      (nonblocking + owned by this env: fromFd)
 //   detachFd(fd) -> 0 | -EBADF     (no longer owned, left open: intoFd)
 //   trackedFds() -> count
+//   dupSocket(fd) -> new fd (close-on-exec, owned) | -errno (UV_ENOTSUP on Windows)
 //   fdWrite / fdWritev: write / writev with write(2), for pipes (not sockets)
 //
-// Every descriptor `socket`, `accept`, `reserveFd` and `adoptFd` hand out is
-// tracked in the environment's FdTable (fd_table.h) and closed with it if
-// JavaScript never calls `close` (worker terminate() / process.exit()).
+// Every descriptor `socket`, `accept`, `reserveFd`, `adoptFd` and `dupSocket`
+// hand out is tracked in the environment's FdTable (fd_table.h) and closed
+// with it if JavaScript never calls `close` (worker terminate() /
+// process.exit()).
 #include <errno.h>
 #include <string.h>
 #include <uv.h>
@@ -445,6 +447,17 @@ napi_value TrackedFds(napi_env env, napi_callback_info info) {
   return Int(env, static_cast<int64_t>(Addon(data)->fds.count()));
 }
 
+// Duplicates a socket close-on-exec (TcpStream.fromNodeSocket): the copy is
+// owned by this environment like any socket edgeio opens.
+napi_value DupSocket(napi_env env, napi_callback_info info) {
+  void* data;
+  napi_value argv[1];
+  if (!Args(env, info, argv, &data)) return nullptr;
+  socket_t fd;
+  if (!ArgSocket(env, argv[0], &fd)) return nullptr;
+  return Int(env, Addon(data)->fds.TrackNew(SysDupSocket(fd)));
+}
+
 napi_value ReserveFd(napi_env env, napi_callback_info info) {
   void* data;
   napi_value argv[1];
@@ -466,7 +479,7 @@ bool DefineNetBindings(napi_env env, napi_value exports, AddonEnv* addon) {
       {"peerAddress", PeerAddress}, {"reserveFd", ReserveFd},
       {"adoptFd", AdoptFd},     {"detachFd", DetachFd},
       {"trackedFds", TrackedFds},  {"fdWrite", FdWrite},
-      {"fdWritev", FdWritev},
+      {"fdWritev", FdWritev}, {"dupSocket", DupSocket},
   };
   return DefineFunctions(env, exports, fns, sizeof fns / sizeof fns[0], addon);
 }

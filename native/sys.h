@@ -140,6 +140,10 @@ int SysSetNonblocking(socket_t fd);
 // Opens a spare descriptor held in reserve for the EMFILE trick (libuv
 // uv__emfile_trick): closing it frees one slot to accept-and-close with.
 int64_t SysReserveFd();
+// Duplicates a socket descriptor, close-on-exec (F_DUPFD_CLOEXEC): how
+// TcpStream.fromNodeSocket takes a connection over from libuv. Not supported
+// on Windows (returns UV_ENOTSUP).
+int64_t SysDupSocket(socket_t fd);
 
 // The largest number of buffers one readv/writev takes (IOV_MAX, 1024 on
 // Linux and macOS). Callers split longer lists.

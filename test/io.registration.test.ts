@@ -6,7 +6,7 @@
  */
 import { Context, Future, PENDING, Poll, Runtime, spawn, wakerFn } from '../src';
 import { IoDriver } from '../src/io/driver';
-import { Direction, INTEREST_BOTH, INTEREST_READ, PRIORITY, READABLE, SHUTDOWN, WRITABLE } from '../src/io/ready';
+import { Direction, ERROR, INTEREST_BOTH, INTEREST_READ, PRIORITY, READABLE, SHUTDOWN, WRITABLE } from '../src/io/ready';
 import { IoOp, Registration } from '../src/io/registration';
 import { RegistrationSet } from '../src/io/registration-set';
 import { TASK_BUDGET } from '../src/task/coop';
@@ -158,6 +158,41 @@ describe('Registration: the I/O rule', () => {
       reg.io.setReadiness(READABLE | PRIORITY);
       expect(reg.pollIo(cx, Direction.Read, 100, scripted([EAGAIN]), 0, 0, 0)).toBe(PENDING);
       expect(reg.io.readiness & (READABLE | PRIORITY)).toBe(0);
+    });
+  });
+
+  test('eagainClearsError (datagrams: the error is consumed when reported): EAGAIN clears ERROR too, unless the tick moved', () => {
+    // Default: ERROR is sticky, a stream reports it on every later call.
+    withRegistration({}, (reg) => {
+      const { cx } = counter();
+      reg.io.setReadiness(READABLE | ERROR);
+      expect(reg.pollIo(cx, Direction.Read, 10, scripted([EAGAIN]), 0, 0, 0)).toBe(PENDING);
+      expect(reg.io.readiness & (READABLE | ERROR)).toBe(ERROR);
+    });
+    withRegistration({ eagainClearsError: true }, (reg) => {
+      const { cx, woken } = counter();
+      // The ICMP report is consumed by the call that returns ECONNREFUSED; the
+      // next call's EAGAIN shows nothing is left: the wait that follows parks
+      // at once instead of running a syscall first.
+      reg.io.setReadiness(READABLE | ERROR);
+      expect(reg.pollIo(cx, Direction.Read, 10, scripted([native.errno.ECONNREFUSED]), 0, 0, 0)).toBe(native.errno.ECONNREFUSED);
+      expect(reg.io.readiness & ERROR).toBe(ERROR);
+      expect(reg.pollIo(cx, Direction.Read, 10, scripted([EAGAIN]), 0, 0, 0)).toBe(PENDING);
+      expect(reg.io.readiness & (READABLE | ERROR)).toBe(0);
+      expect(reg.pollIo(cx, Direction.Read, 10, scripted([]), 0, 0, 0)).toBe(PENDING);
+      expect(woken()).toBe(0);
+      // tryIo follows the same rule (the send side here).
+      reg.io.setReadiness(WRITABLE | ERROR);
+      expect(reg.tryIo(Direction.Write, 10, scripted([EAGAIN]), 0, 0, 0)).toBe(EAGAIN);
+      expect(reg.io.readiness & (WRITABLE | ERROR)).toBe(0);
+      // A new error event while the operation ran (tick moved): kept.
+      reg.io.setReadiness(READABLE);
+      const racing: IoOp<unknown, unknown, unknown> = () => {
+        reg.io.setReadiness(ERROR);
+        return EAGAIN;
+      };
+      expect(reg.pollIo(cx, Direction.Read, 10, racing, 0, 0, 0)).toBe(PENDING);
+      expect(reg.io.readiness & ERROR).toBe(ERROR);
     });
   });
 

@@ -64,6 +64,20 @@ const cases: Array<[string, unknown[][]]> = [
   ['pathIdentity', [[u8, new BigUint64Array(1)], ['p', new BigUint64Array(2)], [u8, new Float64Array(2)]]],
   ['unlinkIfSame', [[u8, new BigUint64Array(1)], [42, new BigUint64Array(2)]]],
   ['unlinkSocket', [['p'], [null]]],
+
+  ['udpSocket', [[], ['4'], [5], [-6]]],
+  ['udpWire', [['127.0.0.1', 70000, new Int32Array(8), 0], ['127.0.0.1', 1, new Int32Array(4), 0], ['127.0.0.1', 1, new Uint8Array(32), 0], [1, 1, new Int32Array(8), 0], ['127.0.0.1', 1, new Int32Array(8), 1]]],
+  ['udpFormat', [[new Int32Array(4), 0], [new Int32Array(8), 1], [u8, 0], [new Int32Array(8), -1]]],
+  ['udpRecv', [[-1, u8, 0, 1, 0, new Int32Array(10)], [3, u8, 0, 9, 0, new Int32Array(10)], [3, u8, 0, 1, 2, new Int32Array(10)], [3, u8, 0, 1, 0, new Int32Array(9)], [3, detached, 0, 1, 0, new Int32Array(10)]]],
+  ['udpSend', [[-1, u8, 0, 1, null, 0], [3, u8, 0, 1, new Int32Array(8), 0], [3, u8, 0, 1, new Int32Array(4), 0], [3, u8, 0, 1, u8, 0], [3, 'x', 0, 1, null, 0]]],
+  ['udpRecvMany', [[-1, [u8], 1, new Int32Array(10)], [3, [u8], 0, new Int32Array(10)], [3, [u8], 257, new Int32Array(2570)], [3, [u8], 2, new Int32Array(20)], [3, [u8], 1, new Int32Array(9)], [3, ['x'], 1, new Int32Array(10)]]],
+  ['udpSendMany', [[-1, [u8], 0, 1, new Int32Array(8)], [3, [u8], 1, 1, new Int32Array(16)], [3, [u8], 0, 1, new Int32Array(4)], [3, [u8], 0, 1, new Int32Array(8), 2], [3, [detached], 0, 1, new Int32Array(8)]]],
+  ['udpSetOption', [[-1, 4, 1, 1], [3, 5, 1, 1], [3, 4, 0, 1], [3, 4, 5, 1], [3, 4, 1, 256]]],
+  ['udpMembership', [[-1, 1, '239.1.2.3', undefined], [3, 2, '239.1.2.3', undefined], [3, 1, 5, undefined], [3, 1, '239.1.2.3', 7]]],
+  ['udpMulticastInterface', [[-1, 4, '127.0.0.1'], [3, 5, '127.0.0.1'], [3, 4, 1]]],
+  ['udpGsoSupported', [[-1], ['x']]],
+
+  ['dupSocket', [[-1], ['x'], [1.5]]],
 ];
 
 describe('native: bad input never crashes', () => {

@@ -1,6 +1,6 @@
 /**
  * A worker_thread running edgeio owns descriptors (listeners, streams, the
- * EMFILE reserve, sockets adopted with fromFd). When the worker goes away --
+ * EMFILE reserve, sockets adopted with fromFd, UDP sockets). When the worker goes away --
  * terminate(), process.exit() inside it, or a clean end -- every one of them
  * is closed (native/fd_table.h): the process's descriptor count comes back,
  * the worker's port can be bound again at once, and its peers see the
@@ -10,6 +10,7 @@
  *
  * Runs the built package (dist/) inside the workers: `npm run build` first.
  */
+import * as dgram from 'dgram';
 import * as net from 'net';
 import { Worker } from 'worker_threads';
 import { DIST } from './util/proc';
@@ -178,6 +179,59 @@ async function runWorker(mode: Mode, sink: Sink, sinkPort: number): Promise<Work
   }
 }
 
+// A worker with UDP sockets: one bound by UdpSocket.bind with a receive
+// waiting on it, one opened raw (native.udpSocket), detached and adopted
+// with UdpSocket.fromFd. It reports their ports and how many descriptors its
+// environment owns, then ends as `mode` says.
+const udpWorkerSource = `
+const { parentPort, workerData } = require('worker_threads');
+const { UdpSocket, spawn } = require(workerData.dist);
+const n = require('node-gyp-build')(require('path').resolve(workerData.dist, '..'));
+(async () => {
+  const s = await UdpSocket.bind('127.0.0.1:0');
+  spawn(async () => { await s.recvFrom(Buffer.alloc(64)); }); // a reader parked in the slot
+  const raw = n.udpSocket(4);
+  if (raw < 0 || n.bind(raw, '127.0.0.1', 0) !== 0 || n.detachFd(raw) !== 0) throw new Error('raw udp socket');
+  const adopted = UdpSocket.fromFd(raw);
+  parentPort.postMessage({ ports: [s.localAddr().port, adopted.localAddr().port], tracked: n.trackedFds() });
+  if (workerData.mode === 'exit') process.exit(0);
+  // 'terminate': the bound socket is ref'd and its reader waits: the worker stays until killed.
+})().catch((e) => { parentPort.postMessage({ error: String(e && e.stack || e) }); });
+`;
+
+/** Binds UDP `port` on 127.0.0.1 with Node's dgram (no SO_REUSEADDR); 'ok' or the error code. */
+function rebindUdp(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const sock = dgram.createSocket('udp4');
+    sock.once('error', (e: NodeJS.ErrnoException) => {
+      sock.close();
+      resolve(e.code ?? String(e));
+    });
+    sock.bind(port, '127.0.0.1', () => sock.close(() => resolve('ok')));
+  });
+}
+
+async function runUdpWorker(mode: 'terminate' | 'exit'): Promise<{ tracked: number; rebinds: string[]; exitCode: number }> {
+  const w = new Worker(udpWorkerSource, { eval: true, workerData: { dist: DIST, mode } });
+  try {
+    const exited = new Promise<number>((resolve) => w.once('exit', resolve));
+    const m = await new Promise<{ ports: number[]; tracked: number; error?: string }>((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    if (m.error !== undefined) throw new Error(`worker: ${m.error}`);
+    if (mode === 'terminate') await w.terminate();
+    const exitCode = await exited;
+    // The worker is gone, so its environment's teardown has run: the ports
+    // must be free now.
+    const rebinds: string[] = [];
+    for (const port of m.ports) rebinds.push(await rebindUdp(port));
+    return { tracked: m.tracked, rebinds, exitCode };
+  } finally {
+    await w.terminate();
+  }
+}
+
 async function settleFds(target: number, ms: number): Promise<number> {
   const deadline = Date.now() + ms;
   let n = fdCount();
@@ -247,6 +301,26 @@ describe('runtime: a worker going away closes every descriptor it owned', () => 
     expect(alive(m.reserve)).toBe(false);
     fs.closeSync(m.kept);
   });
+
+  test('workers with UDP sockets (bound, adopted with fromFd), terminated or exited: fds come back, ports rebind', async () => {
+    // native.udpSocket's descriptor is tracked like native.socket's.
+    const tracked0 = native.trackedFds();
+    const fd = native.udpSocket(4);
+    expect(fd).toBeGreaterThanOrEqual(0);
+    expect(native.trackedFds()).toBe(tracked0 + 1);
+    expect(native.close(fd)).toBe(0);
+    expect(native.trackedFds()).toBe(tracked0);
+
+    await runUdpWorker('exit'); // warm up, as above
+    const before = await settleFds(0, 200);
+    const results = [];
+    for (let i = 0; i < 12; i++) results.push(await runUdpWorker(i % 2 === 0 ? 'terminate' : 'exit'));
+    expect(results.filter((r) => r.rebinds.some((x) => x !== 'ok'))).toEqual([]);
+    // Each worker's environment owned exactly its two UDP sockets.
+    expect(results.map((r) => r.tracked)).toEqual(results.map(() => 2));
+    expect(results.filter((r, i) => i % 2 === 1 && r.exitCode !== 0)).toEqual([]);
+    expect(await settleFds(before, 5000)).toBeLessThanOrEqual(before);
+  }, 60000);
 
   test(`${WORKERS} workers (terminate, process.exit, clean end): fds come back, ports rebind, peers see the end`, async () => {
     // Warm up: the first worker of a process sets up state that stays

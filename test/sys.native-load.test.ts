@@ -22,7 +22,14 @@ function tempPackage(files: Record<string, string>): string {
 
 describe('missing prebuild', () => {
   const dirs: string[] = [];
+  // node-gyp-build honours EDGEIO_PREBUILD (scripts/check-sanitizers.sh points
+  // it at the sanitized build): these tests are about what it finds without one.
+  const override = process.env.EDGEIO_PREBUILD;
+  beforeAll(() => {
+    delete process.env.EDGEIO_PREBUILD;
+  });
   afterAll(() => {
+    if (override !== undefined) process.env.EDGEIO_PREBUILD = override;
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   });
 

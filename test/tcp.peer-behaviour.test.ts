@@ -28,7 +28,10 @@ function urgentDataPeer(port: number): Promise<number | null> {
     '    pass',
     's.close()',
   ].join('\n');
-  const child = spawnProcess('python3', ['-c', script], { stdio: 'ignore' });
+  // The peer is not the code under test: a sanitizer runtime preloaded into
+  // this process (scripts/check-sanitizers.sh) stays out of python.
+  const { LD_PRELOAD: _preload, ...env } = process.env;
+  const child = spawnProcess('python3', ['-c', script], { stdio: 'ignore', env });
   const killer = setTimeout(() => child.kill(), 15_000);
   return new Promise((resolve) =>
     child.on('exit', (code) => {

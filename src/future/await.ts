@@ -22,8 +22,11 @@
  *
  * Internal module: not exported from index.ts.
  */
+import { clearSuspect, TAKEN } from './unpolled';
 import { CONTEXT, currentOrDefault, Runnable, RuntimeHandle, TASK_BUDGET } from '../task/context';
+import { abortError } from '../sys/errors';
 import { deferWakeOn, setProbeWaker, useRuntime } from '../task/coop';
+import { Cancellable, currentScope, TaskScope } from '../task/local';
 import { Context } from './context';
 import { PENDING, Poll } from './poll';
 import type { Waker } from './waker';
@@ -31,6 +34,7 @@ import type { Waker } from './waker';
 /** What `await` drives: anything with a `poll(cx)` (an edgeio Future of any copy). */
 interface Driven<T> {
   poll(cx: Context): Poll<T>;
+  drop?(): void;
   /** @see Future.awaitState */
   awaitState?: unknown;
 }
@@ -53,7 +57,7 @@ function settled(state: State, result: unknown): Promise<unknown> {
   return state === State.Value ? Promise.resolve(result) : Promise.reject(result);
 }
 
-class AwaitDriver<T, R1, R2> extends Context implements Waker, Runnable {
+class AwaitDriver<T, R1, R2> extends Context implements Waker, Runnable, Cancellable {
   queued = false;
   private state = State.Pending;
   private result: unknown = undefined;
@@ -67,8 +71,24 @@ class AwaitDriver<T, R1, R2> extends Context implements Waker, Runnable {
     private readonly onRejected: OnRejected<R2>,
     private readonly resolve: (value: R1 | R2 | PromiseLike<R1 | R2>) => void,
     private readonly reject: (reason: unknown) => void,
+    /** The task-local scope of the async function awaiting, if it runs in a task (task/local.ts). */
+    private readonly scope: TaskScope | undefined,
   ) {
     super();
+    if (scope !== undefined) scope.watch(this);
+  }
+
+  /** The task was aborted: drop the future and reject the await. */
+  cancel(error: unknown): void {
+    if (this.state !== State.Pending) return;
+    const f = this.future;
+    try {
+      if (typeof f.drop === 'function') f.drop();
+    } finally {
+      this.complete(State.Error, error);
+      // Never call the callbacks inside abort(): a promise job settles them.
+      this.settleLater(Promise.reject(error));
+    }
   }
 
   wake(): void {
@@ -160,6 +180,7 @@ class AwaitDriver<T, R1, R2> extends Context implements Waker, Runnable {
   private complete(state: State, result: unknown): void {
     this.state = state;
     this.result = result;
+    if (this.scope !== undefined) this.scope.unwatch(this);
     const j = this.joined;
     if (j === null) return;
     this.joined = null;
@@ -214,13 +235,57 @@ setProbeWaker(PROBE_WAKER, () => {
   CONTEXT.probeState |= PROBE_DEFERRED;
 });
 
+/** The `awaitState` of a future a task drives (`spawn(future)`): it has its driver. */
+const TASK_DRIVEN = Symbol.for('edgeio.awaitState.taskDriven');
+
+/**
+ * Marks `future` as driven by a task (`spawn`). Throws a TypeError if it is
+ * already driven: awaited (pending or done) or spawned. A future has one
+ * driver: two would steal each other's waker slot and one would hang.
+ * Structural futures without `awaitState` (another copy's, plain objects)
+ * are not tracked.
+ */
+export function claimForTask(future: Driven<unknown>): void {
+  if (!('awaitState' in future)) return;
+  let prior = future.awaitState;
+  if (prior === TAKEN) prior = undefined;
+  if (prior === undefined) clearSuspect(future);
+  if (prior === TASK_DRIVEN) {
+    throw new TypeError('spawn: this future is already driven by another task. A future has one driver: await the JoinHandle the first spawn returned.');
+  }
+  if (prior !== undefined) {
+    throw new TypeError('spawn: this future is already being awaited (or was). A future has one driver: spawn it instead of awaiting it, then await the JoinHandle.');
+  }
+  future.awaitState = TASK_DRIVEN;
+}
+
 /** `future.then(onFulfilled, onRejected)`. */
 export function awaitFuture<T, R1, R2>(future: Driven<T>, onFulfilled: OnFulfilled<T, R1>, onRejected: OnRejected<R2>): Promise<R1 | R2> {
   const prior = future.awaitState;
-  if (prior !== undefined) {
+  if (prior === undefined || prior === TAKEN) clearSuspect(future);
+  else {
+    if (prior === TASK_DRIVEN) {
+      const err = new TypeError(
+        'this future is already driven by a spawned task. A future has one driver: await the JoinHandle that spawn returned instead.',
+      );
+      return Promise.reject(err).then(onFulfilled, onRejected);
+    }
     // Driven before: share that outcome, never poll it again.
     if (prior instanceof AwaitDriver) return (prior as AwaitDriver<T, unknown, unknown>).join(onFulfilled, onRejected);
     return (prior as Promise<T>).then(onFulfilled, onRejected);
+  }
+  // Inside an aborted task's async function, every edgeio await fails at
+  // once (task/local.ts): that is how abort() stops the function.
+  const scope = currentScope();
+  if (scope !== undefined && scope.aborted) {
+    if (typeof future.drop === 'function') future.drop();
+    // Rejected after Node's loop had a turn: a function that catches every
+    // error and loops (`for (;;) try { await s.read(buf) } catch {}`) must
+    // not starve the process with a microtask loop once aborted.
+    const err = abortError('The task was aborted');
+    const p = new Promise<T>((_, reject) => setImmediate(reject, err));
+    future.awaitState = p;
+    return p.then(onFulfilled, onRejected);
   }
   // A poll nested in this one (a future awaiting inside its poll) restores
   // the outer poll's bits when it is done.
@@ -254,7 +319,7 @@ export function awaitFuture<T, R1, R2>(future: Driven<T>, onFulfilled: OnFulfill
   }
   const rt = currentOrDefault();
   return new Promise<R1 | R2>((resolve, reject) => {
-    const d = new AwaitDriver(future, rt, onFulfilled, onRejected, resolve, reject);
+    const d = new AwaitDriver(future, rt, onFulfilled, onRejected, resolve, reject, scope);
     future.awaitState = d;
     if ((probed & PROBE_DEFERRED) !== 0) deferWakeOn(rt.context, d);
     else if ((probed & PROBE_WOKEN) !== 0) rt.executor.schedule(d);
@@ -268,7 +333,7 @@ export function awaitFuture<T, R1, R2>(future: Driven<T>, onFulfilled: OnFulfill
  */
 export function rearmAwait(future: Driven<unknown>): void {
   const s = future.awaitState;
-  if (!(s instanceof AwaitDriver) || !s.pending) future.awaitState = undefined;
+  if (s !== TASK_DRIVEN && (!(s instanceof AwaitDriver) || !s.pending)) future.awaitState = undefined;
 }
 
 /** Polls `future` now and, if needed, until it completes; settles a Promise with it. */

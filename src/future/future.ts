@@ -1,3 +1,4 @@
+import { clearSuspect, TAKEN } from './unpolled';
 import { awaitFuture, driveFuture } from './await';
 import type { Context } from './context';
 import type { Poll } from './poll';
@@ -131,6 +132,11 @@ export abstract class Future<T> implements PromiseLike<T>, Pollable<T> {
    * may sit in several combinators at once, each needing its own waiter.
    */
   forCombinator(): Future<T> {
+    // Taken: not a dropped no-op (future/unpolled.ts). An await later still drives it.
+    if (this.awaitState === undefined) {
+      this.awaitState = TAKEN;
+      clearSuspect(this);
+    }
     return this;
   }
 

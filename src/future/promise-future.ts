@@ -1,4 +1,6 @@
+import { abortError } from '../sys/errors';
 import { isBlockedOnBy } from '../task/context';
+import { Cancellable, runInScope, TaskScope } from '../task/local';
 import { Context } from './context';
 import { Future, isPollable, Pollable } from './future';
 import { PENDING, Poll } from './poll';
@@ -102,10 +104,21 @@ const DONE = 3;
  * edgeio Future, or a promise it waits for. One object instead of a `lazy`
  * wrapper around a `PromiseFuture` (spawning is on the accept path).
  *
+ * It is also the task-local scope of the function (task/local.ts): the
+ * function runs inside `runInScope(this, ...)`, so its awaits on edgeio
+ * futures register here and are cancelled when the task is aborted.
+ *
  * @internal
  */
-export class CallFuture<T> extends Future<T> {
+export class CallFuture<T> extends Future<T> implements TaskScope {
   private state = NOT_CALLED;
+  /** Set when the task was aborted while the function was still running. */
+  aborted = false;
+  /** Told once the aborted function has really returned (the task stops counting as alive). */
+  private onReturn: { onFunctionReturned(): void } | null = null;
+  /** The awaits pending in the function (one, except under Promise.all and the like). */
+  private watched: Cancellable | null = null;
+  private watchedMore: Cancellable[] | null = null;
   private inner: Pollable<T> | null = null;
   private value: T | undefined;
   private failed = false;
@@ -123,7 +136,7 @@ export class CallFuture<T> extends Future<T> {
     if (this.state === NOT_CALLED) {
       const fn = this.fn as (signal: AbortSignal) => T | Pollable<T> | PromiseLike<T>;
       this.fn = null;
-      const out = fn(this.signal);
+      const out = runInScope(this, fn, this.signal);
       if (isPollable<T>(out)) {
         this.inner = out;
         this.state = INNER;
@@ -154,9 +167,53 @@ export class CallFuture<T> extends Future<T> {
     this.waker = null;
     const inner = this.inner;
     if (inner !== null && typeof inner.drop === 'function') inner.drop();
+    if (this.state !== AWAITING || this.aborted) return;
+    // The function is still running: fail what it awaits now, and every
+    // edgeio operation it starts from here on.
+    this.aborted = true;
+    const w = this.watched;
+    const more = this.watchedMore;
+    this.watched = null;
+    this.watchedMore = null;
+    if (w !== null) w.cancel(abortError('The task was aborted'));
+    if (more !== null) for (let i = 0; i < more.length; i++) more[i].cancel(abortError('The task was aborted'));
+  }
+
+  /**
+   * After {@link drop}: true if the function is still running; `task` is
+   * then told once it has returned (or thrown).
+   */
+  whenReturned(task: { onFunctionReturned(): void }): boolean {
+    if (this.state !== AWAITING) return false;
+    this.onReturn = task;
+    return true;
+  }
+
+  watch(op: Cancellable): void {
+    if (this.watched === null) this.watched = op;
+    else (this.watchedMore ??= []).push(op);
+  }
+
+  unwatch(op: Cancellable): void {
+    if (this.watched === op) {
+      this.watched = this.watchedMore !== null && this.watchedMore.length > 0 ? (this.watchedMore.pop() as Cancellable) : null;
+      return;
+    }
+    const list = this.watchedMore;
+    if (list === null) return;
+    const i = list.indexOf(op);
+    if (i >= 0) list.splice(i, 1);
   }
 
   private settle(failed: boolean, value: T | undefined, error: unknown): void {
+    const ret = this.onReturn;
+    if (ret !== null) {
+      // Aborted: the handle already rejected; the task now really ended.
+      this.onReturn = null;
+      this.state = DONE;
+      ret.onFunctionReturned();
+      return;
+    }
     this.state = DONE;
     this.failed = failed;
     this.value = value;

@@ -3,6 +3,8 @@
  *
  * Internal module: not exported from index.ts.
  */
+import { markPolled, trackUnpolled } from '../future/unpolled';
+import { SignalOptions, withSignal } from '../future/abortable';
 import type { Context } from '../future/context';
 import { Future } from '../future/future';
 import { PENDING, Poll } from '../future/poll';
@@ -24,6 +26,7 @@ export class ReadFuture extends Future<number> {
   }
 
   poll(cx: Context): Poll<number> {
+    markPolled(this); // not a forgotten await (future/unpolled.ts)
     const n = this.source.pollRead(cx, this.buf, this.offset, this.length);
     this.waker = n === PENDING ? cx.waker : null;
     return n;
@@ -55,6 +58,7 @@ export class ReadExactFuture extends Future<number> {
   }
 
   poll(cx: Context): Poll<number> {
+    markPolled(this); // not a forgotten await (future/unpolled.ts)
     while (this.filled < this.length) {
       const n = this.source.pollRead(cx, this.buf, this.offset + this.filled, this.length - this.filled);
       if (n === PENDING) {
@@ -91,12 +95,34 @@ export async function* readChunks(source: AsyncRead): AsyncGenerator<Buffer, voi
   }
 }
 
-/** `source.read(buf, offset, length)`: checks the range, then a {@link ReadFuture}. */
-export function readFuture(source: AsyncRead, buf: Uint8Array, offset: number, length: number | undefined): ReadFuture {
-  return new ReadFuture(source, buf, offset, checkRange(buf, offset, length));
+/**
+ * `source.read(buf, offset, length, options)`: checks the range, then a
+ * {@link ReadFuture}, wrapped only when `options` carries a signal
+ * (`read(buf, { signal })` is accepted too).
+ */
+export function readFuture(
+  source: AsyncRead,
+  buf: Uint8Array,
+  offset: number | SignalOptions | undefined,
+  length: number | undefined,
+  options?: SignalOptions,
+): Future<number> {
+  if (typeof offset === 'object') return trackUnpolled(withSignal(new ReadFuture(source, buf, 0, checkRange(buf, 0, undefined)), offset), 'read()');
+  const off = offset ?? 0;
+  const f = new ReadFuture(source, buf, off, checkRange(buf, off, length));
+  return trackUnpolled(options === undefined ? f : withSignal(f, options), 'read()');
 }
 
-/** `source.readExact(buf, offset, length)`: checks the range, then a {@link ReadExactFuture}. */
-export function readExactFuture(source: AsyncRead, buf: Uint8Array, offset: number, length: number | undefined): ReadExactFuture {
-  return new ReadExactFuture(source, buf, offset, checkRange(buf, offset, length));
+/** `source.readExact(buf, offset, length, options)`: as {@link readFuture}, with a {@link ReadExactFuture}. */
+export function readExactFuture(
+  source: AsyncRead,
+  buf: Uint8Array,
+  offset: number | SignalOptions | undefined,
+  length: number | undefined,
+  options?: SignalOptions,
+): Future<number> {
+  if (typeof offset === 'object') return trackUnpolled(withSignal(new ReadExactFuture(source, buf, 0, checkRange(buf, 0, undefined)), offset), 'readExact()');
+  const off = offset ?? 0;
+  const f = new ReadExactFuture(source, buf, off, checkRange(buf, off, length));
+  return trackUnpolled(options === undefined ? f : withSignal(f, options), 'readExact()');
 }

@@ -3,8 +3,9 @@
  * resource operation follows (tokio runtime/io/registration.rs +
  * io/poll_evented.rs).
  *
- * Internal module: not exported from index.ts. TCP streams, listeners and
- * connects use it; so should every later resource (UDP, Unix sockets, pipes).
+ * Internal module: not exported from index.ts. TCP streams, listeners,
+ * connects and UDP sockets use it; so should every later resource (Unix
+ * sockets, pipes).
  */
 import type { Context } from '../future/context';
 import { PENDING, Pending } from '../future/poll';
@@ -36,8 +37,22 @@ export interface RegistrationOptions {
    * data is not reported.
    */
   shortReadProvesEmpty?: boolean;
-  /** Whether a short write proves the send buffer full. Default true. */
+  /**
+   * Whether a short write proves the send buffer full. Default true. False
+   * for datagram batches (`sendmmsg` also stops short at an error it reports
+   * on the next call).
+   */
   shortWriteProvesFull?: boolean;
+  /**
+   * Whether an `EAGAIN` also clears the sticky ERROR bit (rule, step 3).
+   * Default false: a stream's error stays, every later call reports it.
+   * True for datagram sockets, where the pending error (`SO_ERROR`: an ICMP
+   * port-unreachable on a connected UDP socket) is consumed by the call that
+   * reports it (udp(7), socket(7) `SO_ERROR`): an `EAGAIN` after it shows
+   * that none is left, and a kept ERROR bit would make every later wait
+   * begin with a syscall that can only return `EAGAIN`.
+   */
+  eagainClearsError?: boolean;
   /** Runtime shutdown while still registered: the owner closes (default: deregister and wake the waiters). */
   onShutdown?: () => void;
   /** Graceful shutdown, step one (a listener stops accepting). Default: nothing. */
@@ -120,6 +135,7 @@ export class Registration {
   readonly onGracefulShutdown: (() => void) | null;
   private readonly shortReadProvesEmpty: boolean;
   private readonly shortWriteProvesFull: boolean;
+  private readonly eagainClearsError: boolean;
   private closed = false;
 
   /**
@@ -136,6 +152,7 @@ export class Registration {
   ) {
     this.shortReadProvesEmpty = options.shortReadProvesEmpty ?? true;
     this.shortWriteProvesFull = options.shortWriteProvesFull ?? true;
+    this.eagainClearsError = options.eagainClearsError ?? false;
     this.onShutdown = options.onShutdown ?? null;
     this.onGracefulShutdown = options.onGracefulShutdown ?? null;
     driver.register(this, interest);
@@ -191,6 +208,7 @@ export class Registration {
     const tick = io.tick;
     const n = op(this.fd, a, b, c);
     if (n === EAGAIN) {
+      if (this.eagainClearsError) io.clearError(tick);
       io.clearReadiness(tick, dir === Direction.Read ? READABLE | PRIORITY : WRITABLE);
     } else if (n > 0 && n < requested) {
       this.shortTransfer(dir, tick, io.readiness);
@@ -257,10 +275,32 @@ export class Registration {
     this.io.shutdown();
   }
 
+  /**
+   * Gives the descriptor away without closing it (tokio
+   * `PollEvented::into_inner`, then `into_raw_fd`): deregisters, drops it
+   * from the environment's descriptor table (native `detachFd`, so teardown
+   * no longer closes it), and wakes every waiter to see SHUTDOWN as after
+   * {@link close}. Returns the descriptor, now the caller's. Call once, on a
+   * registration that is not closed.
+   *
+   * @example
+   * ```ts
+   * const fd = reg.release(); // e.g. for new net.Socket({ fd })
+   * ```
+   */
+  release(): number {
+    this.closed = true;
+    this.driver.deregister(this);
+    native.detachFd(this.fd);
+    this.io.shutdown();
+    return this.fd;
+  }
+
   /** Rule, step 3. */
   private parkAfterEagain(cx: Context, dir: Direction, tick: number): Pending {
     restoreUnit();
     const io = this.io;
+    if (this.eagainClearsError) io.clearError(tick);
     // Sticky bits (closed, error) stay, but a parked waker only wakes on a
     // new event, so they never make a caller spin.
     if (io.clearReadiness(tick, dir === Direction.Read ? READABLE | PRIORITY : WRITABLE)) {

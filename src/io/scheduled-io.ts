@@ -27,7 +27,7 @@ import type { Context } from '../future/context';
 import { PENDING, Pending } from '../future/poll';
 import type { Waker } from '../future/waker';
 import { isProbeWaker, pollProceed, restoreUnit } from '../task/coop';
-import { Direction, READ_MASK, STICKY, WRITE_MASK, SHUTDOWN } from './ready';
+import { Direction, ERROR, READ_MASK, STICKY, WRITE_MASK, SHUTDOWN } from './ready';
 
 /**
  * Readiness, tick and waker slots of one registration.
@@ -128,6 +128,19 @@ export class ScheduledIo {
   clearReadiness(tick: number, bits: number): boolean {
     if (this.tick !== tick) return false;
     this.readiness &= ~(bits & ~STICKY);
+    return true;
+  }
+
+  /**
+   * Clears the sticky ERROR bit if no readiness arrived since `tick` was
+   * read, and says whether it did. Only for resources whose pending error is
+   * consumed by the call that reports it (datagram sockets: see
+   * `RegistrationOptions.eagainClearsError`), after an EAGAIN proved that
+   * none is left.
+   */
+  clearError(tick: number): boolean {
+    if (this.tick !== tick) return false;
+    this.readiness &= ~ERROR;
     return true;
   }
 

@@ -6,6 +6,7 @@
  * keeps separate reader and writer waker slots. An error on one half is a
  * result of that operation only; it does not close or poison the other.
  */
+import type { SignalOptions } from '../future/abortable';
 import { Context } from '../future/context';
 import type { Future } from '../future/future';
 import { PENDING, Poll } from '../future/poll';
@@ -74,13 +75,35 @@ export class ReadHalf<S extends AsyncDuplex = AsyncDuplex> implements AsyncRead,
   }
 
   /** Reads once into `buf`; resolves with the byte count, 0 at end of stream. */
-  read(buf: Uint8Array, offset = 0, length?: number): Future<number> {
-    return readFuture(this, buf, offset, length);
+  read(buf: Uint8Array, options?: SignalOptions): Future<number>;
+  /**
+   * The same on `buf[offset, offset + length)`. With `{ signal }`, an abort
+   * rejects with an `AbortError` and releases the operation.
+   *
+   * @example
+   * ```ts
+   * await stream.read(buf, 0, 16, { signal: AbortSignal.timeout(1000) });
+   * ```
+   */
+  read(buf: Uint8Array, offset?: number, length?: number, options?: SignalOptions): Future<number>;
+  read(buf: Uint8Array, offset?: number | SignalOptions, length?: number, options?: SignalOptions): Future<number> {
+    return readFuture(this, buf, offset, length, options);
   }
 
   /** Fills `buf` completely, or fails with `ERR_UNEXPECTED_EOF`. */
-  readExact(buf: Uint8Array, offset = 0, length?: number): Future<number> {
-    return readExactFuture(this, buf, offset, length);
+  readExact(buf: Uint8Array, options?: SignalOptions): Future<number>;
+  /**
+   * The same on `buf[offset, offset + length)`. With `{ signal }`, an abort
+   * rejects with an `AbortError` and releases the operation.
+   *
+   * @example
+   * ```ts
+   * await stream.readExact(buf, 0, 16, { signal: AbortSignal.timeout(1000) });
+   * ```
+   */
+  readExact(buf: Uint8Array, offset?: number, length?: number, options?: SignalOptions): Future<number>;
+  readExact(buf: Uint8Array, offset?: number | SignalOptions, length?: number, options?: SignalOptions): Future<number> {
+    return readExactFuture(this, buf, offset, length, options);
   }
 
   /** Stops using this half. The stream closes when both halves are closed. */
@@ -92,6 +115,19 @@ export class ReadHalf<S extends AsyncDuplex = AsyncDuplex> implements AsyncRead,
     shared.reader = null;
     shared.release();
     w?.wake();
+  }
+
+  /**
+   * {@link close} for `using`.
+   *
+   * @example
+   * ```ts
+   * const [rd, wr] = stream.split();
+   * { using r = rd; await r.read(buf); } // read half closed here
+   * ```
+   */
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   /**
@@ -164,23 +200,45 @@ export class WriteHalf<S extends AsyncDuplex = AsyncDuplex> implements AsyncWrit
   }
 
   /** Writes once; resolves with how many bytes were taken. */
-  write(buf: Uint8Array, offset = 0, length?: number): Future<number> {
-    return writeFuture(this, buf, offset, length);
+  write(buf: Uint8Array, options?: SignalOptions): Future<number>;
+  /**
+   * The same on `buf[offset, offset + length)`. With `{ signal }`, an abort
+   * rejects with an `AbortError` and releases the operation.
+   *
+   * @example
+   * ```ts
+   * await stream.write(buf, 0, 16, { signal: AbortSignal.timeout(1000) });
+   * ```
+   */
+  write(buf: Uint8Array, offset?: number, length?: number, options?: SignalOptions): Future<number>;
+  write(buf: Uint8Array, offset?: number | SignalOptions, length?: number, options?: SignalOptions): Future<number> {
+    return writeFuture(this, buf, offset, length, options);
   }
 
   /** Writes all of `buf`. */
-  writeAll(buf: Uint8Array, offset = 0, length?: number): Future<void> {
-    return writeAllFuture(this, buf, offset, length);
+  writeAll(buf: Uint8Array, options?: SignalOptions): Future<void>;
+  /**
+   * The same on `buf[offset, offset + length)`. With `{ signal }`, an abort
+   * rejects with an `AbortError` and releases the operation.
+   *
+   * @example
+   * ```ts
+   * await stream.writeAll(buf, 0, 16, { signal: AbortSignal.timeout(1000) });
+   * ```
+   */
+  writeAll(buf: Uint8Array, offset?: number, length?: number, options?: SignalOptions): Future<void>;
+  writeAll(buf: Uint8Array, offset?: number | SignalOptions, length?: number, options?: SignalOptions): Future<void> {
+    return writeAllFuture(this, buf, offset, length, options);
   }
 
   /** One gather write of `bufs`. */
-  writev(bufs: readonly Uint8Array[]): Future<number> {
-    return writevFuture(this, bufs);
+  writev(bufs: readonly Uint8Array[], options?: SignalOptions): Future<number> {
+    return writevFuture(this, bufs, options);
   }
 
   /** Gather-writes all of `bufs`. */
-  writevAll(bufs: readonly Uint8Array[]): Future<void> {
-    return writevAllFuture(this, bufs);
+  writevAll(bufs: readonly Uint8Array[], options?: SignalOptions): Future<void> {
+    return writevAllFuture(this, bufs, options);
   }
 
   /** Ends the write side (FIN). The read half keeps working. */
@@ -206,6 +264,19 @@ export class WriteHalf<S extends AsyncDuplex = AsyncDuplex> implements AsyncWrit
     this.shared.writer = null;
     this.shared.release();
     w?.wake();
+  }
+
+  /**
+   * {@link close} for `using`: FIN if not sent yet, then this half is released.
+   *
+   * @example
+   * ```ts
+   * const [rd, wr] = stream.split();
+   * { using w = wr; await w.writeAll(data); } // FIN sent, write half closed here
+   * ```
+   */
+  [Symbol.dispose](): void {
+    this.close();
   }
 }
 

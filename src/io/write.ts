@@ -7,6 +7,8 @@
  *
  * Internal module: not exported from index.ts.
  */
+import { markPolled, trackUnpolled } from '../future/unpolled';
+import { SignalOptions, withSignal } from '../future/abortable';
 import type { Context } from '../future/context';
 import { Future } from '../future/future';
 import { PENDING, Poll } from '../future/poll';
@@ -28,6 +30,7 @@ export class WriteFuture extends Future<number> {
   }
 
   poll(cx: Context): Poll<number> {
+    markPolled(this); // not a forgotten await (future/unpolled.ts)
     const n = this.sink.pollWrite(cx, this.buf, this.offset, this.length);
     this.waker = n === PENDING ? cx.waker : null;
     return n;
@@ -59,6 +62,7 @@ export class WriteAllFuture extends Future<void> {
   }
 
   poll(cx: Context): Poll<void> {
+    markPolled(this); // not a forgotten await (future/unpolled.ts)
     while (this.written < this.length) {
       const n = this.sink.pollWrite(cx, this.buf, this.offset + this.written, this.length - this.written);
       if (n === PENDING) {
@@ -90,6 +94,7 @@ export class WritevFuture extends Future<number> {
   }
 
   poll(cx: Context): Poll<number> {
+    markPolled(this); // not a forgotten await (future/unpolled.ts)
     const n = this.sink.pollWritev(cx, this.bufs, 0, 0);
     this.waker = n === PENDING ? cx.waker : null;
     return n;
@@ -115,6 +120,7 @@ export class WritevAllFuture extends Future<void> {
   }
 
   poll(cx: Context): Poll<void> {
+    markPolled(this); // not a forgotten await (future/unpolled.ts)
     const bufs = this.bufs;
     for (;;) {
       // Skip empty and finished buffers.
@@ -174,24 +180,48 @@ export function checkBuffers(bufs: readonly Uint8Array[]): void {
   }
 }
 
-/** `sink.write(buf, offset, length)`: checks the range, then a {@link WriteFuture}. */
-export function writeFuture(sink: AsyncWrite, buf: Uint8Array, offset: number, length: number | undefined): WriteFuture {
-  return new WriteFuture(sink, buf, offset, checkRange(buf, offset, length));
+/**
+ * `sink.write(buf, offset, length, options)`: checks the range, then a
+ * {@link WriteFuture}, wrapped only when `options` carries a signal
+ * (`write(buf, { signal })` is accepted too).
+ */
+export function writeFuture(
+  sink: AsyncWrite,
+  buf: Uint8Array,
+  offset: number | SignalOptions | undefined,
+  length: number | undefined,
+  options?: SignalOptions,
+): Future<number> {
+  if (typeof offset === 'object') return trackUnpolled(withSignal(new WriteFuture(sink, buf, 0, checkRange(buf, 0, undefined)), offset), 'write()');
+  const off = offset ?? 0;
+  const f = new WriteFuture(sink, buf, off, checkRange(buf, off, length));
+  return trackUnpolled(options === undefined ? f : withSignal(f, options), 'write()');
 }
 
-/** `sink.writeAll(buf, offset, length)`: checks the range, then a {@link WriteAllFuture}. */
-export function writeAllFuture(sink: AsyncWrite, buf: Uint8Array, offset: number, length: number | undefined): WriteAllFuture {
-  return new WriteAllFuture(sink, buf, offset, checkRange(buf, offset, length));
+/** `sink.writeAll(buf, offset, length, options)`: as {@link writeFuture}, with a {@link WriteAllFuture}. */
+export function writeAllFuture(
+  sink: AsyncWrite,
+  buf: Uint8Array,
+  offset: number | SignalOptions | undefined,
+  length: number | undefined,
+  options?: SignalOptions,
+): Future<void> {
+  if (typeof offset === 'object') return trackUnpolled(withSignal(new WriteAllFuture(sink, buf, 0, checkRange(buf, 0, undefined)), offset), 'writeAll()');
+  const off = offset ?? 0;
+  const f = new WriteAllFuture(sink, buf, off, checkRange(buf, off, length));
+  return trackUnpolled(options === undefined ? f : withSignal(f, options), 'writeAll()');
 }
 
-/** `sink.writev(bufs)`: checks the list, then a {@link WritevFuture}. */
-export function writevFuture(sink: AsyncWrite, bufs: readonly Uint8Array[]): WritevFuture {
+/** `sink.writev(bufs, options)`: checks the list, then a {@link WritevFuture}. */
+export function writevFuture(sink: AsyncWrite, bufs: readonly Uint8Array[], options?: SignalOptions): Future<number> {
   checkBuffers(bufs);
-  return new WritevFuture(sink, bufs);
+  const f = new WritevFuture(sink, bufs);
+  return trackUnpolled(options === undefined ? f : withSignal(f, options), 'writev()');
 }
 
-/** `sink.writevAll(bufs)`: checks the list, then a {@link WritevAllFuture}. */
-export function writevAllFuture(sink: AsyncWrite, bufs: readonly Uint8Array[]): WritevAllFuture {
+/** `sink.writevAll(bufs, options)`: checks the list, then a {@link WritevAllFuture}. */
+export function writevAllFuture(sink: AsyncWrite, bufs: readonly Uint8Array[], options?: SignalOptions): Future<void> {
   checkBuffers(bufs);
-  return new WritevAllFuture(sink, bufs);
+  const f = new WritevAllFuture(sink, bufs);
+  return trackUnpolled(options === undefined ? f : withSignal(f, options), 'writevAll()');
 }

@@ -100,11 +100,12 @@ export abstract class SocketListener<S> implements AsyncIterable<S> {
     });
   };
 
+  /** @internal The driver accepted streams register with. */
+  protected readonly driver: IoDriver;
+
   /** @internal Registers the listening `fd` with `driver`. */
-  protected constructor(
-    fd: number,
-    protected readonly driver: IoDriver,
-  ) {
+  protected constructor(fd: number, driver: IoDriver) {
+    this.driver = driver;
     this.acceptCx = new Context(this.wakeAcceptors);
     this.registration = new Registration(driver, fd, INTEREST_READ, {
       onShutdown: () => this.close(),

@@ -62,8 +62,14 @@ export class JoinHandle<T> extends Future<T> {
 
   /**
    * Cancels the task. Its future is dropped; awaiting the handle rejects with
-   * `AbortError`. For an async function see {@link Spawnable}: what it is
-   * awaiting right now is not cancelled, only its signal fires.
+   * `AbortError`. An async function fails at its next edgeio await (the one
+   * it is waiting on now too) with `AbortError`; see {@link Spawnable}.
+   *
+   * @example
+   * ```ts
+   * const h = spawn(async () => { for await (const s of listener) serve(s); });
+   * h.abort(); // the for await ends with AbortError
+   * ```
    */
   abort(): void {
     this.task.abort();

@@ -18,6 +18,7 @@
  *
  * Internal module: not exported from index.ts.
  */
+import { sweepUnpolled } from '../future/unpolled';
 import { flushDeferred, resetTickBudget, useRuntime } from '../task/coop';
 import { M_BUSY_TURN_MS } from '../task/metrics';
 import { enterRuntime, exitRuntime, RuntimeCore } from './context';
@@ -38,6 +39,7 @@ export class NodeLoop {
   readonly onTurn = (count: number): void => {
     const rt = this.rt;
     const t0 = performance.now();
+    sweepUnpolled(); // a macrotask boundary: see future/unpolled.ts
     resetTickBudget(rt.context);
     enterRuntime(rt);
     rt.executor.hold();
@@ -60,6 +62,7 @@ export class NodeLoop {
     const rt = this.rt;
     if (rt.isShutdown) return;
     const t0 = performance.now();
+    sweepUnpolled();
     resetTickBudget(rt.context);
     enterRuntime(rt);
     rt.executor.hold();

@@ -11,6 +11,8 @@
  * Idle, nothing runs: no polling, 0% CPU. The process stays alive while a
  * ref'd resource is registered or a timer is pending.
  */
+import { checkSignalOptions, SignalOptions } from '../future/abortable';
+import { claimForTask } from '../future/await';
 import { isPollable, Pollable } from '../future/future';
 import { CallFuture, fromPromise } from '../future/promise-future';
 import { IoDriver } from '../io/driver';
@@ -29,7 +31,7 @@ import {
   blockingRuntimeOrNull,
 } from './context';
 import { Executor } from './executor';
-import { reportIfUnobserved } from './failure';
+import { checkTaskErrorHandler, reportIfUnobserved, TaskErrorHandler } from './failure';
 import { JoinHandle } from './join-handle';
 import { RuntimeMetrics, snapshot } from './metrics';
 import { NodeLoop } from './node-loop';
@@ -43,16 +45,25 @@ import { TaskList } from './task-list';
  * that fires when the task is aborted: an async function cannot be stopped
  * from outside between its awaits, so it can watch the signal.
  *
- * Aborting a task that runs an async function rejects its handle and fires
- * the signal, but an operation the function is already awaiting (a read, a
- * sleep) is not cancelled: it completes and the function resumes. Stop it by
- * closing the resource from the signal's `abort` event, or spawn the
- * operation as a Future (those are dropped at once).
+ * Aborting a task that runs an async function rejects its handle, fires
+ * the signal, and fails the edgeio operation the function is awaiting (and
+ * every later one) with an `AbortError`, so the function unwinds at its next
+ * edgeio await (task/local.ts); the task counts as alive until it returned.
+ * A plain promise it awaits is not cancelled.
+ *
+ * @example
+ * ```ts
+ * spawn(async (signal) => { while (!signal.aborted) await sleep(10); });
+ * spawn(sleep(10));
+ * ```
  */
 export type Spawnable<T> =
   | Pollable<T>
   | PromiseLike<T>
   | ((signal: AbortSignal) => T | Pollable<T> | PromiseLike<T>);
+
+/** The onTaskError of the last default runtime shut down: its successor keeps it. */
+let previousDefaultHandler: TaskErrorHandler = 'log';
 
 const RUNNING = 0;
 /** Graceful shutdown in progress: no new connections, tasks finishing. */
@@ -65,6 +76,23 @@ export interface ShutdownOptions {
   graceful?: boolean;
   /** How long a graceful shutdown waits for tasks before aborting them. Default 10,000. */
   timeoutMs?: number;
+}
+
+/**
+ * Options for `new Runtime(options)`.
+ *
+ * @example
+ * ```ts
+ * const rt = new Runtime({ onTaskError: 'throw' });
+ * ```
+ */
+export interface RuntimeOptions {
+  /**
+   * What to do with a task failure nobody observes through its JoinHandle
+   * (see {@link TaskErrorHandler}). Default `'log'`: printed once on stderr
+   * with its stack, the process goes on.
+   */
+  onTaskError?: TaskErrorHandler;
 }
 
 /**
@@ -107,8 +135,11 @@ export class Runtime implements RuntimeCore {
   private gracefulDone: Promise<void> | null = null;
   /** Called when the last live task finishes (graceful shutdown waits on it). */
   private onIdle: (() => void) | null = null;
+  private taskErrorHandler: TaskErrorHandler = 'log';
 
-  constructor() {
+  constructor(options: RuntimeOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    if (options.onTaskError !== undefined) this.taskErrorHandler = checkTaskErrorHandler(options.onTaskError);
     const counters = new Float64Array(METRICS_LENGTH);
     this.loop = new NodeLoop(this);
     this.context = new RuntimeContext(this.loop.scheduleFlush, counters);
@@ -155,8 +186,30 @@ export class Runtime implements RuntimeCore {
     const rt = CONTEXT.defaultRuntime as Runtime | null;
     if (rt !== null && rt.state !== SHUT_DOWN) return rt;
     const fresh = new Runtime();
+    // A default runtime made after the last one was shut down keeps its setting.
+    fresh.taskErrorHandler = rt !== null ? rt.taskErrorHandler : previousDefaultHandler;
     CONTEXT.defaultRuntime = fresh;
     return fresh;
+  }
+
+  /**
+   * What this runtime does with a task failure nobody observes through its
+   * JoinHandle: `'log'` (default: stderr, once, with the stack; the process
+   * goes on), `'throw'` (an unhandled rejection, Node's behaviour) or a
+   * function `(error, handle) => void`. See {@link TaskErrorHandler}.
+   *
+   * @example
+   * ```ts
+   * Runtime.default().onTaskError = (err, handle) => logger.error({ err }, 'task failed');
+   * ```
+   */
+  get onTaskError(): TaskErrorHandler {
+    return this.taskErrorHandler;
+  }
+
+  /** Sets the handler (checked: a bad value is a `TypeError`). */
+  set onTaskError(handler: TaskErrorHandler) {
+    this.taskErrorHandler = checkTaskErrorHandler(handler);
   }
 
   /** True while `blockOn` drives this runtime. */
@@ -186,8 +239,12 @@ export class Runtime implements RuntimeCore {
    * and runs independently of the returned handle.
    *
    * A task that throws rejects its handle and disturbs no other task; a
-   * failure nobody observes through the handle is reported like an unhandled
-   * promise rejection.
+   * failure nobody observes through the handle goes to {@link onTaskError}
+   * (by default printed on stderr; the process goes on).
+   *
+   * `{ signal }`: the signal aborts the task (an aborted one aborts it at
+   * once). A future already awaited or spawned is a `TypeError`: a future
+   * has one driver.
    *
    * @example
    * ```ts
@@ -195,16 +252,22 @@ export class Runtime implements RuntimeCore {
    *   while (!signal.aborted) await sleep(10);
    * });
    * h.abort();
+   * rt.spawn(serve(conn), { signal: AbortSignal.timeout(30_000) });
    * ```
    */
-  spawn<T>(task: Spawnable<T>): JoinHandle<T> {
+  spawn<T>(task: Spawnable<T>, options?: SignalOptions): JoinHandle<T> {
     this.assertRunning();
+    const signal = options === undefined ? undefined : checkSignalOptions(options);
     let future: Pollable<T>;
     let controller: AbortController | null = null;
     if (isPollable<T>(task)) {
       // Any object with poll(cx), a Future of another copy of edgeio too
       // (it may also be a thenable: polling is cheaper and cancellable).
-      future = task;
+      // A JoinHandle gives a view of its own (it may be awaited elsewhere);
+      // any other future gets the task as its one driver.
+      const f = task as Pollable<T> & { forCombinator?: () => Pollable<T> };
+      future = typeof f.forCombinator === 'function' ? f.forCombinator() : task;
+      claimForTask(future);
     } else if (typeof task === 'function') {
       if (task.length > 0) controller = new AbortController();
       future = new CallFuture(task, controller?.signal as AbortSignal);
@@ -218,6 +281,7 @@ export class Runtime implements RuntimeCore {
     this.tasks.link(t as Task<unknown>);
     this.context.counters[M_TASKS_SPAWNED]++;
     this.executor.schedule(t);
+    if (signal !== undefined) t.abortOn(signal);
     return new JoinHandle(t);
   }
 
@@ -298,7 +362,8 @@ export class Runtime implements RuntimeCore {
    * Graceful (`{ graceful: true, timeoutMs }`): first closes every listener
    * (no new connections), then lets in-flight tasks finish; whatever is still
    * running after `timeoutMs` (default 10 s) is aborted as above. Resolves
-   * once every fd is closed.
+   * once every fd is closed and the aborted async functions have returned
+   * (at most another `timeoutMs` for one stuck on a foreign promise).
    *
    * @example
    * ```ts
@@ -323,7 +388,22 @@ export class Runtime implements RuntimeCore {
         clearTimeout(timer);
         this.onIdle = null;
         this.shutdownNow();
-        resolve();
+        if (this.tasks.count === 0) {
+          resolve();
+          return;
+        }
+        // Aborted async functions fail at their next edgeio await (their
+        // resources are closed now) and unwind: resolve once they returned,
+        // or after another timeoutMs for one stuck on a foreign promise.
+        const late = setTimeout(done, timeoutMs);
+        function done() {
+          clearTimeout(late);
+          resolve();
+        }
+        this.onIdle = () => {
+          this.onIdle = null;
+          done();
+        };
       };
       const timer = setTimeout(finish, timeoutMs);
       if (this.tasks.count === 0) finish();
@@ -366,18 +446,27 @@ export class Runtime implements RuntimeCore {
     } finally {
       exitRuntime();
     }
-    if (CONTEXT.defaultRuntime === this) CONTEXT.defaultRuntime = null;
+    if (CONTEXT.defaultRuntime === this) {
+      previousDefaultHandler = this.taskErrorHandler;
+      CONTEXT.defaultRuntime = null;
+    }
   }
 
+  private readonly currentHandler = (): TaskErrorHandler => this.taskErrorHandler;
+
   private readonly onTaskDone = (task: Task<unknown>): void => {
+    // An aborted async function still running is unlinked when it returns
+    // (Task.onReturned calls this again).
+    if (task.lingering) return;
     this.tasks.unlink(task);
     if (this.tasks.count === 0 && this.onIdle !== null) queueMicrotask(this.onIdle);
-    if (task.outcome === Outcome.Error && !task.observed) reportIfUnobserved(task);
+    if (task.outcome === Outcome.Error && !task.observed) reportIfUnobserved(task, this.currentHandler);
   };
 }
 
 /**
- * Spawns a task on the current runtime, or the default one.
+ * Spawns a task on the current runtime, or the default one. `{ signal }`
+ * aborts it when the signal fires (see {@link Runtime.spawn}).
  *
  * @example
  * ```ts
@@ -388,9 +477,9 @@ export class Runtime implements RuntimeCore {
  * await h;
  * ```
  */
-export function spawn<T>(task: Spawnable<T>): JoinHandle<T> {
+export function spawn<T>(task: Spawnable<T>, options?: SignalOptions): JoinHandle<T> {
   const rt = (currentRuntime() ?? blockingRuntimeOrNull() ?? Runtime.default()) as Runtime;
-  return rt.spawn(task);
+  return rt.spawn(task, options);
 }
 
 setDefaultRuntimeFactory(() => Runtime.default());

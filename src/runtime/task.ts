@@ -9,6 +9,7 @@
 import { Context } from '../future/context';
 import type { Pollable } from '../future/future';
 import { PENDING } from '../future/poll';
+import { CallFuture } from '../future/promise-future';
 import type { Waker } from '../future/waker';
 import { abortError } from '../sys/errors';
 import { CONTEXT, Runnable, RuntimeContext, Scheduler, TASK_BUDGET } from '../task/context';
@@ -39,6 +40,13 @@ export class Task<T> extends Context implements Waker, Runnable {
   private abortRequested = false;
   /** Aborted with the task, for async functions that accept a signal. */
   controller: AbortController | null = null;
+  /**
+   * True while an aborted task's async function has not returned yet: its
+   * handle already rejected, but the task still counts as alive.
+   */
+  lingering = false;
+  /** The `{ signal }` given to spawn, if any: it aborts the task. */
+  signal: AbortSignal | null = null;
   // Intrusive links in the runtime's list of live tasks: O(1) insert and
   // remove without a Set (which cost more than the rest of a spawn).
   prevLive: Task<unknown> | null = null;
@@ -146,6 +154,10 @@ export class Task<T> extends Context implements Waker, Runnable {
     try {
       // drop() is optional on a structural future.
       if (future !== null && typeof future.drop === 'function') future.drop();
+      // An async function cannot be stopped between its awaits: it fails at
+      // its next edgeio await (task/local.ts) and the task counts as alive
+      // until it has returned.
+      if (future instanceof CallFuture && future.whenReturned(this)) this.lingering = true;
     } catch (err) {
       // A future whose drop() throws is broken; the abort still completes
       // (the executor never throws) and the error surfaces as uncaught.
@@ -156,6 +168,26 @@ export class Task<T> extends Context implements Waker, Runnable {
     this.finish(Outcome.Aborted, undefined, abortError('The task was aborted'));
   }
 
+  /** Aborts the task when `signal` fires (spawn's `{ signal }`); unhooked when the task ends. */
+  abortOn(signal: AbortSignal): void {
+    if (signal.aborted) {
+      this.abort();
+      return;
+    }
+    this.signal = signal;
+    // Made here, not per task: spawning without a signal allocates nothing more.
+    this.onSignal = () => this.abort();
+    signal.addEventListener('abort', this.onSignal, { once: true });
+  }
+
+  private onSignal: (() => void) | null = null;
+
+  /** Called by the CallFuture of an aborted task once its function returned. */
+  onFunctionReturned(): void {
+    this.lingering = false;
+    this.onDone(this as Task<unknown>);
+  }
+
   private finish(outcome: Outcome, value: T | undefined, error: unknown): void {
     if (this.state === DONE) return;
     if (outcome !== Outcome.Aborted && this.future !== null) {
@@ -163,6 +195,11 @@ export class Task<T> extends Context implements Waker, Runnable {
       this.future = null;
     }
     this.state = DONE;
+    if (this.signal !== null) {
+      this.signal.removeEventListener('abort', this.onSignal as () => void);
+      this.signal = null;
+      this.onSignal = null;
+    }
     this.outcome = outcome;
     this.value = value;
     this.error = error;

@@ -102,11 +102,35 @@ export interface NativeBinding {
   detachFd(fd: number): number;
   /**
    * How many descriptors this environment owns: everything `socket`,
-   * `accept`, `reserveFd` and `adoptFd` returned and `close`/`detachFd`
+   * `accept`, `reserveFd`, `adoptFd` and `dupSocket` returned and `close`/`detachFd`
    * did not release. Each is closed at environment teardown
    * (native/fd_table.h).
    */
   trackedFds(): number;
+  /** Duplicates a socket descriptor, close-on-exec, owned (tracked) like `socket`'s; `ENOTSUP` on Windows. */
+  dupSocket(fd: number): number;
+
+  // ===== UDP (native/binding_udp.cc; addresses in wire form, native/udp.h) =====
+  /** A nonblocking datagram socket (Windows: ICMP reset reports off). */
+  udpSocket(family: 4 | 6): number;
+  /** Parses an IP literal into `out[offset, offset + 8)`; 0 or a negative error. */
+  udpWire(ip: string, port: number, out: Int32Array, offset: number): number;
+  /** The printable IP of the wire address at `wire[offset, offset + 8)`, or a negative error. */
+  udpFormat(wire: Int32Array, offset: number): string | number;
+  /** One datagram; `record[0..10)` = `[bytes, flags, wire address]`. `peek`: 1 leaves it queued. */
+  udpRecv(fd: number, buf: Uint8Array, offset: number, length: number, peek: 0 | 1, record: Int32Array): number;
+  /** One datagram to the wire address at `wire[wireOffset..]`, or (null) to the connected peer. */
+  udpSend(fd: number, buf: Uint8Array, offset: number, length: number, wire: Int32Array | null, wireOffset: number): number;
+  /** Up to `count` (<= 256) datagrams into `bufs[0, count)`; one 10-int record each. */
+  udpRecvMany(fd: number, bufs: readonly Uint8Array[], count: number, records: Int32Array): number;
+  /** Sends `bufs[index, index + count)` (count <= 256) to the wire addresses `wires[(index + i) * 8..]` (family 0: connected). */
+  udpSendMany(fd: number, bufs: readonly Uint8Array[], index: number, count: number, wires: Int32Array, gso?: 0 | 1): number;
+  /** True when the kernel supports UDP_SEGMENT (Linux >= 4.18); false elsewhere. */
+  udpGsoSupported(fd: number): boolean;
+  udpSetOption(fd: number, family: 4 | 6, option: number, value: number): number;
+  udpMembership(fd: number, join: 0 | 1, group: string, iface: string | undefined): number;
+  /** IP_MULTICAST_IF (an IPv4 address) / IPV6_MULTICAST_IF (an interface name or index). */
+  udpMulticastInterface(fd: number, family: 4 | 6, iface: string): number;
 
   // ===== constants =====
   readonly backend: 'epoll' | 'kqueue' | 'iocp';
@@ -165,6 +189,7 @@ export const ERRNO_NAMES = [
   'ENOTSOCK',
   'EBUSY',
   'EACCES',
+  'EMSGSIZE',
 ] as const;
 
 export type NativeErrnoName = (typeof ERRNO_NAMES)[number];

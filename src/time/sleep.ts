@@ -1,3 +1,5 @@
+import { markPolled, trackUnpolled } from '../future/unpolled';
+import { SignalOptions, withSignal } from '../future/abortable';
 import type { Context } from '../future/context';
 import { Future } from '../future/future';
 import { PENDING, Poll } from '../future/poll';
@@ -57,6 +59,7 @@ export class Sleep extends Future<void> {
   }
 
   poll(cx: Context): Poll<void> {
+    markPolled(this); // not a forgotten await (future/unpolled.ts)
     const e = this.entry;
     if (e.state === TimerState.Fired) return undefined;
     if (e.state === TimerState.Shutdown) throw shutdownError();
@@ -95,14 +98,20 @@ export class Sleep extends Future<void> {
 
 /**
  * Completes after `ms` milliseconds (rounded up to whole ms; never early).
+ * With `{ signal }` (as Node's `timers/promises`), an abort rejects with an
+ * `AbortError` and disarms the timer.
  *
  * @example
  * ```ts
  * await sleep(10);
+ * await sleep(60_000, { signal: controller.signal }); // AbortError on controller.abort()
  * ```
  */
-export function sleep(ms: number): Sleep {
-  return new Sleep(performance.now() + checkMs(ms));
+export function sleep(ms: number): Sleep;
+export function sleep(ms: number, options: SignalOptions | undefined): Future<void>;
+export function sleep(ms: number, options?: SignalOptions): Future<void> {
+  const s = new Sleep(performance.now() + checkMs(ms));
+  return trackUnpolled(options === undefined ? s : withSignal(s, options), 'sleep()');
 }
 
 /**
@@ -114,9 +123,12 @@ export function sleep(ms: number): Sleep {
  * await sleepUntil(start + 250);
  * ```
  */
-export function sleepUntil(deadline: number): Sleep {
+export function sleepUntil(deadline: number): Sleep;
+export function sleepUntil(deadline: number, options: SignalOptions | undefined): Future<void>;
+export function sleepUntil(deadline: number, options?: SignalOptions): Future<void> {
   if (typeof deadline !== 'number' || Number.isNaN(deadline)) {
     throw new TypeError('deadline must be a number on the performance.now() clock');
   }
-  return new Sleep(deadline);
+  const s = new Sleep(deadline);
+  return trackUnpolled(options === undefined ? s : withSignal(s, options), 'sleepUntil()');
 }

@@ -1,3 +1,5 @@
+import { markPolled, trackUnpolled } from '../future/unpolled';
+import { SignalOptions, withSignal } from '../future/abortable';
 import type { Context } from '../future/context';
 import { Future, isPollable, Pollable } from '../future/future';
 import { PENDING, Poll } from '../future/poll';
@@ -42,6 +44,7 @@ export class Timeout<T> extends Future<T> {
   }
 
   poll(cx: Context): Poll<T> {
+    markPolled(this); // not a forgotten await (future/unpolled.ts)
     // The inner future first: a value that is ready at the deadline wins.
     let v: Poll<T>;
     try {
@@ -71,7 +74,8 @@ export class Timeout<T> extends Future<T> {
  * (its timers and waker slots released; an edgeio I/O operation is
  * cancelled). A plain Promise is accepted too, but cannot be cancelled.
  * The clock starts when `timeout()` is called, as in tokio, not when the
- * result is first awaited.
+ * result is first awaited. With `{ signal }`, an abort rejects with an
+ * `AbortError` and drops the future and the timer.
  *
  * @example
  * ```ts
@@ -80,10 +84,14 @@ export class Timeout<T> extends Future<T> {
  * } catch (e) {
  *   if (e.code === 'ETIMEDOUT') console.log('peer too slow');
  * }
+ * await timeout(1000, stream.read(buf), { signal }); // ETIMEDOUT, or AbortError when signal fires
  * ```
  */
-export function timeout<T>(ms: number, future: Pollable<T> | PromiseLike<T>): Timeout<T> {
+export function timeout<T>(ms: number, future: Pollable<T> | PromiseLike<T>): Timeout<T>;
+export function timeout<T>(ms: number, future: Pollable<T> | PromiseLike<T>, options: SignalOptions | undefined): Future<T>;
+export function timeout<T>(ms: number, future: Pollable<T> | PromiseLike<T>, options?: SignalOptions): Future<T> {
   checkMs(ms);
   const inner = toFuture(future);
-  return new Timeout(inner, ms);
+  const t = new Timeout(inner, ms);
+  return trackUnpolled(options === undefined ? t : withSignal(t, options), 'timeout()');
 }

@@ -5,6 +5,8 @@
  *
  * Internal module: not exported from index.ts.
  */
+import { markPolled, trackUnpolled } from '../../future/unpolled';
+import { withSignal } from '../../future/abortable';
 import type { Context } from '../../future/context';
 import { Future } from '../../future/future';
 import { PENDING, Poll } from '../../future/poll';
@@ -23,6 +25,8 @@ import type { TcpStream } from './stream';
 export interface ConnectOptions {
   /** Give up after this many ms with an `ETIMEDOUT` error. Default: no limit. */
   timeoutMs?: number;
+  /** Abort the connect: it rejects with an `AbortError` and the socket is closed. */
+  signal?: AbortSignal;
 }
 
 const RESOLVING = 0;
@@ -50,6 +54,7 @@ class ConnectFuture extends Future<TcpStream> {
   }
 
   poll(cx: Context): Poll<TcpStream> {
+    markPolled(this); // not a forgotten await (future/unpolled.ts)
     if (this.state === DONE) throw destroyedError('connect');
     try {
       const out = this.step(cx);
@@ -130,5 +135,6 @@ export function connect(
   const parsed = parseAddr(addr, 'localhost');
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
   const timeoutMs = options.timeoutMs === undefined ? undefined : checkMs(options.timeoutMs, 'timeoutMs');
-  return new ConnectFuture(parsed.host, parsed.port, timeoutMs, currentOrDefault().io, make);
+  const f = new ConnectFuture(parsed.host, parsed.port, timeoutMs, currentOrDefault().io, make);
+  return trackUnpolled(options.signal === undefined ? f : withSignal(f, options), 'TcpStream.connect()');
 }

@@ -13,6 +13,8 @@
  * `'ENFILE'`) and the listener stays usable; `for await` does not stop on it
  * but passes it to {@link TcpListener.onAcceptError}.
  */
+import { markPolled, trackUnpolled } from '../../future/unpolled';
+import { SignalOptions, withSignal } from '../../future/abortable';
 import { Context } from '../../future/context';
 import { Future } from '../../future/future';
 import { PENDING, Poll } from '../../future/poll';
@@ -100,6 +102,7 @@ class AcceptFuture extends Future<TcpStream> {
     super();
   }
   poll(cx: Context): Poll<TcpStream> {
+    markPolled(this); // not a forgotten await (future/unpolled.ts)
     const s = this.listener.pollAccept(cx);
     this.waker = s === PENDING ? cx.waker : null;
     return s;
@@ -221,9 +224,18 @@ export class TcpListener implements AsyncIterable<TcpStream> {
     return new TcpListener(fd, currentOrDefault().io);
   }
 
-  /** Waits for the next connection. */
-  accept(): Future<TcpStream> {
-    return new AcceptFuture(this);
+  /**
+   * Waits for the next connection. With `{ signal }`, an abort rejects with
+   * an `AbortError` and accepts nothing (cancel-safe).
+   *
+   * @example
+   * ```ts
+   * const s = await listener.accept({ signal: AbortSignal.timeout(5000) });
+   * ```
+   */
+  accept(options?: SignalOptions): Future<TcpStream> {
+    const f = new AcceptFuture(this);
+    return trackUnpolled(options === undefined ? f : withSignal(f, options), 'TcpListener.accept()');
   }
 
   /** Poll-level accept: a new stream, or `PENDING`. Throws on error. */
@@ -323,6 +335,22 @@ export class TcpListener implements AsyncIterable<TcpStream> {
     // Acceptors waiting out an EMFILE backoff are parked here, not in the
     // reader slot that shutdown() wakes: wake them to see the close.
     this.wakeAcceptors.wake();
+  }
+
+  /**
+   * {@link close} for `using`: the listener stops listening when the block
+   * is left.
+   *
+   * @example
+   * ```ts
+   * {
+   *   using listener = await TcpListener.bind('127.0.0.1:0');
+   *   const s = await listener.accept();
+   * } // listener closed here
+   * ```
+   */
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   /** True once {@link close} ran. */

@@ -10,6 +10,7 @@
  * syscall (tokio#5866), except right after urgent data, where a read ends
  * early at the urgent mark with more data behind it.
  */
+import type { SignalOptions } from '../../future/abortable';
 import type { Context } from '../../future/context';
 import type { Future } from '../../future/future';
 import { PENDING, Poll } from '../../future/poll';
@@ -22,7 +23,7 @@ import { ReadHalf, split, WriteHalf } from '../../io/split';
 import { AsyncDuplex, checkRange } from '../../io/traits';
 import { ShutdownFuture, writeAllFuture, writeFuture, writevAllFuture, writevFuture } from '../../io/write';
 import { currentOrDefault } from '../../runtime/context';
-import { destroyedError, systemError } from '../../sys/errors';
+import { codedError, destroyedError, systemError } from '../../sys/errors';
 import { AddressInfo, EAGAIN, native } from '../../sys/native';
 import { TCP_SHORT_READ_PROVES_EMPTY, URGENT_INTEREST } from '../../sys/selector-calls';
 import { connect, ConnectOptions } from './connect';
@@ -101,6 +102,87 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Buffer> {
     return new TcpStream(fd, currentOrDefault().io);
   }
 
+  /**
+   * Takes over a connected Node `net.Socket` (tokio `from_std`): its
+   * descriptor is duplicated (close-on-exec) and the Node socket destroyed,
+   * so libuv stops watching it and closes only its own copy; the connection
+   * lives on in the returned stream, which alone owns its descriptor (no
+   * `new net.Socket({ fd })` double ownership, where a later close hits a
+   * reused number). The socket must be connected with nothing buffered
+   * either way (`ERR_EDGEIO_SOCKET_BUSY` otherwise). Windows: libuv's IOCP
+   * keeps the socket, so this throws `ERR_EDGEIO_NOT_SUPPORTED`.
+   *
+   * @example
+   * ```ts
+   * const sock = net.connect(8080, '127.0.0.1', () => {
+   *   const stream = TcpStream.fromNodeSocket(sock);
+   * });
+   * ```
+   */
+  static fromNodeSocket(sock: NodeSocketLike): TcpStream {
+    if (sock === null || typeof sock !== 'object' || typeof sock.destroy !== 'function') {
+      throw new TypeError('fromNodeSocket needs a connected net.Socket');
+    }
+    if (process.platform === 'win32') {
+      throw codedError('ERR_EDGEIO_NOT_SUPPORTED', 'fromNodeSocket: a libuv socket cannot leave its IOCP on Windows');
+    }
+    const fd = sock._handle?.fd;
+    if (sock.destroyed === true || sock.connecting === true || typeof fd !== 'number' || fd < 0) {
+      throw codedError('ERR_EDGEIO_SOCKET_BUSY', 'fromNodeSocket needs a connected, open net.Socket with a descriptor');
+    }
+    if ((sock.readableLength ?? 0) > 0 || (sock.writableLength ?? 0) > 0) {
+      // Bytes Node already read (or has yet to write) would be lost: the
+      // kernel no longer holds them for the new owner.
+      throw codedError('ERR_EDGEIO_SOCKET_BUSY', 'fromNodeSocket: the net.Socket has unread or unwritten data buffered');
+    }
+    // The copy is tracked in this environment's descriptor table from the
+    // start (closed with it if nothing else does), and adopted as fromFd
+    // does (nonblocking) before the Node socket is let go: a failure so far
+    // leaves the Node socket untouched.
+    const copy = native.dupSocket(fd);
+    if (copy < 0) throw systemError(copy, 'fcntl');
+    const r = native.adoptFd(copy);
+    if (r < 0) {
+      native.close(copy);
+      throw systemError(r, 'fcntl');
+    }
+    // Stop Node from reading into its own buffer first, then let it go: its
+    // close() drops libuv's epoll entry and closes the original number only;
+    // the connection stays open through the copy (close(2): the description
+    // is released with its last descriptor). destroy(), not end() or
+    // resetAndDestroy(): no FIN, no RST.
+    sock.pause?.();
+    sock.destroy();
+    // The normal constructor path registers it.
+    try {
+      return new TcpStream(copy, currentOrDefault().io);
+    } catch (err) {
+      native.close(copy);
+      throw err;
+    }
+  }
+
+  /**
+   * Gives the descriptor away (tokio `into_raw_fd`): the stream is
+   * deregistered from the runtime without closing, and from now on the
+   * caller owns the number (edgeio never closes it). Pending operations on
+   * the stream fail with `ERR_STREAM_DESTROYED`, as after {@link close}.
+   *
+   * @example
+   * ```ts
+   * const fd = stream.intoFd();
+   * const sock = new net.Socket({ fd, readable: true, writable: true });
+   * ```
+   */
+  intoFd(): number {
+    if (this.closed) throw destroyedError('intoFd');
+    this.closed = true;
+    // Deregisters, untracks the number in the environment's descriptor table
+    // (its teardown must not close what edgeio no longer owns) and wakes the
+    // waiters; the descriptor itself stays open.
+    return this.registration.release();
+  }
+
   /** The socket descriptor (-1 once closed). */
   get fd(): number {
     return this.closed ? -1 : this.registration.fd;
@@ -117,33 +199,77 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Buffer> {
    * Reads once into `buf` (or `buf[offset, offset + length)`): resolves with
    * the byte count, 0 at end of stream.
    */
-  read(buf: Uint8Array, offset = 0, length?: number): Future<number> {
-    return readFuture(this, buf, offset, length);
+  read(buf: Uint8Array, options?: SignalOptions): Future<number>;
+  /**
+   * The same on `buf[offset, offset + length)`. With `{ signal }`, an abort
+   * rejects with an `AbortError` and releases the operation.
+   *
+   * @example
+   * ```ts
+   * await stream.read(buf, 0, 16, { signal: AbortSignal.timeout(1000) });
+   * ```
+   */
+  read(buf: Uint8Array, offset?: number, length?: number, options?: SignalOptions): Future<number>;
+  read(buf: Uint8Array, offset?: number | SignalOptions, length?: number, options?: SignalOptions): Future<number> {
+    return readFuture(this, buf, offset, length, options);
   }
 
   /** Fills the range completely, or fails with `ERR_UNEXPECTED_EOF`. */
-  readExact(buf: Uint8Array, offset = 0, length?: number): Future<number> {
-    return readExactFuture(this, buf, offset, length);
+  readExact(buf: Uint8Array, options?: SignalOptions): Future<number>;
+  /**
+   * The same on `buf[offset, offset + length)`. With `{ signal }`, an abort
+   * rejects with an `AbortError` and releases the operation.
+   *
+   * @example
+   * ```ts
+   * await stream.readExact(buf, 0, 16, { signal: AbortSignal.timeout(1000) });
+   * ```
+   */
+  readExact(buf: Uint8Array, offset?: number, length?: number, options?: SignalOptions): Future<number>;
+  readExact(buf: Uint8Array, offset?: number | SignalOptions, length?: number, options?: SignalOptions): Future<number> {
+    return readExactFuture(this, buf, offset, length, options);
   }
 
   /** Writes once; resolves with how many bytes the kernel took. */
-  write(buf: Uint8Array, offset = 0, length?: number): Future<number> {
-    return writeFuture(this, buf, offset, length);
+  write(buf: Uint8Array, options?: SignalOptions): Future<number>;
+  /**
+   * The same on `buf[offset, offset + length)`. With `{ signal }`, an abort
+   * rejects with an `AbortError` and releases the operation.
+   *
+   * @example
+   * ```ts
+   * await stream.write(buf, 0, 16, { signal: AbortSignal.timeout(1000) });
+   * ```
+   */
+  write(buf: Uint8Array, offset?: number, length?: number, options?: SignalOptions): Future<number>;
+  write(buf: Uint8Array, offset?: number | SignalOptions, length?: number, options?: SignalOptions): Future<number> {
+    return writeFuture(this, buf, offset, length, options);
   }
 
   /** Writes the whole range, waiting for room as needed (backpressure). */
-  writeAll(buf: Uint8Array, offset = 0, length?: number): Future<void> {
-    return writeAllFuture(this, buf, offset, length);
+  writeAll(buf: Uint8Array, options?: SignalOptions): Future<void>;
+  /**
+   * The same on `buf[offset, offset + length)`. With `{ signal }`, an abort
+   * rejects with an `AbortError` and releases the operation.
+   *
+   * @example
+   * ```ts
+   * await stream.writeAll(buf, 0, 16, { signal: AbortSignal.timeout(1000) });
+   * ```
+   */
+  writeAll(buf: Uint8Array, offset?: number, length?: number, options?: SignalOptions): Future<void>;
+  writeAll(buf: Uint8Array, offset?: number | SignalOptions, length?: number, options?: SignalOptions): Future<void> {
+    return writeAllFuture(this, buf, offset, length, options);
   }
 
   /** One gather write (`sendmsg`); resolves with bytes written, maybe fewer than all. */
-  writev(bufs: readonly Uint8Array[]): Future<number> {
-    return writevFuture(this, bufs);
+  writev(bufs: readonly Uint8Array[], options?: SignalOptions): Future<number> {
+    return writevFuture(this, bufs, options);
   }
 
   /** Gather-writes every byte of `bufs`. */
-  writevAll(bufs: readonly Uint8Array[]): Future<void> {
-    return writevAllFuture(this, bufs);
+  writevAll(bufs: readonly Uint8Array[], options?: SignalOptions): Future<void> {
+    return writevAllFuture(this, bufs, options);
   }
 
   /** Sends FIN: the peer reads end of stream; this side can still read. */
@@ -292,6 +418,22 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Buffer> {
     this.registration.close();
   }
 
+  /**
+   * {@link close} for `using` (explicit resource management): the stream is
+   * closed when the block is left, however it is left.
+   *
+   * @example
+   * ```ts
+   * {
+   *   using s = await TcpStream.connect('127.0.0.1:7000');
+   *   await s.writeAll(Buffer.from('ping'));
+   * } // closed here
+   * ```
+   */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
   /** The local address, Node's AddressInfo shape. */
   localAddr(): AddressInfo {
     return this.address(false);
@@ -354,6 +496,35 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Buffer> {
     if (typeof r === 'number') throw systemError(r, peer ? 'getpeername' : 'getsockname');
     return r;
   }
+}
+
+/**
+ * What {@link TcpStream.fromNodeSocket} reads from a `net.Socket`
+ * (structural: a real `net.Socket` fits).
+ *
+ * @example
+ * ```ts
+ * const sock: NodeSocketLike = net.connect(8080, '127.0.0.1');
+ * ```
+ */
+export interface NodeSocketLike {
+  /** A destroyed socket is refused. */
+  readonly destroyed?: boolean;
+  /** A socket still connecting is refused. */
+  readonly connecting?: boolean;
+  /** Bytes Node has read and not handed out: must be 0. */
+  readonly readableLength?: number;
+  /** Bytes Node has yet to write: must be 0. */
+  readonly writableLength?: number;
+  /** libuv's TCP handle. */
+  readonly _handle?: {
+    /** The handle's descriptor (-1 on Windows). */
+    readonly fd?: number;
+  } | null;
+  /** Stops Node reading before the socket is let go. */
+  pause?(): unknown;
+  /** Lets the socket go (closes libuv's copy of the descriptor only). */
+  destroy(): unknown;
 }
 
 /** Bytes left in `bufs[index..]` from `offset` (at most what one writev takes). */

@@ -11,6 +11,7 @@ import { uds } from '../../sys/uds';
 
 /** A Unix socket's address: its path (`''` when unnamed; abstract names start with `'\0'`). */
 export interface UnixSocketAddr {
+  /** The path; `''` when unnamed, a leading `'\0'` for a Linux abstract name. */
   path: string;
 }
 

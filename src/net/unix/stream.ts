@@ -28,7 +28,9 @@ import { assertSupported, encodePath, socketPath, UnixSocketAddr } from './path'
 export interface UnixCredentials {
   /** Process id; -1 where the OS does not report it (BSDs other than macOS). */
   pid: number;
+  /** User id of the peer process. */
   uid: number;
+  /** Group id of the peer process. */
   gid: number;
 }
 
@@ -44,7 +46,9 @@ export interface RecvWithFds {
 
 /** Options of {@link UnixStream.recvWithFds}. */
 export interface RecvWithFdsOptions {
+  /** Where in the buffer to start. Default 0. */
   offset?: number;
+  /** How many bytes to read at most. Default: the rest of the buffer. */
   length?: number;
   /** Room for this many descriptors (the control space). Default and maximum 253 (Linux SCM_MAX_FD). */
   maxFds?: number;
@@ -56,8 +60,10 @@ export interface RecvWithFdsOptions {
  * allocates nothing but its result.
  */
 export class RecvScratch {
-  readonly fds = new Int32Array(uds.unix.MAX_FDS);
-  readonly meta = new Int32Array(3);
+  // Typed without a type argument: the published declarations must compile
+  // with TypeScript 5.0, where Int32Array is not generic.
+  readonly fds: Int32Array = new Int32Array(uds.unix.MAX_FDS);
+  readonly meta: Int32Array = new Int32Array(3);
   /** Descriptors wanted by the call in progress (set before each op). */
   maxFds: number = uds.unix.MAX_FDS;
 
