@@ -14,7 +14,11 @@
         "native/selector_epoll.cc",
         "native/sys_unix.cc",
         "native/sys_uds_unix.cc",
-        "native/udp_unix.cc"
+        "native/udp_unix.cc",
+        "native/pool.cc",
+        "native/binding_fs.cc",
+        "native/dns.cc",
+        "native/fs_unix.cc"
       ],
       "defines": ["NAPI_VERSION=8", "EDGEIO_SOURCE_HASH=<!(node native/source-hash.js)"],
       "cflags!": ["-fno-exceptions"],
@@ -32,9 +36,10 @@
           "sources": ["native/selector_kqueue.cc"]
         }],
         ["OS=='win'", {
-          "sources!": ["native/loop_unix.cc", "native/selector_epoll.cc", "native/sys_unix.cc", "native/sys_uds_unix.cc", "native/udp_unix.cc"],
+          "sources!": ["native/loop_unix.cc", "native/selector_epoll.cc", "native/sys_unix.cc", "native/sys_uds_unix.cc", "native/udp_unix.cc", "native/fs_unix.cc"],
           "sources": [
             "native/afd_win.cc",
+            "native/fs_win.cc",
             "native/iocp_win.cc",
             "native/loop_win.cc",
             "native/notifier_win.cc",

@@ -18,6 +18,7 @@
 #include "binding.h"
 #include "env.h"
 #include "loop.h"
+#include "pool.h"
 #include "selector.h"
 #include "sys.h"
 
@@ -32,6 +33,9 @@ void AsyncCleanup(napi_async_cleanup_hook_handle handle, void* arg) {
   AddonEnv* addon = static_cast<AddonEnv*>(arg);
   addon->cleanup_handle = handle;
   addon->tearing_down = true;
+  // Pool first: queued jobs dropped, running ones joined, before the
+  // selectors their completion queues wake go away (pool.h, lifetimes).
+  ShutdownPool(addon);
   for (SelectorEntry& e : addon->selectors) {
     if (e.bridge != nullptr) {
       addon->bridges_closing++;
@@ -175,6 +179,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"EADDRNOTAVAIL", UV_EADDRNOTAVAIL}, {"ENETUNREACH", UV_ENETUNREACH}, {"EHOSTUNREACH", UV_EHOSTUNREACH},
       {"ENOTSOCK", UV_ENOTSOCK},     {"EBUSY", UV_EBUSY},             {"EACCES", UV_EACCES},
       {"EMSGSIZE", UV_EMSGSIZE},
+      {"ENOSYS", UV_ENOSYS},         {"EISDIR", UV_EISDIR},           {"ENOTDIR", UV_ENOTDIR},
+      {"EAI_NONAME", UV_EAI_NONAME}, {"EAI_NODATA", UV_EAI_NODATA},
   };
   const Constant limits[] = {
       {"MAX_EVENTS", kMaxEvents}, {"MAX_IOV", kMaxIov}, {"WAKER_TOKEN", kWakerToken}};
@@ -182,8 +188,8 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_value source_hash;
   if (!DefineSelectorBindings(env, exports, addon) || !DefineNetBindings(env, exports, addon) ||
       !DefineUnixBindings(env, exports, addon) ||
-
       !DefineUdpBindings(env, exports, addon) ||
+      !DefineFsBindings(env, exports, addon) ||
       !DefineConstantObject(env, exports, "readiness", readiness, sizeof readiness / sizeof readiness[0]) ||
       !DefineConstantObject(env, exports, "interest", interest, sizeof interest / sizeof interest[0]) ||
       !DefineConstantObject(env, exports, "options", options, sizeof options / sizeof options[0]) ||

@@ -18,6 +18,7 @@
 #include "env.h"
 #include "loop.h"
 #include "napi_args.h"
+#include "pool.h"
 #include "selector.h"
 
 namespace edgeio {
@@ -63,6 +64,8 @@ napi_value SelectorClose(napi_env env, napi_callback_info info) {
     e->bridge->Stop();
     e->bridge = nullptr;
   }
+  // Pool clients stop waking it before it goes (pool.h, lifetimes).
+  PoolDetachSelector(static_cast<AddonEnv*>(data), e->selector);
   delete e->selector;
   e->selector = nullptr;
   return Int(env, 0);
@@ -193,7 +196,7 @@ napi_value BridgeStart(napi_env env, napi_callback_info info) {
     ThrowType(env, "callback must be a function");
     return nullptr;
   }
-  // napi_make_callback needs an object receiver (design.md pitfall).
+  // napi_make_callback needs an object receiver (docs/architecture.md, pitfalls).
   if (napi_typeof(env, argv[3], &t) != napi_ok || t != napi_object) {
     ThrowType(env, "resource must be an object");
     return nullptr;

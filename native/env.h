@@ -16,6 +16,7 @@
 namespace edgeio {
 
 class Bridge;
+struct PoolState;  // pool.h
 
 struct SelectorEntry {
   Selector* selector;
@@ -38,6 +39,8 @@ struct AddonEnv {
   napi_async_cleanup_hook_handle cleanup_handle;
   int bridges_closing;
   bool tearing_down;
+  // The blocking pool (pool.h); null until first used.
+  PoolState* pool = nullptr;
 
   // Returns the entry for `handle`, or null when it is not an open selector.
   SelectorEntry* Find(int64_t handle) {

@@ -4,7 +4,7 @@
 // one uv_poll_t. When it turns readable, the bridge runs Select(events, 0) and
 // then makes ONE JavaScript call, `callback(count)`, through
 // napi_make_callback, so promise jobs and process.nextTick callbacks run right
-// after it (design.md, "Pitfalls known in advance"). libuv's watch is
+// after it (docs/architecture.md, "Pitfalls known in advance"). libuv's watch is
 // level-triggered, so events left behind by a full batch fire again on the
 // next loop iteration; the bridge never blocks.
 //

@@ -4,7 +4,7 @@
 // (selector_epoll.cc, selector_kqueue.cc, selector_win.cc), all with this
 // exact shape -- the same cut mio makes in src/sys/{unix,windows}/selector.
 //
-// Contract (design.md, contracts 1, 2 and 5):
+// Contract (docs/architecture.md, contracts 1, 2 and 5):
 //  * A socket is registered once, edge-triggered, for both directions, and is
 //    never modified on the hot path.
 //  * The 32-bit token handed to Register() comes back verbatim in Select().

@@ -341,7 +341,7 @@ int WakeHandle(int64_t handle) {
   // What cannot: that it is the *same* selector the caller once asked about.
   // If that selector was closed and its fd number reused by another edgeio
   // selector, this wakes the new one: a spurious wake-up, which the design
-  // allows (design.md contract 4). Unlike writing to an fd of the wrong kind
+  // allows (docs/architecture.md contract 4). Unlike writing to an fd of the wrong kind
   // (the eventfd case on Linux), a rejected kevent() changes nothing.
   if (fcntl(fd, F_GETFD) < 0) return -errno;
   int r = Trigger(fd);

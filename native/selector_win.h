@@ -4,7 +4,7 @@
 // selector_win.cc reports a socket's readiness once and does not poll that
 // direction again until the socket is "drained" in that direction, which is
 // exactly when a syscall in sys_win.cc observes it: WSAEWOULDBLOCK, or a short
-// read/write (design.md contract 3 counts a short transfer as drained). mio
+// read/write (docs/architecture.md contract 11: where a short transfer counts as drained). mio
 // does the same from its `do_io` wrapper (src/sys/windows/mod.rs,
 // IoSourceState::do_io: "reregister" on WouldBlock).
 //

@@ -345,7 +345,7 @@ int SysSetOption(socket_t fd, int option, int value) {
         r = setsockopt(fd, IPPROTO_TCP, TCP_KEEPALIVE, &v, sizeof v);
 #else
         // Keep-alive is on, but its delay cannot be set here: say so rather
-        // than pretend (design.md contract 8, nothing lost silently).
+        // than pretend (docs/architecture.md contract 8, nothing lost silently).
         return -ENOPROTOOPT;
 #endif
       }

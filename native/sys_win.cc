@@ -221,7 +221,7 @@ int64_t SysRead(socket_t fd, uint8_t* buf, size_t len) {
     if (err == WSAEWOULDBLOCK) win::OnDrained(fd, kInterestRead);
     return UvError(err);
   }
-  // A short read drained the receive buffer (design.md contract 3): the next
+  // A short read drained the receive buffer (docs/architecture.md contract 11): the next
   // arrival must produce a new event, so poll for it now.
   if (n > 0 && n < want) win::OnDrained(fd, kInterestRead);
   return n;

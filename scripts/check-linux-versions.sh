@@ -79,7 +79,7 @@ S=$CACHE/linux-stage
 rm -rf "$S" && mkdir -p "$S/prebuilds" "$S/node_modules" "$S/test/xplat"
 cp package.json "$S/" && cp -r dist "$S/" && cp -r prebuilds/linux-x64 "$S/prebuilds/" &&
   cp -r node_modules/node-gyp-build "$S/node_modules/" &&
-  cp test/xplat/tcp-smoke.js test/xplat/selector-smoke.js test/xplat/worker-smoke.js test/xplat/worker-smoke-main.js "$S/test/xplat/" ||
+  cp test/xplat/tcp-smoke.js test/xplat/selector-smoke.js test/xplat/pool-smoke.js test/xplat/worker-smoke.js test/xplat/worker-smoke-main.js "$S/test/xplat/" ||
   { fail "staging directory"; summary; exit 1; }
 
 for entry in "${NODE_LINUX[@]}"; do
@@ -92,6 +92,8 @@ for entry in "${NODE_LINUX[@]}"; do
     env EDGEIO_EXPECT_PREBUILD=1 timeout 120 "$bin" test/xplat/tcp-smoke.js
   run_smoke "node $v: selector-smoke.js" "$CACHE/linux-selector-$major.txt" "$S" \
     timeout 120 "$bin" test/xplat/selector-smoke.js
+  run_smoke "node $v: pool-smoke.js" "$CACHE/linux-pool-$major.txt" "$S" \
+    timeout 120 "$bin" test/xplat/pool-smoke.js
   # Runtime.workers: the addon in worker threads (env teardown, restarts).
   run_smoke "node $v: worker-smoke.js" "$CACHE/linux-worker-$major.txt" "$S" \
     timeout 120 "$bin" test/xplat/worker-smoke.js

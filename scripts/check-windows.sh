@@ -165,7 +165,7 @@ else
 fi
 cp package.json "$S/" && cp -r dist node_modules/node-gyp-build "$S/" && mv "$S/node-gyp-build" "$S/node_modules/" &&
   cp "$B/edgeio.node" "$S/prebuilds/win32-x64/" &&
-  cp test/xplat/selector-smoke.js test/xplat/selector-stress.js test/xplat/tcp-smoke.js test/xplat/udp-smoke.js "$S/test/xplat/"
+  cp test/xplat/selector-smoke.js test/xplat/selector-stress.js test/xplat/tcp-smoke.js test/xplat/udp-smoke.js test/xplat/pool-smoke.js "$S/test/xplat/"
 runs_ok=1
 for entry in "${NODE_WIN[@]}"; do
   read -r major version sha <<< "$entry"
@@ -205,6 +205,11 @@ for entry in "${NODE_WIN[@]}"; do
   # and an unconnected socket surviving ICMP port unreachable (SIO_UDP_CONNRESET off).
   run_smoke "wine node.exe $version: udp-smoke.js" "$CACHE/win-udp-$major.txt" "$S" \
     timeout 300 "$WINE" "$CACHE/node-win-$version/node.exe" test/xplat/udp-smoke.js || runs_ok=0
+  # The blocking pool: jobs on native threads completing through the IOCP
+  # waker, lookup (getaddrinfo), files answering ERR_EDGEIO_NOT_SUPPORTED, a
+  # worker terminated with jobs in flight.
+  run_smoke "wine node.exe $version: pool-smoke.js" "$CACHE/win-pool-$major.txt" "$S" \
+    timeout 300 "$WINE" "$CACHE/node-win-$version/node.exe" test/xplat/pool-smoke.js || runs_ok=0
 done
 timeout 30 /usr/lib/wine/wineserver -k >/dev/null 2>&1 || true   # this prefix's wineserver only
 

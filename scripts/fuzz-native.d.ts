@@ -21,3 +21,5 @@ export function runFuzz(options: {
 export function nativeEcho(native: object): Promise<void>;
 export function statsTable(stats: FuzzResult['stats']): string;
 export const ALL_FNS: readonly string[];
+/** Functions only argument-checked by the fuzzer (the blocking pool's: random jobs could delete files). */
+export const CHECKS_ONLY_FNS: ReadonlySet<string>;

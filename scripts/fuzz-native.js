@@ -39,7 +39,11 @@
 // only ever targets loopback ports the driver owns (listeners, and bound
 // non-listening sockets, which refuse). bind() only ports 0 or the driver's.
 // selectorSelect() on a live selector is preceded by a wake, so a random
-// timeout (negative = forever) can never block.
+// timeout (negative = forever) can never block. The blocking-pool functions
+// (poolOpen, poolSubmit, ...) only ever get handles >= 1e9, never issued: a
+// random pool job could remove or overwrite files, so only their argument
+// checks are fuzzed (test/fs.* drive the jobs). sendFile gets the driver's
+// own descriptors in both positions.
 //
 // Oracle: every call returns a value of the documented shape (an integer in
 // the function's range, or a known negative errno; an {address, family, port}
@@ -108,7 +112,7 @@ const QUERY_FNS = new Set(['localAddress', 'peerAddress', 'getOption']);
 // Functions whose first argument is a descriptor.
 const FD_FIRST = new Set([
   'bind', 'connect', 'listen', 'accept', 'read', 'write', 'readv', 'writev', 'shutdown', 'close',
-  'setOption', 'getOption', 'localAddress', 'peerAddress', 'adoptFd', 'detachFd', 'dupSocket',
+  'setOption', 'getOption', 'localAddress', 'peerAddress', 'adoptFd', 'detachFd', 'dupSocket', 'sendFile',
   'udpRecv', 'udpSend', 'udpRecvMany', 'udpSendMany', 'udpSetOption', 'udpMembership', 'udpMulticastInterface',
 ]);
 const SELECTOR_FIRST = new Set([
@@ -122,7 +126,10 @@ const ALL_FNS = [
   'selectorWakerHandle', 'wakeHandle', 'bridgeStart', 'bridgeStop', 'bridgeRef', 'bridgeUnref',
   'udpSocket', 'udpWire', 'udpFormat', 'udpRecv', 'udpSend', 'udpRecvMany', 'udpSendMany', 'udpSetOption',
   'udpMembership', 'udpMulticastInterface', 'udpGsoSupported',
+  'poolOpen', 'poolClose', 'poolSubmit', 'poolCancel', 'poolCollect', 'poolStats', 'sendFile',
 ];
+// Blocking-pool functions whose first argument is a handle (forced >= 1e9).
+const POOL_FIRST = new Set(['poolOpen', 'poolClose', 'poolSubmit', 'poolCancel', 'poolCollect']);
 // UDP safety: datagrams only ever go to loopback ports of the driver's own
 // UDP sockets (wire addresses the driver built, kept in SAFE_WIRES; any other
 // Int32Array in a wire position is replaced), and multicast joins only ever
@@ -759,6 +766,20 @@ class Fuzzer {
         return [this.anyFd()];
       case 'bridgeStart':
         return [this.ownHandle(), this.events(), this.callback(), r.pick([{}, [], () => undefined, globalThis])];
+      case 'poolOpen':
+        return [FOREIGN_HANDLE_MIN + r.int(1000), r.range(1, 8), r.pick([1, 16, 1024])];
+      case 'poolClose':
+        return [FOREIGN_HANDLE_MIN + r.int(1000)];
+      case 'poolSubmit':
+        return [FOREIGN_HANDLE_MIN + r.int(1000), r.range(0, 16), r.range(1, 19), r.chance(0.5) ? this.randomString() : null, null, buf(), r.chance(0.5) ? new Float64Array(15) : null, r.range(0, 100), r.range(-1, 100), r.range(0, 2)];
+      case 'poolCancel':
+        return [FOREIGN_HANDLE_MIN + r.int(1000), r.range(0, 16)];
+      case 'poolCollect':
+        return [FOREIGN_HANDLE_MIN + r.int(1000), new Float64Array(r.pick([3, 48])), []];
+      case 'poolStats':
+        return [];
+      case 'sendFile':
+        return [this.ownFd(), this.ownFd(), r.range(0, 4096), r.pick([0, 1, 100, 65536])];
       default: // selectorClose, selectorWake, selectorWakerHandle, bridgeStop, bridgeRef, bridgeUnref
         return [this.ownHandle()];
     }
@@ -804,6 +825,13 @@ class Fuzzer {
       if (!fdOk(args[i], query)) args[i] = this.ownFd();
     };
     if (FD_FIRST.has(fn)) fixFd(0, QUERY_FNS.has(fn));
+    if (fn === 'sendFile') {
+      fixFd(1, false);
+      if ([...this.wakerFds.values()].includes(args[0]) || [...this.wakerFds.values()].includes(args[1])) return null;
+    }
+    if (POOL_FIRST.has(fn) && looksLikeHandle(args[0]) && args[0] < FOREIGN_HANDLE_MIN) {
+      args[0] = FOREIGN_HANDLE_MIN + r.int(1000);
+    }
     if (fn === 'selectorRegister' || fn === 'selectorDeregister') {
       const v = args[1];
       // A waker eventfd of one of the driver's selectors may be registered:
@@ -904,6 +932,11 @@ class Fuzzer {
       this.stat(fn, 'ok');
       return undefined;
     }
+    if (fn === 'poolStats') {
+      if (!Array.isArray(r) || r.length !== 3 || !r.every((x) => Number.isInteger(x) && x >= 0)) return bad('not [threads, queued, running]');
+      this.stat(fn, 'ok');
+      return undefined;
+    }
     if (typeof r !== 'number' || !Number.isInteger(r)) return bad('not an integer');
     if ((fn === 'bind' || fn === 'connect') && typeof args[1] === 'string' && args[1].includes('\0') && r >= 0) {
       return bad('an address with a NUL in it was accepted (truncated at the NUL)');
@@ -932,8 +965,11 @@ class Fuzzer {
         return undefined;
       case 'read':
       case 'write':
+      case 'sendFile':
         if (r > args[3]) return bad(`more than the ${args[3]} bytes asked for`);
         return undefined;
+      case 'poolOpen':
+        return bad('a pool client was opened on a selector handle that was never issued');
       case 'readv':
       case 'writev':
         if (r > 0x7fffffff) return bad('more than 2^31-1');
@@ -1261,7 +1297,7 @@ async function runFuzz({ native, iterations, seed, log = () => undefined, yieldE
   return f.run(iterations, { yieldEvery, progressEvery });
 }
 
-module.exports = { runFuzz, nativeEcho, statsTable, ALL_FNS };
+module.exports = { runFuzz, nativeEcho, statsTable, ALL_FNS, CHECKS_ONLY_FNS: POOL_FIRST };
 
 // ---------------------------------------------------------------- CLI ----
 if (require.main === module) {

@@ -123,6 +123,19 @@ export type { ConnectionOptions } from './compat/agent';
 export { connect, buildConnector } from './compat/undici';
 export type { ConnectorOptions, UndiciConnector, UndiciConnectOptions } from './compat/undici';
 
+// ===== files and the blocking pool =====
+export type { BlockingOptions } from './runtime/blocking';
+export { File } from './fs/file';
+export type { SeekFrom } from './fs/file';
+export { Stats } from './fs/stats';
+export type { FsError } from './fs/errors';
+export type { PathLike } from './fs/path';
+export { readFile, writeFile, stat, statMany, readDir, mkdir, rename, remove, exists, Dirent } from './fs/ops';
+export type { WriteFileOptions, MkdirOptions } from './fs/ops';
+export { sendFile } from './fs/send-file';
+export { lookup } from './net/dns';
+export type { LookupAddress, LookupOptions, LookupError } from './net/dns';
+
 // ===== workers (multi-core) =====
 // Importing the pool attaches Runtime.workers.
 export { WorkerPool } from './worker/pool';

@@ -78,6 +78,14 @@ const cases: Array<[string, unknown[][]]> = [
   ['udpGsoSupported', [[-1], ['x']]],
 
   ['dupSocket', [[-1], ['x'], [1.5]]],
+
+  ['poolOpen', [[-1, 4, 16], ['x', 4, 16], [1e9, 4, 16], [0, 0, 16], [0, 300, 16], [0, 4, 0], [0, 4.5, 16]]],
+  ['poolClose', [[-1], ['x'], [1e9]]],
+  ['poolSubmit', [[-1, 0, 1, null, null, null, null, 0, 0, 0], [1e9, 0, 1, null, null, null, null, 0, 0, 0]]],
+  ['poolCancel', [[-1, 0], [1e9, 0], ['x', 0]]],
+  ['poolCollect', [[1e9, new Float64Array(3), []], [null, new Float64Array(3), []]]],
+  ['poolStats', []],
+  ['sendFile', [[-1, 3, 0, 1], [3, -1, 0, 1], [3, 3, -1, 1], [3, 3, 0, 1.5], ['x', 3, 0, 1], [3, 2 ** 31, 0, 1]]],
 ];
 
 describe('native: bad input never crashes', () => {
@@ -92,6 +100,33 @@ describe('native: bad input never crashes', () => {
       expect(['TypeError', 'RangeError', 'Error']).toContain(err.name);
       expect(typeof err.code).toBe('string');
     }
+  });
+
+  test('pool calls with a live client but bad other args', () => {
+    const sel = ok(native.selectorOpen());
+    const pool = ok(native.poolOpen(sel, 1, 4));
+    try {
+      const submit = (...args: unknown[]) => () => fns.poolSubmit(pool, ...args);
+      expectThrow(submit(4, 1, null, null, null, null, 0, 0, 0), 'RangeError'); // slot outside the bound
+      expectThrow(submit(0, 99, null, null, null, null, 0, 0, 0), 'RangeError'); // unknown op
+      expectThrow(submit(0, 7, null, null, null, new Float64Array(2), 0, 0, 0), 'RangeError'); // fstat: out too small
+      expectThrow(submit(0, 9, 'a', null, null, new Float64Array(15), 2, 0, 0), 'RangeError'); // statMany: out too small
+      expectThrow(submit(0, 8, 42, null, null, new Float64Array(15), 0, 0, 0), 'TypeError'); // path not a string
+      expectThrow(submit(0, 4, null, null, 'buf', null, 0, 0, 0), 'TypeError'); // buffer not a typed array
+      expectThrow(submit(0, 4, null, null, detached, null, 0, 0, 0), 'TypeError');
+      expectThrow(submit(0, 1, null, null, null, null, 1.5, 0, 0), 'TypeError');
+      expectThrow(() => native.poolCollect(pool, new Float64Array(2), []), 'TypeError');
+      expectThrow(() => native.poolCollect(pool, new Float64Array(3), {} as unknown[]), 'TypeError');
+      expectThrow(() => native.poolCancel(pool, 4), 'RangeError');
+      expect(native.poolCancel(pool, 0)).toBe(0); // nothing in that slot
+      // A job in a slot: a second submit to it is refused; the bound is enforced.
+      expect(native.poolSubmit(pool, 0, 1, null, null, null, null, 50, 0, 0)).toBe(0);
+      expectThrow(submit(0, 1, null, null, null, null, 0, 0, 0), 'Error');
+    } finally {
+      native.poolClose(pool);
+      native.selectorClose(sel);
+    }
+    expectThrow(() => native.poolClose(pool), 'Error');
   });
 
   test('selector calls with an argument-checked handle but bad other args', () => {

@@ -7,7 +7,7 @@
  * with FUZZ_SEED / FUZZ_ITERATIONS; long runs: `node scripts/fuzz-native.js`
  * (1,000,000 by default).
  */
-import { runFuzz, statsTable, ALL_FNS } from '../scripts/fuzz-native';
+import { runFuzz, statsTable, ALL_FNS, CHECKS_ONLY_FNS } from '../scripts/fuzz-native';
 import { native } from './util/native';
 import { startEchoServer } from './util/tcp';
 import { TcpStream } from '../src';
@@ -27,8 +27,10 @@ describe(`native fuzz: ${N} random calls, seed ${SEED}`, () => {
     // Every function was reached, and most got past their argument checks
     // to a real result at least once.
     expect([...res.stats.keys()].sort()).toEqual([...ALL_FNS].sort());
-    const reachedSyscall = [...res.stats].filter(([, s]) => s.ok + s.errno > 0).length;
-    expect(reachedSyscall).toBe(ALL_FNS.length);
+    // (The blocking-pool calls get handles never issued, by design: only their
+    // argument checks are fuzzed, since a random pool job could delete files.)
+    const reachedSyscall = [...res.stats].filter(([fn, s]) => !CHECKS_ONLY_FNS.has(fn) && s.ok + s.errno > 0).length;
+    expect(reachedSyscall).toBe(ALL_FNS.length - CHECKS_ONLY_FNS.size);
     // The re-entrant paths ran.
     expect(res.reentrant.hookOps).toBeGreaterThan(0);
     expect(res.reentrant.getterOps).toBeGreaterThan(0);

@@ -105,6 +105,10 @@ export function copy(reader: AsyncRead, writer: AsyncWrite, bufferSize = COPY_BU
   if (writer === null || typeof writer !== 'object' || typeof writer.pollWrite !== 'function') {
     throw new TypeError('copy needs an AsyncWrite (pollWrite) as writer');
   }
+  // A reader with a faster way into this writer (a File into a TcpStream:
+  // sendfile) offers it; undefined when it does not apply.
+  const direct = (reader as { copyTo?(writer: AsyncWrite): Future<number> | undefined }).copyTo?.(writer);
+  if (direct !== undefined) return direct;
   return new Copy(reader, writer, bufferSize);
 }
 

@@ -32,6 +32,17 @@ declare module '../task/context' {
 /** Events per turn: tokio's, libuv's and uSockets' number. */
 export const EVENTS_PER_TURN = native.limits.MAX_EVENTS;
 
+/**
+ * Something besides registered fds that completes through the selector's
+ * waker (the blocking pool): told after every batch that held a waker event.
+ */
+export interface WakeSource {
+  /** Collects whatever finished; called after the batch's readiness is applied. */
+  onWake(): void;
+  /** The driver is shutting down (before its selector closes). */
+  shutdown(): void;
+}
+
 export class IoDriver {
   /** The native selector handle. */
   private handle: number;
@@ -45,6 +56,9 @@ export class IoDriver {
   turns = 0;
   /** The runtime's counters (task/metrics.ts): turns, events, events per turn. */
   counters: Float64Array = new Float64Array(METRICS_LENGTH);
+  private readonly wakeSources: WakeSource[] = [];
+  /** Outstanding work of wake sources (pool jobs): keeps blockOn from calling it a deadlock. */
+  private sourceWork = 0;
 
   /**
    * Opens a selector. With `onTurn`, also starts the Node-loop bridge, which
@@ -67,6 +81,36 @@ export class IoDriver {
   /** Number of live registrations. */
   get registered(): number {
     return this.registrations.count;
+  }
+
+  /** Outstanding work of wake sources (pending pool jobs). */
+  get pendingSourceWork(): number {
+    return this.sourceWork;
+  }
+
+  /** The native selector handle (wake sources bind to it). */
+  get selectorHandle(): number {
+    return this.handle;
+  }
+
+  /** Adds a source told about waker events (the blocking pool). */
+  attachWakeSource(source: WakeSource): void {
+    if (this.closed) throw codedError('ERR_EDGEIO_RUNTIME_SHUTDOWN', 'the runtime has been shut down');
+    this.wakeSources.push(source);
+  }
+
+  /**
+   * A wake source has work outstanding (`delta` > 0) or finished some
+   * (`delta` < 0); `refed` work keeps Node's loop alive meanwhile.
+   */
+  sourceWorkChanged(delta: number, refed: boolean): void {
+    this.sourceWork += delta;
+    if (!refed || delta === 0) return;
+    const before = this.refs;
+    this.refs += delta;
+    if (!this.bridged) return;
+    if (before === 0 && this.refs > 0) native.bridgeRef(this.handle);
+    else if (before > 0 && this.refs === 0 && !this.closed) native.bridgeUnref(this.handle);
   }
 
   /** Number of registrations that keep Node's loop alive. */
@@ -133,12 +177,19 @@ export class IoDriver {
     set.dispatching = true;
     let failed = false;
     let error: unknown;
+    let woken = false;
     try {
       for (let i = 0; i < count; i++) {
-        // Token 0 is the waker (its only job was to end the wait); a stale
-        // token belongs to a registration closed (and maybe reused) since.
-        // Neither finds a live registration.
-        const reg = set.lookup(ev[2 * i] >>> 0);
+        const token = ev[2 * i] >>> 0;
+        // Token 0 is the waker: it ends the wait, and wake sources (the
+        // blocking pool) use it to say that work finished.
+        if (token === 0) {
+          woken = true;
+          continue;
+        }
+        // A stale token belongs to a registration closed (and maybe reused)
+        // since: it finds no live registration.
+        const reg = set.lookup(token);
         if (reg === undefined) continue;
         try {
           reg.io.setReadiness(ev[2 * i + 1]);
@@ -147,6 +198,16 @@ export class IoDriver {
           // be applied: edge-triggered, those events are never reported again.
           if (!failed) error = err;
           failed = true;
+        }
+      }
+      if (woken) {
+        for (const source of this.wakeSources) {
+          try {
+            source.onWake();
+          } catch (err) {
+            if (!failed) error = err;
+            failed = true;
+          }
         }
       }
     } finally {
@@ -194,6 +255,8 @@ export class IoDriver {
         reg.io.shutdown();
       }
     }
+    for (const source of this.wakeSources) source.shutdown();
+    this.wakeSources.length = 0;
     this.closed = true;
     if (this.bridged) native.bridgeStop(this.handle);
     native.selectorClose(this.handle);

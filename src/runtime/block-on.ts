@@ -23,7 +23,7 @@ export function blockOnLoop(rt: RuntimeCore, task: Task<unknown>): void {
       continue;
     }
     const timeout = rt.time.timeoutMs();
-    if (timeout < 0 && rt.io.registered === 0) {
+    if (timeout < 0 && rt.io.registered === 0 && rt.io.pendingSourceWork === 0) {
       // The task will never be woken: drop it (it would count as live,
       // and graceful shutdown would wait for it).
       task.abort();

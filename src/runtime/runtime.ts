@@ -30,6 +30,7 @@ import {
   setDefaultRuntimeFactory,
   blockingRuntimeOrNull,
 } from './context';
+import { BlockingOptions, checkBlockingOptions } from './blocking';
 import { Executor } from './executor';
 import { checkTaskErrorHandler, reportIfUnobserved, TaskErrorHandler } from './failure';
 import { JoinHandle } from './join-handle';
@@ -83,10 +84,12 @@ export interface ShutdownOptions {
  *
  * @example
  * ```ts
- * const rt = new Runtime({ onTaskError: 'throw' });
+ * const rt = new Runtime({ onTaskError: 'throw', blocking: { threads: 8 } });
  * ```
  */
 export interface RuntimeOptions {
+  /** The blocking pool (files, DNS): thread count and queue bound. */
+  blocking?: BlockingOptions;
   /**
    * What to do with a task failure nobody observes through its JoinHandle
    * (see {@link TaskErrorHandler}). Default `'log'`: printed once on stderr
@@ -137,8 +140,18 @@ export class Runtime implements RuntimeCore {
   private onIdle: (() => void) | null = null;
   private taskErrorHandler: TaskErrorHandler = 'log';
 
+  /** The blocking-pool options given (the pool reads them, and its defaults, when first used). */
+  readonly blockingOptions: BlockingOptions;
+
+  /**
+   * @example
+   * ```ts
+   * const rt = new Runtime({ blocking: { threads: 8, queueBound: 256 } });
+   * ```
+   */
   constructor(options: RuntimeOptions = {}) {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    this.blockingOptions = checkBlockingOptions(options.blocking);
     if (options.onTaskError !== undefined) this.taskErrorHandler = checkTaskErrorHandler(options.onTaskError);
     const counters = new Float64Array(METRICS_LENGTH);
     this.loop = new NodeLoop(this);

@@ -132,6 +132,36 @@ export interface NativeBinding {
   /** IP_MULTICAST_IF (an IPv4 address) / IPV6_MULTICAST_IF (an interface name or index). */
   udpMulticastInterface(fd: number, family: 4 | 6, iface: string): number;
 
+  // ===== blocking pool (native/binding_fs.cc, native/pool.h) =====
+  /** Opens a pool client completing into `selector`; starts threads up to `threads`. */
+  poolOpen(selector: number, threads: number, bound: number): number;
+  poolClose(client: number): number;
+  /**
+   * Queues job `op` under `slot`. `buf` (read/written) and `out` (stat
+   * records) stay pinned until the job is collected. Returns 0, or
+   * `EAGAIN` when `bound` jobs are outstanding.
+   */
+  poolSubmit(
+    client: number,
+    slot: number,
+    op: number,
+    path: string | null,
+    path2: string | null,
+    buf: Uint8Array | null,
+    out: Float64Array | null,
+    a: number,
+    b: number,
+    c: number,
+  ): number;
+  /** 1 when the job was removed before it ran, 0 when it is running (detached). */
+  poolCancel(client: number, slot: number): number;
+  /** Fills `out` with `[slot, result, syscall]` triples (payloads beside them); returns the count. */
+  poolCollect(client: number, out: Float64Array, payloads: unknown[]): number;
+  /** `[threads, queued, running]` of this environment's pool. */
+  poolStats(): [number, number, number];
+  /** sendfile(2) to a nonblocking socket; bytes sent or a negative error (`ENOSYS` without one). */
+  sendFile(socket: number, fd: number, offset: number, length: number): number;
+
   // ===== constants =====
   readonly backend: 'epoll' | 'kqueue' | 'iocp';
   /** sha256 of the native sources it was built from (native/source-hash.js). */
@@ -190,6 +220,12 @@ export const ERRNO_NAMES = [
   'EBUSY',
   'EACCES',
   'EMSGSIZE',
+  // files and the blocking pool (native/fs_unix.cc, native/dns.cc)
+  'ENOSYS',
+  'EISDIR',
+  'ENOTDIR',
+  'EAI_NONAME',
+  'EAI_NODATA',
 ] as const;
 
 export type NativeErrnoName = (typeof ERRNO_NAMES)[number];
@@ -217,6 +253,8 @@ export function errnoTableMismatch(table: Readonly<Record<string, number>>, plat
     }
     const named = uvNames.get(code)?.[0];
     if (named !== name) return `${name} = ${code}, which Node names ${named ?? 'nothing'}`;
+    // getaddrinfo's EAI_* codes are libuv's own (UV_EAI_*), not errnos.
+    if (name.startsWith('EAI_')) continue;
     if (platform !== 'win32' && code !== -osErrno[name]) return `${name} = ${code}, os.constants.errno says ${-osErrno[name]}`;
   }
   return null;
@@ -305,3 +343,52 @@ if (errnoMismatch !== null) {
 /** Negative error codes the hot paths compare against. */
 export const EAGAIN = native.errno.EAGAIN;
 export const EINPROGRESS = native.errno.EINPROGRESS;
+
+/** Pool operations (native/pool.h, PoolOp). */
+export const enum PoolOp {
+  Sleep = 1,
+  Open = 2,
+  Close = 3,
+  Read = 4,
+  Write = 5,
+  Seek = 6,
+  Fstat = 7,
+  Stat = 8,
+  StatMany = 9,
+  Truncate = 10,
+  Sync = 11,
+  ReadFile = 12,
+  WriteFile = 13,
+  Mkdir = 14,
+  Rename = 15,
+  Remove = 16,
+  ReadDir = 17,
+  Exists = 18,
+  Lookup = 19,
+}
+
+/** Names of the calls a pool job reports as failed (native/pool.h, PoolSyscall). */
+export const POOL_SYSCALLS = [
+  '',
+  'open',
+  'close',
+  'read',
+  'write',
+  'lseek',
+  'fstat',
+  'stat',
+  'lstat',
+  'ftruncate',
+  'fsync',
+  'fdatasync',
+  'mkdir',
+  'rename',
+  'unlink',
+  'rmdir',
+  'scandir',
+  'getaddrinfo',
+  'access',
+] as const;
+
+/** Doubles per stat record (native/pool.h, kStatFields). */
+export const STAT_FIELDS = 15;

@@ -19,6 +19,7 @@ import { native, EINPROGRESS } from '../../sys/native';
 import { Sleep } from '../../time/sleep';
 import { checkMs } from '../../time/sleep';
 import { literal, parseAddr, resolve, ResolvedAddr } from '../addr';
+import { happyEyeballsConnect } from '../happy-eyeballs';
 import type { TcpStream } from './stream';
 
 /** Options for `TcpStream.connect`. */
@@ -135,6 +136,10 @@ export function connect(
   const parsed = parseAddr(addr, 'localhost');
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
   const timeoutMs = options.timeoutMs === undefined ? undefined : checkMs(options.timeoutMs, 'timeoutMs');
-  const f = new ConnectFuture(parsed.host, parsed.port, timeoutMs, currentOrDefault().io, make);
+  // A host name: every address it resolves to, Happy Eyeballs style.
+  const f: Future<TcpStream> =
+    literal(parsed.host, parsed.port) === null
+      ? happyEyeballsConnect(parsed.host, parsed.port, timeoutMs, currentOrDefault().io, make)
+      : new ConnectFuture(parsed.host, parsed.port, timeoutMs, currentOrDefault().io, make);
   return trackUnpolled(options.signal === undefined ? f : withSignal(f, options), 'TcpStream.connect()');
 }

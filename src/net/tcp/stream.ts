@@ -19,6 +19,7 @@ import type { IoDriver } from '../../io/driver';
 import { readChunks, readExactFuture, readFuture } from '../../io/read';
 import { Direction, INTEREST_BOTH } from '../../io/ready';
 import { Registration } from '../../io/registration';
+import { STREAM_SOCKET } from '../../io/stream-socket';
 import { ReadHalf, split, WriteHalf } from '../../io/split';
 import { AsyncDuplex, checkRange } from '../../io/traits';
 import { ShutdownFuture, writeAllFuture, writeFuture, writevAllFuture, writevFuture } from '../../io/write';
@@ -191,6 +192,11 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Buffer> {
   /** True once {@link close} ran. */
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** @internal The stream-socket mark (io/stream-socket.ts): fs's sendFile writes through it. */
+  get [STREAM_SOCKET](): Registration {
+    return this.registration;
   }
 
   // ===== async/await API =====
