@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One Linux binary, five Node majors: the committed N-API prebuild
 # prebuilds/linux-x64/edgeio.node loads and passes test/xplat/tcp-smoke.js
-# (and test/xplat/selector-smoke.js) under the official Node 18, 20, 22, 24
+# (and test/xplat/selector-smoke.js, test/xplat/worker-smoke.js) under the official Node 18, 20, 22, 24
 # and 26 builds (docs/platforms.md).
 #
 #   1. the prebuild is fresh: its sourceHash equals the hash of native/ and
@@ -88,7 +88,7 @@ S=$CACHE/linux-stage
 rm -rf "$S" && mkdir -p "$S/prebuilds" "$S/node_modules" "$S/test/xplat"
 cp package.json "$S/" && cp -r dist "$S/" && cp -r prebuilds/linux-x64 "$S/prebuilds/" &&
   cp -r node_modules/node-gyp-build "$S/node_modules/" &&
-  cp test/xplat/tcp-smoke.js test/xplat/selector-smoke.js test/xplat/pool-smoke.js "$S/test/xplat/" ||
+  cp test/xplat/tcp-smoke.js test/xplat/selector-smoke.js test/xplat/pool-smoke.js test/xplat/worker-smoke.js test/xplat/worker-smoke-main.js "$S/test/xplat/" ||
   { fail "staging directory"; summary; exit 1; }
 
 for entry in "${NODE_LINUX[@]}"; do
@@ -103,6 +103,9 @@ for entry in "${NODE_LINUX[@]}"; do
     timeout 120 "$bin" test/xplat/selector-smoke.js
   run_smoke "node $v: pool-smoke.js" "$CACHE/linux-pool-$major.txt" "$S" \
     timeout 120 "$bin" test/xplat/pool-smoke.js
+  # Runtime.workers: the addon in worker threads (env teardown, restarts).
+  run_smoke "node $v: worker-smoke.js" "$CACHE/linux-worker-$major.txt" "$S" \
+    timeout 120 "$bin" test/xplat/worker-smoke.js
 done
 
 echo "check-linux-versions took $(( $(date +%s) - T0 )) s"

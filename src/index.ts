@@ -135,3 +135,16 @@ export type { WriteFileOptions, MkdirOptions } from './fs/ops';
 export { sendFile } from './fs/send-file';
 export { lookup } from './net/dns';
 export type { LookupAddress, LookupOptions, LookupError } from './net/dns';
+
+// ===== workers (multi-core) =====
+// Importing the pool attaches Runtime.workers.
+export { WorkerPool } from './worker/pool';
+export type { WorkerPoolOptions, PoolCloseOptions, WorkerExit, WorkerMetrics } from './worker/pool';
+export { WorkerContext } from './worker/context';
+export type { SharedListenOptions } from './worker/context';
+export { SharedListener } from './worker/listener-sharing';
+export type { Balance } from './worker/listener-sharing';
+export { WorkerSender, WorkerReceiver } from './worker/channel';
+export { SharedRing } from './worker/shared-ring';
+export { BlockingPool, spawnBlocking } from './worker/spawn-blocking';
+export type { BlockingPoolOptions } from './worker/spawn-blocking';

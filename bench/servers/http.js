@@ -6,8 +6,10 @@
 const { TcpListener, spawn } = require(process.env.EDGEIO_BENCH_DIST || '../../dist');
 require('./stats');
 
+// Run as a script it serves PORT; required (bench/servers/scale-worker.js)
+// it only exports `serve`.
 const port = Number(process.argv[2]);
-if (!Number.isInteger(port)) throw new Error('usage: http.js PORT');
+if (require.main === module && !Number.isInteger(port)) throw new Error('usage: http.js PORT');
 
 const RESPONSE = Buffer.from(
   'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!',
@@ -132,7 +134,11 @@ async function serve(stream) {
   }
 }
 
-(async () => {
-  const listener = await TcpListener.bind({ host: '127.0.0.1', port, backlog: 1024 });
-  for await (const stream of listener) spawn(serve(stream));
-})();
+module.exports = { serve };
+
+if (require.main === module) {
+  (async () => {
+    const listener = await TcpListener.bind({ host: '127.0.0.1', port, backlog: 1024 });
+    for await (const stream of listener) spawn(serve(stream));
+  })();
+}
