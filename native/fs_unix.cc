@@ -21,6 +21,7 @@
 #include <string>
 
 #include "pool.h"
+#include "stat_compat.h"
 
 namespace edgeio {
 
@@ -116,7 +117,7 @@ int64_t DoReadFile(Job* j) {
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) return Fail(j, kScOpen);
   struct stat st;
-  if (fstat(fd, &st) < 0) {
+  if (StatFd(fd, &st) < 0) {
     int64_t r = Fail(j, kScFstat);
     close(fd);
     return r;
@@ -191,7 +192,7 @@ int64_t MkdirP(Job* j, std::string& p, mode_t mode) {
   if (mkdir(p.c_str(), mode) == 0) return 0;
   if (errno == EEXIST) {
     struct stat st;
-    if (stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return 0;
+    if (StatPath(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return 0;
     errno = EEXIST;
     return Fail(j, kScMkdir);
   }
@@ -207,7 +208,7 @@ int64_t MkdirP(Job* j, std::string& p, mode_t mode) {
 
 int64_t RemoveTree(Job* j, const std::string& p) {
   struct stat st;
-  if (lstat(p.c_str(), &st) < 0) return Fail(j, kScLstat);
+  if (StatPathNoFollow(p.c_str(), &st) < 0) return Fail(j, kScLstat);
   if (!S_ISDIR(st.st_mode)) {
     if (unlink(p.c_str()) < 0) return Fail(j, kScUnlink);
     return 0;
@@ -276,7 +277,7 @@ int64_t DoReadDir(Job* j) {
       // in d_type"; others say DT_UNKNOWN, so ask lstat.
       struct stat st;
       std::string full = j->path + "/" + e->d_name;
-      if (lstat(full.c_str(), &st) == 0) t = TypeOf(st.st_mode);
+      if (StatPathNoFollow(full.c_str(), &st) == 0) t = TypeOf(st.st_mode);
     }
     j->blob.append(e->d_name);
     j->blob.push_back('\0');
@@ -327,7 +328,7 @@ void RunFsJob(Job* j) {
     }
     case kOpFstat: {
       struct stat st;
-      if (fstat(static_cast<int>(j->a), &st) < 0) {
+      if (StatFd(static_cast<int>(j->a), &st) < 0) {
         r = Fail(j, kScFstat);
       } else {
         FillStat(j->out, st);
@@ -336,7 +337,7 @@ void RunFsJob(Job* j) {
     }
     case kOpStat: {
       struct stat st;
-      int rc = j->a != 0 ? lstat(j->path.c_str(), &st) : stat(j->path.c_str(), &st);
+      int rc = j->a != 0 ? StatPathNoFollow(j->path.c_str(), &st) : StatPath(j->path.c_str(), &st);
       if (rc < 0) {
         r = Fail(j, j->a != 0 ? kScLstat : kScStat);
       } else {
@@ -352,7 +353,7 @@ void RunFsJob(Job* j) {
       for (; i < j->a && p <= end; i++) {
         double* o = j->out + i * kStatFields;
         struct stat st;
-        if (stat(p, &st) < 0) {
+        if (StatPath(p, &st) < 0) {
           for (int k = 1; k < kStatFields; k++) o[k] = 0;
           o[0] = -errno;
         } else {
@@ -398,7 +399,7 @@ void RunFsJob(Job* j) {
         r = RemoveTree(j, j->path);
       } else {
         struct stat st;
-        if (lstat(j->path.c_str(), &st) < 0) {
+        if (StatPathNoFollow(j->path.c_str(), &st) < 0) {
           r = Fail(j, kScLstat);
         } else if (S_ISDIR(st.st_mode)) {
           r = rmdir(j->path.c_str()) < 0 ? Fail(j, kScRmdir) : 0;
@@ -412,7 +413,7 @@ void RunFsJob(Job* j) {
       break;
     case kOpExists: {
       struct stat st;
-      r = stat(j->path.c_str(), &st) == 0 ? 1 : 0;
+      r = StatPath(j->path.c_str(), &st) == 0 ? 1 : 0;
       break;
     }
     default:

@@ -14,11 +14,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "stat_compat.h"
 #include "uds.h"
-
-#if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__))
-#include <sys/syscall.h>
-#endif
 
 #if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__) || \
     defined(__DragonFly__)
@@ -124,30 +121,6 @@ void CopyPath(const sockaddr_un& addr, socklen_t addr_len, uint8_t* out, size_t 
   // arguments must be valid even for 0 bytes (C11 7.24.1p2, UBSan nonnull).
   if (n > 0) memcpy(out, addr.sun_path, n);
   *len = n;
-}
-
-// glibc 2.33 turned fstat()/lstat() into exported functions (fstat@GLIBC_2.33);
-// before, <sys/stat.h> inlined them as calls to __fxstat/__lxstat. Linked on a
-// newer glibc, one call raises the prebuilds' floor (glibc 2.28, that of
-// Node 18's own binaries; docs/platforms.md) to 2.33, and the addon fails to
-// load on Debian 11 / Ubuntu 20.04 / RHEL 8 (glibc NEWS 2.33, "stat
-// functions"). On x86_64 and aarch64 glibc's struct stat is the kernel's
-// (stat(2), "C library/kernel differences"), so the raw system calls keep the
-// old floor; elsewhere the libc functions are fine (no prebuild).
-int StatFd(int fd, struct stat* st) {
-#if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__))
-  return static_cast<int>(syscall(SYS_fstat, fd, st));
-#else
-  return fstat(fd, st);
-#endif
-}
-
-int StatPathNoFollow(const char* path, struct stat* st) {
-#if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__))
-  return static_cast<int>(syscall(SYS_newfstatat, AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW));
-#else
-  return lstat(path, st);
-#endif
 }
 
 int PathIdentity(const uint8_t* path, size_t len, struct stat* st) {
