@@ -16,14 +16,15 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-namespace edgeio {
-
+// __GLIBC__ comes from <features.h>, which the headers above include on glibc.
 #if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__))
 #define EDGEIO_RAW_STAT 1
+#include <sys/syscall.h>
 #endif
+
+namespace edgeio {
 
 // fstat(2).
 inline int StatFd(int fd, struct stat* st) {
