@@ -88,9 +88,16 @@ test('tasks can still be added after close; a reopened tracker is not waited on'
 test('an async task is counted until its function has returned (even after abort), and gets its AbortSignal', async () => {
   const t = new TaskTracker();
   let sawAbort = false;
+  let awaitFailed = '';
   const h = t.spawn(async (signal: AbortSignal) => {
-    await sleep(20);
+    try {
+      await sleep(20);
+    } catch (e) {
+      awaitFailed = (e as Error).name; // abort() fails the edgeio await in progress
+    }
     sawAbort = signal.aborted;
+    // Work that is not an edgeio operation goes on: the function has not returned yet.
+    await new Promise((r) => setTimeout(r, 30));
   });
   await sleep(1);
   h.abort();
@@ -99,6 +106,7 @@ test('an async task is counted until its function has returned (even after abort
   expect(t.size).toBe(1); // the function is still running
   await timeout(5000, t.wait());
   expect(sawAbort).toBe(true);
+  expect(awaitFailed).toBe('AbortError');
   // A function that throws synchronously is not counted forever.
   const bad = t.spawn(() => {
     throw new Error('sync');

@@ -64,6 +64,7 @@ export interface PoolCloseOptions {
 
 /** What `pool.on('exit')` reports. */
 export interface WorkerExit {
+  /** Which worker (0 .. count - 1). */
   workerId: number;
   /** The thread's exit code (1 after an uncaught exception). */
   code: number;
@@ -75,6 +76,7 @@ export interface WorkerExit {
 
 /** One worker's figures in {@link WorkerPool.metrics}. */
 export interface WorkerMetrics {
+  /** Which worker (0 .. count - 1). */
   workerId: number;
   /** False when the worker is not running (between a failure and its restart, or after exiting). */
   alive: boolean;

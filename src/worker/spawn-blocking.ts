@@ -92,7 +92,9 @@ interface Slot {
  * ```
  */
 export class BlockingPool {
+  /** How many worker threads run jobs. */
   readonly threads: number;
+  /** How many jobs may wait; past it `run` fails with `ERR_EDGEIO_BLOCKING_QUEUE_FULL`. */
   readonly queueLimit: number;
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
