@@ -38,6 +38,9 @@ describe('tcp concurrency', () => {
     // The server side closes after seeing our FIN; give it the turns it needs.
     const deadline = Date.now() + 5000;
     while (fdCount() > before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    expect(fdCount()).toBe(before);
+    // Not above the start: nothing leaked. (It can dip below: in one jest
+    // process an earlier file's descriptors may close meanwhile, e.g. a File
+    // closed by its finalizer; CI saw 52 after 54.)
+    expect(fdCount()).toBeLessThanOrEqual(before);
   }, 120_000);
 });
