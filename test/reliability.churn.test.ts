@@ -70,7 +70,7 @@ describe('reliability: churn', () => {
       fullGc();
       const heap1 = process.memoryUsage().heapUsed;
       console.log(`churn: ${CYCLES} cycles in ${seconds.toFixed(1)} s; heap ${(heap0 / 2 ** 20).toFixed(1)} -> ${(heap1 / 2 ** 20).toFixed(1)} MiB`);
-      expect(fdCount()).toBe(fds0);
+      expect(fdCount()).toBeLessThanOrEqual(fds0); // no leak (another file's late close may dip it)
       expect(rt.io.registered).toBe(regs0);
       expect(heap1 - heap0).toBeLessThan(HEAP_TOLERANCE);
     } finally {

@@ -56,7 +56,7 @@ describe('runtime.shutdown({ graceful })', () => {
     expect(await stuck.read(Buffer.alloc(1))).toBe(0);
     quick.close();
     stuck.close();
-    expect(fdCount()).toBe(before);
+    expect(fdCount()).toBeLessThanOrEqual(before); // no leak (another file's late close may dip it)
   });
 
   test('resolves at once when nothing is running, and is idempotent', async () => {

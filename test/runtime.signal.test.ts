@@ -138,7 +138,7 @@ describe('{ signal } on I/O', () => {
       expect(fdCount()).toBe(fds + 1); // the socket of the connect in flight
       ac.abort();
       expect(await settled).toBe('AbortError');
-      expect(fdCount()).toBe(fds);
+      expect(fdCount()).toBeLessThanOrEqual(fds); // no leak (another file's late close may dip it)
     } finally {
       for (const s of held) s.close();
       listener.close();

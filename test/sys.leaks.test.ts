@@ -11,7 +11,7 @@ describe('descriptor leaks', () => {
     for (let i = 0; i < 1000; i++) fds.push(ok(native.socket(i % 2 === 0 ? 4 : 6)));
     expect(fdCount()).toBe(before + 1000);
     for (const fd of fds) ok(native.close(fd));
-    expect(fdCount()).toBe(before);
+    expect(fdCount()).toBeLessThanOrEqual(before); // no leak (another file's late close may dip it)
   });
 
   test('1,000 connections accepted, registered, deregistered and closed', () => {
@@ -29,13 +29,13 @@ describe('descriptor leaks', () => {
       ok(native.close(s));
     }
     ok(native.close(l.fd));
-    expect(fdCount()).toBe(before);
+    expect(fdCount()).toBeLessThanOrEqual(before); // no leak (another file's late close may dip it)
     ok(native.selectorClose(sel));
   });
 
   test('selectors opened and closed release their epoll and waker fds', () => {
     const before = fdCount();
     for (let i = 0; i < 200; i++) ok(native.selectorClose(ok(native.selectorOpen())));
-    expect(fdCount()).toBe(before);
+    expect(fdCount()).toBeLessThanOrEqual(before); // no leak (another file's late close may dip it)
   });
 });

@@ -147,7 +147,7 @@ describe('tcp: peer behaviour', () => {
       expect(err.syscall).toBe('connect');
       expect(err.message).toBe(`connect ETIMEDOUT 127.0.0.1:${port}`);
       expect(performance.now() - t0).toBeGreaterThanOrEqual(300);
-      expect(fdCount()).toBe(before);
+      expect(fdCount()).toBeLessThanOrEqual(before); // no leak (another file's late close may dip it)
     } finally {
       for (const f of fillers) native.close(f);
       native.close(lfd);
@@ -168,7 +168,7 @@ describe('tcp: peer behaviour', () => {
     expect(() => TcpStream.connect('127.0.0.1:80', { timeoutMs: -1 })).toThrow(RangeError);
     expect(() => TcpListener.bind('127.0.0.1:0', { backlog: -1 })).toThrow(RangeError);
     expect(() => TcpListener.bind('127.0.0.1:0', { reusePort: 'yes' as unknown as boolean })).toThrow(TypeError);
-    expect(fdCount()).toBe(before);
+    expect(fdCount()).toBeLessThanOrEqual(before); // no leak (another file's late close may dip it)
   });
 
   test('write after shutdown: an EPIPE-shaped error', async () => {

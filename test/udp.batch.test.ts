@@ -79,7 +79,7 @@ describe('udp batches', () => {
       tx.close();
     }
     for (let i = 0; i < 100 && (fdCount() > fds0 || rt.io.registered > regs0); i++) await new Promise((r) => setTimeout(r, 10));
-    expect(fdCount()).toBe(fds0);
+    expect(fdCount()).toBeLessThanOrEqual(fds0); // no leak (another file's late close may dip it)
     expect(rt.io.registered).toBe(regs0);
   });
 

@@ -107,7 +107,7 @@ describe('udp lifecycle', () => {
     await expect(waiting).rejects.toBeDefined();
     expect(s.isClosed).toBe(true);
     expect(rt.io.registered).toBe(0);
-    expect(fdCount()).toBe(before);
+    expect(fdCount()).toBeLessThanOrEqual(before); // no leak (another file's late close may dip it)
   });
 
   test('unref: a bound socket does not keep the process alive; ref does', async () => {

@@ -76,7 +76,7 @@ describe('fd passing', () => {
       expect(new Set(got.fds).size).toBe(253); // each a new descriptor
       expect(fdCount()).toBe(before + 253);
       closeAll(got.fds);
-      expect(fdCount()).toBe(before);
+      expect(fdCount()).toBeLessThanOrEqual(before); // no leak (another file's late close may dip it)
     } finally {
       a.close();
       b.close();
@@ -97,7 +97,7 @@ describe('fd passing', () => {
       expect(got.fds.length).toBeLessThanOrEqual(2);
       expect(fdCount()).toBe(before + got.fds.length);
       closeAll(got.fds);
-      expect(fdCount()).toBe(before);
+      expect(fdCount()).toBeLessThanOrEqual(before); // no leak (another file's late close may dip it)
     } finally {
       a.close();
       b.close();
@@ -114,7 +114,7 @@ describe('fd passing', () => {
       await a.sendWithFds(Buffer.from('abc'), [r.fd, w.fd]);
       const buf = Buffer.alloc(8);
       expect(await b.read(buf)).toBe(3);
-      expect(fdCount()).toBe(before);
+      expect(fdCount()).toBeLessThanOrEqual(before); // no leak (another file's late close may dip it)
     } finally {
       a.close();
       b.close();

@@ -295,7 +295,7 @@ describe('unix stream', () => {
     expect(got.toString()).toBe('ping');
     // Server-side closes run when each task sees end of stream: wait for them.
     for (let i = 0; i < 100 && fdCount() > before; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(fdCount()).toBe(before);
+    expect(fdCount()).toBeLessThanOrEqual(before); // no leak (another file's late close may dip it)
     expect(Runtime.default().io.registered).toBe(regsBefore);
     listener.close();
     await server;
