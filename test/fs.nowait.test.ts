@@ -8,11 +8,13 @@
 import { execFileSync, spawn as spawnChild } from 'child_process';
 import { readFileSync, readlinkSync, writeFileSync } from 'fs';
 import { release } from 'os';
+import { Worker } from 'worker_threads';
 import * as path from 'path';
 import { File, readFile } from '../src';
 import { BlockingPool } from '../src/runtime/blocking';
 import { native } from '../src/sys/native';
 import { tempDir } from './util/fs';
+import { processFds } from './util/workers';
 
 const tmp = tempDir('nowait');
 afterAll(() => tmp.cleanup());
@@ -135,6 +137,34 @@ describe('no-wait fast path', () => {
     expect(got).toBe('abc');
     await f.close();
     await exited;
+  });
+
+  test('files opened inline by a worker that is terminated without closing them are closed with it', async () => {
+    const p = tmp.file('worker.txt');
+    writeFileSync(p, 'w');
+    const dist = path.resolve(__dirname, '..', 'dist');
+    const fds0 = processFds();
+    for (let round = 0; round < 3; round++) {
+      const w = new Worker(
+        `const { parentPort } = require('worker_threads');
+         const e = require(${JSON.stringify(dist)});
+         const { BlockingPool } = require(${JSON.stringify(path.join(dist, 'runtime', 'blocking'))});
+         (async () => {
+           const files = [];
+           for (let i = 0; i < 20; i++) files.push(await e.File.open(${JSON.stringify(p)}));
+           parentPort.postMessage({ inline: BlockingPool.of().jobsInline, open: files.length });
+         })();`,
+        { eval: true },
+      );
+      const m = await new Promise<{ inline: number; open: number }>((resolve, reject) => {
+        w.once('message', resolve);
+        w.once('error', reject);
+      });
+      expect(m.open).toBe(20);
+      if (kernelHasResolveCached()) expect(m.inline).toBe(20);
+      await w.terminate();
+    }
+    expect(processFds()).toBeLessThanOrEqual(fds0);
   });
 
   test('EDGEIO_FS_NOWAIT=0 turns the fast path off; results are the same', () => {
