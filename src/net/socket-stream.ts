@@ -3,8 +3,13 @@
  * plus the `AsyncRead`/`AsyncWrite` surface): reads straight into the
  * caller's buffer, writes straight out of it, one syscall per operation,
  * every operation through the socket's {@link Registration} and its rule.
- * TCP and Unix stream sockets build on it; a resource only says how it reads and
- * writes and whether a short read proves its buffer empty.
+ * TCP and Unix stream sockets build on it; a resource only says what it
+ * registers for and whether a short read proves its buffer empty.
+ *
+ * The hot path: every TcpStream read and write runs through these methods.
+ * They call the native ops directly (no per-socket op table, no closure
+ * per call), and the instance shape is the fields below only, so a server
+ * with one kind of stream sees monomorphic call sites as before.
  *
  * Internal module: not exported from index.ts.
  */
@@ -16,7 +21,7 @@ import type { Waker } from '../future/waker';
 import type { IoDriver } from '../io/driver';
 import { readChunks, readExactFuture, readFuture } from '../io/read';
 import { Direction } from '../io/ready';
-import { IoOp, Registration, RegistrationOptions } from '../io/registration';
+import { Registration, RegistrationOptions } from '../io/registration';
 import { ReadHalf, split, WriteHalf } from '../io/split';
 import { AsyncDuplex, checkRange } from '../io/traits';
 import { ShutdownFuture, writeAllFuture, writeFuture, writevAllFuture, writevFuture } from '../io/write';
@@ -24,16 +29,6 @@ import { destroyedError, systemError } from '../sys/errors';
 import { EAGAIN, native } from '../sys/native';
 
 const MAX_IOV = native.limits.MAX_IOV;
-
-/** How a stream socket moves bytes: the native calls, with the I/O rule's shape. */
-export interface StreamOps {
-  read: IoOp<Uint8Array, number, number>;
-  write: IoOp<Uint8Array, number, number>;
-  writev: IoOp<readonly Uint8Array[], number, number>;
-}
-
-/** Sockets: read(2), send(2) without SIGPIPE, sendmsg(2). */
-export const SOCKET_OPS: StreamOps = { read: native.read, write: native.write, writev: native.writev };
 
 /**
  * A connected, registered stream socket. Subclasses add how it is made
@@ -47,13 +42,7 @@ export abstract class SocketStream implements AsyncDuplex, AsyncIterable<Buffer>
   private writeShut = false;
 
   /** @internal Registers `fd` (connected, nonblocking) with `driver`. */
-  protected constructor(
-    fd: number,
-    driver: IoDriver,
-    interest: number,
-    options: RegistrationOptions,
-    private readonly ops: StreamOps = SOCKET_OPS,
-  ) {
+  protected constructor(fd: number, driver: IoDriver, interest: number, options: RegistrationOptions) {
     this.registration = new Registration(driver, fd, interest, { ...options, onShutdown: () => this.close() });
   }
 
@@ -195,7 +184,7 @@ export abstract class SocketStream implements AsyncDuplex, AsyncIterable<Buffer>
     const len = checkRange(buf, offset, length);
     if (this.closed) throw destroyedError('read');
     if (len === 0) return 0;
-    const n = this.registration.tryIo(Direction.Read, len, this.ops.read, buf, offset, len);
+    const n = this.registration.tryIo(Direction.Read, len, native.read, buf, offset, len);
     if (n >= 0) return n;
     if (n === EAGAIN) return null;
     throw systemError(n, 'read');
@@ -216,7 +205,7 @@ export abstract class SocketStream implements AsyncDuplex, AsyncIterable<Buffer>
     const len = checkRange(buf, offset, length);
     if (this.closed) throw destroyedError('write');
     if (len === 0) return 0;
-    const n = this.registration.tryIo(Direction.Write, len, this.ops.write, buf, offset, len);
+    const n = this.registration.tryIo(Direction.Write, len, native.write, buf, offset, len);
     if (n >= 0) return n;
     if (n === EAGAIN) return null;
     throw systemError(n, 'write');
@@ -228,7 +217,7 @@ export abstract class SocketStream implements AsyncDuplex, AsyncIterable<Buffer>
   pollRead(cx: Context, buf: Uint8Array, offset = 0, length: number = buf.length - offset): Poll<number> {
     if (this.closed) throw destroyedError('read');
     if (length === 0) return 0;
-    const n = this.registration.pollIo(cx, Direction.Read, length, this.ops.read, buf, offset, length);
+    const n = this.registration.pollIo(cx, Direction.Read, length, native.read, buf, offset, length);
     if (n === PENDING) {
       // The addon checks the arguments when it reads; a call that parks must
       // not wait for data to learn they are bad (checked only here, off the
@@ -244,7 +233,7 @@ export abstract class SocketStream implements AsyncDuplex, AsyncIterable<Buffer>
   pollWrite(cx: Context, buf: Uint8Array, offset = 0, length: number = buf.length - offset): Poll<number> {
     if (this.closed) throw destroyedError('write');
     if (length === 0) return 0;
-    const n = this.registration.pollIo(cx, Direction.Write, length, this.ops.write, buf, offset, length);
+    const n = this.registration.pollIo(cx, Direction.Write, length, native.write, buf, offset, length);
     if (n === PENDING || n >= 0) return n;
     throw systemError(n, 'write');
   }
@@ -253,7 +242,7 @@ export abstract class SocketStream implements AsyncDuplex, AsyncIterable<Buffer>
   pollWritev(cx: Context, bufs: readonly Uint8Array[], index = 0, offset = 0): Poll<number> {
     if (this.closed) throw destroyedError('writev');
     const want = remaining(bufs, index, offset);
-    const n = this.registration.pollIo(cx, Direction.Write, want, this.ops.writev, bufs, index, offset);
+    const n = this.registration.pollIo(cx, Direction.Write, want, native.writev, bufs, index, offset);
     if (n === PENDING || n >= 0) return n;
     throw systemError(n, 'writev');
   }
