@@ -28,7 +28,7 @@
 import { withSignal, SignalOptions } from '../future/abortable';
 import type { Context } from '../future/context';
 import { Future } from '../future/future';
-import { PENDING, Poll } from '../future/poll';
+import { PENDING, Pending, Poll } from '../future/poll';
 import type { Waker } from '../future/waker';
 import { BufReader } from '../io/buf-reader';
 import { Direction, PRIORITY, READ_MASK, READABLE, SHUTDOWN, WRITABLE, WRITE_MASK } from '../io/ready';
@@ -63,10 +63,21 @@ let spliceAvailable = process.platform === 'linux';
 
 /**
  * @internal Counters for tests and diagnostics: splice(2) calls that moved
- * bytes, the bytes they moved, and bytes that went through the read/write
- * fallback instead.
+ * bytes, the bytes they moved, calls that answered `EAGAIN`, and bytes that
+ * went through the read/write fallback instead.
  */
-export const spliceCounters = { calls: 0, bytes: 0, fallbackBytes: 0 };
+export const spliceCounters = { calls: 0, bytes: 0, eagain: 0, fallbackBytes: 0 };
+
+/**
+ * @internal Turns the splice(2) path off (false) or back on where the
+ * platform has it; returns the previous setting. Tests use it to run the
+ * read/write fallback on Linux.
+ */
+export function setSpliceAvailable(on: boolean): boolean {
+  const was = spliceAvailable;
+  spliceAvailable = on && process.platform === 'linux';
+  return was;
+}
 
 /** One side of a splice: its registration and whether it is a pipe. */
 interface End {
@@ -170,16 +181,10 @@ class SpliceFuture extends Future<number> {
       const inIo = inReg.io;
       const outIo = outReg.io;
       const rin = inIo.readiness & READ_MASK;
-      if (rin === 0) {
-        restoreUnit();
-        inIo.park(cx.waker, Direction.Read);
-        return PENDING;
-      }
       const rout = outIo.readiness & WRITE_MASK;
-      if (rout === 0) {
+      if (rin === 0 || rout === 0) {
         restoreUnit();
-        outIo.park(cx.waker, Direction.Write);
-        return PENDING;
+        return this.park(cx);
       }
       if (((rin | rout) & SHUTDOWN) !== 0) throw destroyedError('splice');
       if ((rin & PRIORITY) !== 0 && !this.src.pipe) {
@@ -202,6 +207,7 @@ class SpliceFuture extends Future<number> {
       if (n === 0) return this.moved; // end of the input
       if (n === EAGAIN) {
         restoreUnit();
+        spliceCounters.eagain++;
         const blocked = uds.spliceBlocked(inReg.fd, outReg.fd);
         if (blocked < 0) throw systemError(blocked, 'poll');
         if (blocked === 0) {
@@ -214,18 +220,12 @@ class SpliceFuture extends Future<number> {
           continue;
         }
         this.ambiguous = 0;
-        let parked = false;
-        // Clear and wait only on the side that blocks. A tick that moved
-        // means new readiness came meanwhile: that side is tried again.
-        if ((blocked & uds.unix.SPLICE_IN_BLOCKED) !== 0 && inIo.clearReadiness(inTick, READABLE)) {
-          inIo.park(cx.waker, Direction.Read);
-          parked = true;
-        }
-        if ((blocked & uds.unix.SPLICE_OUT_BLOCKED) !== 0 && outIo.clearReadiness(outTick, WRITABLE)) {
-          outIo.park(cx.waker, Direction.Write);
-          parked = true;
-        }
-        if (parked) return PENDING;
+        // Clear only the side that blocks. A tick that moved means new
+        // readiness came meanwhile: that side is tried again.
+        let cleared = false;
+        if ((blocked & uds.unix.SPLICE_IN_BLOCKED) !== 0 && inIo.clearReadiness(inTick, READABLE)) cleared = true;
+        if ((blocked & uds.unix.SPLICE_OUT_BLOCKED) !== 0 && outIo.clearReadiness(outTick, WRITABLE)) cleared = true;
+        if (cleared) return this.park(cx);
         continue;
       }
       if (unsupported(n)) {
@@ -236,6 +236,18 @@ class SpliceFuture extends Future<number> {
       }
       throw systemError(n, 'splice');
     }
+  }
+
+  /**
+   * Waits on both sides: the one that blocks wakes the task with its next
+   * edge; the other, still ready, only wakes it if it is closed meanwhile
+   * (no edge would come from it otherwise, and a closed side must fail the
+   * splice, not leave it waiting on the other one forever).
+   */
+  private park(cx: Context): Pending {
+    this.src.reg.io.park(cx.waker, Direction.Read);
+    this.dst.reg.io.park(cx.waker, Direction.Write);
+    return PENDING;
   }
 
   /** A dropped splice (a lost select, an abort) releases its waker slots on both sides. */
