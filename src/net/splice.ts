@@ -18,6 +18,11 @@
  * cleared after `EAGAIN`. Every splice spends one unit of coop budget; a
  * spent budget re-wakes the task later with its readiness kept.
  *
+ * Unix stream sockets: descriptors passed with `sendWithFds` do not travel
+ * through a pipe; the kernel closes those a splice reads past (as a plain
+ * read(2) does). A splice also stops at every sender boundary there (a
+ * short transfer, so proof of nothing, as above).
+ *
  * TCP urgent data: the kernel's splice stops *before* an urgent byte
  * (`tcp_read_sock`), where read(2) steps over it. With the PRIORITY bit
  * set, or when splice keeps answering `EAGAIN` while poll(2) says both sides
