@@ -1114,6 +1114,12 @@ class Fuzzer {
       case 'unlinkIfSame':
         if (r !== 0 && r !== 1) return bad('expected 1, 0 or a negative errno');
         return undefined;
+      case 'splice':
+        if (r > Math.min(args[2], 0x7ffff000)) return bad(`more than the ${args[2]} bytes asked for`);
+        return undefined;
+      case 'spliceBlocked':
+        if ((r & ~(this.native.unix.SPLICE_IN_BLOCKED | this.native.unix.SPLICE_OUT_BLOCKED)) !== 0) return bad('not SPLICE_IN_BLOCKED | SPLICE_OUT_BLOCKED bits');
+        return undefined;
       case 'readv':
       case 'writev':
         if (r > 0x7fffffff) return bad('more than 2^31-1');
