@@ -279,6 +279,48 @@ describe('splice: socket -> pipe', () => {
     listener.close();
   });
 
+  test('split halves: copy(readHalf, pipeWriter) and splice(pipeReader, writeHalf) take the splice path; closing a half fails the splice', async () => {
+    const { client, server, listener } = await connectedPair();
+    const [rd, wr] = server.split();
+    const [r, w] = pipe();
+    const [r2, w2] = pipe();
+    const data = randomBytes(MiB + 3);
+    const before = snapshot();
+    const sender = sendAll(client, data, () => client.shutdown());
+    // socket read half -> pipe -> pipe -> socket write half -> back to the client
+    const back = hashAll(client);
+    const inward = spawn(async () => {
+      const n = await copy(rd, w);
+      w.close();
+      return n;
+    });
+    const mid = spawn(async () => {
+      const n = await splice(r, w2);
+      w2.close();
+      return n;
+    });
+    const outward = spawn(async () => {
+      const n = await splice(r2, wr);
+      await wr.shutdown();
+      return n;
+    });
+    expect(await timeout(10_000, inward)).toBe(data.length);
+    expect(await timeout(10_000, mid)).toBe(data.length);
+    expect(await timeout(10_000, outward)).toBe(data.length);
+    expect(await timeout(10_000, back)).toEqual([data.length, sha(data)]);
+    await sender;
+    if (LINUX) expect(spliceCounters.bytes - before.bytes).toBeGreaterThanOrEqual(data.length);
+    // Closing the read half while a splice waits on it: ERR_STREAM_DESTROYED.
+    const [r3, w3] = pipe();
+    const { client: c2, server: s2, listener: l2 } = await connectedPair();
+    const [rd2] = s2.split();
+    const waiting = spawn(splice(rd2, w3));
+    await sleep(30);
+    rd2.close();
+    expect((await rejection(timeout(5000, waiting))).code).toBe('ERR_STREAM_DESTROYED');
+    for (const x of [r, r2, r3, w3, rd, wr, client, listener, c2, s2, l2]) x.close();
+  });
+
   test('a UnixStream into a pipe', async () => {
     const [a, b] = UnixStream.pair();
     const [r, w] = pipe();

@@ -36,6 +36,7 @@ import { Future } from '../future/future';
 import { PENDING, Pending, Poll } from '../future/poll';
 import type { Waker } from '../future/waker';
 import { BufReader } from '../io/buf-reader';
+import { ReadHalf, WriteHalf } from '../io/split';
 import { Direction, PRIORITY, READ_MASK, READABLE, SHUTDOWN, WRITABLE, WRITE_MASK } from '../io/ready';
 import type { Registration } from '../io/registration';
 import { streamSocketRegistration } from '../io/stream-socket';
@@ -84,10 +85,19 @@ export function setSpliceAvailable(on: boolean): boolean {
   return was;
 }
 
-/** One side of a splice: its registration and whether it is a pipe. */
+/** What a split half shares with its sibling (io/split.ts): open flags and the wakers closing a half wakes. */
+interface HalfState {
+  readOpen: boolean;
+  writeOpen: boolean;
+  reader: Waker | null;
+  writer: Waker | null;
+}
+
+/** One side of a splice: its registration, whether it is a pipe, and the split half it came through. */
 interface End {
   readonly reg: Registration;
   readonly pipe: boolean;
+  readonly half: HalfState | null;
 }
 
 /** The registration of a socket stream edgeio can splice (TcpStream, UnixStream), or undefined. */
@@ -97,18 +107,38 @@ function socketRegistration(x: unknown): Registration | undefined {
   return streamSocketRegistration(x);
 }
 
-/** What `from` reads from, seen through a BufReader (whose buffered bytes go first). */
+/**
+ * What `from` reads from, seen through a BufReader (whose buffered bytes go
+ * first) and a split stream's `ReadHalf`.
+ */
 function sourceEnd(from: unknown): End | undefined {
-  const inner = from instanceof BufReader ? (from.inner as unknown) : from;
-  if (inner instanceof PipeReader) return { reg: inner.registration, pipe: true };
+  let inner = from instanceof BufReader ? (from.inner as unknown) : from;
+  let half: HalfState | null = null;
+  if (inner instanceof ReadHalf) {
+    half = (inner as ReadHalf).shared;
+    inner = (inner as ReadHalf).stream;
+  }
+  if (inner instanceof PipeReader) return { reg: inner.registration, pipe: true, half };
   const reg = socketRegistration(inner);
-  return reg === undefined ? undefined : { reg, pipe: false };
+  return reg === undefined ? undefined : { reg, pipe: false, half };
 }
 
+/** What `to` writes to, seen through a split stream's `WriteHalf`. */
 function sinkEnd(to: unknown): End | undefined {
-  if (to instanceof PipeWriter) return { reg: to.registration, pipe: true };
-  const reg = socketRegistration(to);
-  return reg === undefined ? undefined : { reg, pipe: false };
+  let inner = to;
+  let half: HalfState | null = null;
+  if (inner instanceof WriteHalf) {
+    half = (inner as WriteHalf).shared;
+    inner = (inner as WriteHalf).stream;
+  }
+  if (inner instanceof PipeWriter) return { reg: inner.registration, pipe: true, half };
+  const reg = socketRegistration(inner);
+  return reg === undefined ? undefined : { reg, pipe: false, half };
+}
+
+/** True once a side is closed: its registration, or the split half it came through. */
+function closed(src: End, dst: End): boolean {
+  return src.reg.isClosed || dst.reg.isClosed || (src.half !== null && !src.half.readOpen) || (dst.half !== null && !dst.half.writeOpen);
 }
 
 /** Errors that mean "no splice for this pair", not "the transfer failed" (splice(2), ERRORS). */
@@ -166,7 +196,7 @@ class SpliceFuture extends Future<number> {
       }
       const inReg = this.src.reg;
       const outReg = this.dst.reg;
-      if (inReg.isClosed || outReg.isClosed) throw destroyedError('splice');
+      if (closed(this.src, this.dst)) throw destroyedError('splice');
 
       // 2. The read/write fallback: no splice here, or one chunk past an
       // urgent mark.
@@ -211,7 +241,8 @@ class SpliceFuture extends Future<number> {
       }
       if (n === 0) return this.moved; // end of the input
       if (n === EAGAIN) {
-        restoreUnit();
+        // The unit stays spent when the loop goes on (bounded by the
+        // budget); it is given back only when the task parks.
         spliceCounters.eagain++;
         const blocked = uds.spliceBlocked(inReg.fd, outReg.fd);
         if (blocked < 0) throw systemError(blocked, 'poll');
@@ -230,7 +261,10 @@ class SpliceFuture extends Future<number> {
         let cleared = false;
         if ((blocked & uds.unix.SPLICE_IN_BLOCKED) !== 0 && inIo.clearReadiness(inTick, READABLE)) cleared = true;
         if ((blocked & uds.unix.SPLICE_OUT_BLOCKED) !== 0 && outIo.clearReadiness(outTick, WRITABLE)) cleared = true;
-        if (cleared) return this.park(cx);
+        if (cleared) {
+          restoreUnit();
+          return this.park(cx);
+        }
         continue;
       }
       if (unsupported(n)) {
@@ -252,6 +286,10 @@ class SpliceFuture extends Future<number> {
   private park(cx: Context): Pending {
     this.src.reg.io.park(cx.waker, Direction.Read);
     this.dst.reg.io.park(cx.waker, Direction.Write);
+    // Closing a split half wakes the waker it holds (the stream stays open
+    // for the other half, so no readiness event would).
+    if (this.src.half !== null) this.src.half.reader = cx.waker;
+    if (this.dst.half !== null) this.dst.half.writer = cx.waker;
     return PENDING;
   }
 
@@ -262,6 +300,8 @@ class SpliceFuture extends Future<number> {
     if (w === null) return;
     this.src.reg.clearWaker(Direction.Read, w);
     this.dst.reg.clearWaker(Direction.Write, w);
+    if (this.src.half?.reader?.willWake(w) === true) this.src.half.reader = null;
+    if (this.dst.half?.writer?.willWake(w) === true) this.dst.half.writer = null;
     this.from.clearReader?.(w);
     this.to.clearWriter?.(w);
   }
@@ -286,8 +326,8 @@ function describe(x: unknown): string {
  * to `to` with splice(2), in the kernel, without a JavaScript buffer.
  * One side must be a pipe (`PipeReader` / `PipeWriter`, e.g. from `pipe()`
  * or a FIFO), the other a pipe or a socket stream (`TcpStream`,
- * `UnixStream`); `from` may also be a `BufReader` over one of them (its
- * buffered bytes go first). Resolves with the bytes moved: fewer than
+ * `UnixStream`, or a split half of one); `from` may also be a `BufReader`
+ * over one of them (its buffered bytes go first). Resolves with the bytes moved: fewer than
  * `length` only when `from` ended first. Neither side is closed or shut
  * down. On Linux only; elsewhere, or where the kernel refuses the pair, the
  * bytes go through a buffer with read/write and the result is the same.
@@ -307,17 +347,17 @@ function describe(x: unknown): string {
 export function splice(from: AsyncRead, to: AsyncWrite, length?: number, options?: SignalOptions): Future<number> {
   const src = sourceEnd(from);
   if (src === undefined) {
-    throw new TypeError(`splice: from must be a PipeReader, TcpStream, UnixStream or a BufReader over one, got ${describe(from)}`);
+    throw new TypeError(`splice: from must be a PipeReader, TcpStream, UnixStream, a ReadHalf of one or a BufReader over one, got ${describe(from)}`);
   }
   const dst = sinkEnd(to);
-  if (dst === undefined) throw new TypeError(`splice: to must be a PipeWriter, TcpStream or UnixStream, got ${describe(to)}`);
+  if (dst === undefined) throw new TypeError(`splice: to must be a PipeWriter, TcpStream, UnixStream or a WriteHalf of one, got ${describe(to)}`);
   if (!src.pipe && !dst.pipe) {
     throw new TypeError(`splice needs a pipe on one side (a PipeReader or a PipeWriter); got ${describe(from)} and ${describe(to)}: use copy() between two sockets`);
   }
   if (length !== undefined && (typeof length !== 'number' || !Number.isInteger(length) || length < 0 || length > Number.MAX_SAFE_INTEGER)) {
     throw new RangeError(`length must be a non-negative integer, got ${String(length)}`);
   }
-  if (src.reg.isClosed || dst.reg.isClosed) throw destroyedError('splice');
+  if (closed(src, dst)) throw destroyedError('splice');
   return withSignal(new SpliceFuture(from, to, src, dst, length ?? Number.MAX_SAFE_INTEGER), options);
 }
 
@@ -332,7 +372,7 @@ export function copyBySplice(reader: unknown, writer: unknown): Future<number> |
   const src = sourceEnd(reader);
   const dst = sinkEnd(writer);
   if (src === undefined || dst === undefined || (!src.pipe && !dst.pipe)) return undefined;
-  if (src.reg.isClosed || dst.reg.isClosed) return undefined;
+  if (closed(src, dst)) return undefined;
   return new SpliceFuture(reader as AsyncRead, writer as AsyncWrite, src, dst, Number.MAX_SAFE_INTEGER);
 }
 
