@@ -6,7 +6,7 @@
  * Node-shaped; descriptors return to the start.
  */
 import { createHash, randomBytes } from 'crypto';
-import { spawn as spawnProcess } from 'child_process';
+import { execFileSync, spawn as spawnProcess } from 'child_process';
 import * as net from 'net';
 import {
   BufReader,
@@ -28,6 +28,7 @@ import { native } from '../src/sys/native';
 import { rejection, thrown } from './util/expect';
 import { connectedPair } from './util/tcp';
 import { fdCount } from './util/native';
+import { cleanupSockDir, sockPath } from './util/unix';
 
 const MiB = 1024 * 1024;
 const LINUX = process.platform === 'linux';
@@ -46,6 +47,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  cleanupSockDir();
   // Node's own sockets (the net peers) close on its next turns.
   await sleep(100);
   // No growth: another file's descriptor closing late may dip below.
@@ -319,6 +321,22 @@ describe('splice: socket -> pipe', () => {
     rd2.close();
     expect((await rejection(timeout(5000, waiting))).code).toBe('ERR_STREAM_DESTROYED');
     for (const x of [r, r2, r3, w3, rd, wr, client, listener, c2, s2, l2]) x.close();
+  });
+
+  test('a FIFO opened by path works as the pipe side', async () => {
+    const fifo = sockPath('splice.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const r = PipeReader.open(fifo);
+    const w = PipeWriter.open(fifo);
+    const { client, server, listener } = await connectedPair();
+    const data = randomBytes(MiB);
+    const sender = sendAll(client, data, () => client.shutdown());
+    const hasher = hashAll(r);
+    expect(await timeout(10_000, splice(server, w))).toBe(data.length);
+    w.close();
+    expect(await hasher).toEqual([data.length, sha(data)]);
+    await sender;
+    for (const x of [r, client, server, listener]) x.close();
   });
 
   test('a UnixStream into a pipe', async () => {
