@@ -2,7 +2,7 @@
 // Unix domain sockets, pipes and descriptor passing: edgeio vs Node vs a C
 // floor (see "Unix sockets and pipes" in bench/README.md).
 //
-//   node bench/unix.js [--parts echo64,stream,pipe,fds,splice] [--duration S] [--warmup S] [--repeats N]
+//   node bench/unix.js [--parts echo64,stream,pipe,fds,splice,proxy] [--duration S] [--warmup S] [--repeats N]
 //
 // Needs dist/ and build/ (npm run build); builds bench/bin/{loadgen,echo-epoll}
 // with bench/build-c.sh. Every server / reader / fd-passing parent is pinned
@@ -37,6 +37,10 @@
 //           socket.pipe(fs.createWriteStream(fifo)) /
 //           fs.createReadStream(fifo).pipe(socket). MiB/s and the moving
 //           process's CPU per GiB.
+//   proxy   (not in the default parts) socket -> socket the same way: a
+//           Node sender and a Node sink on core 1; edgeio splice() through
+//           a pipe pair (HAProxy's forwarding) vs edgeio copy() vs Node
+//           socket.pipe(socket). Whether copyBidirectional should splice.
 //
 // Prints markdown tables; writes bench/results/unix-<date>.json.
 'use strict';
@@ -191,10 +195,38 @@ async function openFifoWriter(fifo) {
  */
 function spliceServer(dir, how, fifo, port) {
   if (how === 'node') return spliceServerNode(dir, fifo, port);
-  const { TcpListener, TcpStream, PipeReader, copy } = require(DIST);
+  const { TcpListener, TcpStream, PipeReader, copy, pipe, splice, spawn: task } = require(DIST);
   if (how === 'copy') require(path.join(DIST, 'net', 'splice.js')).setSpliceAvailable(false);
   (async () => {
-    if (dir === 's2p') {
+    if (dir === 's2s') {
+      // socket -> socket: copy() (read/write) or two splices through a pipe
+      // of our own (HAProxy's forwarding), the sink at `port`.
+      const up = await TcpStream.connect(`127.0.0.1:${port}`);
+      const l = await TcpListener.bind('127.0.0.1:0');
+      process.stdout.write(`${JSON.stringify({ port: l.localAddr().port })}\n`);
+      const s = await l.accept();
+      const t0 = process.hrtime.bigint();
+      const c0 = process.cpuUsage();
+      let bytes;
+      if (how === 'copy') {
+        bytes = await copy(s, up);
+      } else {
+        const [r, w] = pipe();
+        const into = task(async () => {
+          const n = await splice(s, w);
+          w.close();
+          return n;
+        });
+        bytes = await splice(r, up);
+        await into;
+        r.close();
+      }
+      await up.shutdown();
+      up.close();
+      s.close();
+      l.close();
+      report(bytes, t0, c0);
+    } else if (dir === 's2p') {
       const l = await TcpListener.bind('127.0.0.1:0');
       const w = await openFifoWriter(fifo);
       process.stdout.write(`${JSON.stringify({ port: l.localAddr().port })}\n`);
@@ -222,7 +254,20 @@ function spliceServer(dir, how, fifo, port) {
 }
 
 function spliceServerNode(dir, fifo, port) {
-  if (dir === 's2p') {
+  if (dir === 's2s') {
+    const up = net.connect(Number(port), '127.0.0.1', () => {
+      const server = net.createServer((sock) => {
+        server.close();
+        const t0 = process.hrtime.bigint();
+        const c0 = process.cpuUsage();
+        sock.pipe(up).on('finish', () => {
+          report(sock.bytesRead, t0, c0);
+          up.destroy();
+        });
+      });
+      server.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`));
+    });
+  } else if (dir === 's2p') {
     const server = net.createServer((sock) => {
       server.close();
       const t0 = process.hrtime.bigint();
@@ -289,7 +334,7 @@ function parseArgs(argv) {
     else if (a === '--pipe-mib') o.pipeMiB = Number(v());
     else if (a === '--splice-mib') o.spliceMiB = Number(v());
     else {
-      console.error('usage: node bench/unix.js [--parts echo64,stream,pipe,fds,splice] [--duration S] [--warmup S] [--repeats N] [--pipe-mib N] [--splice-mib N]');
+      console.error('usage: node bench/unix.js [--parts echo64,stream,pipe,fds,splice,proxy] [--duration S] [--warmup S] [--repeats N] [--pipe-mib N] [--splice-mib N]');
       process.exit(2);
     }
   }
@@ -471,6 +516,13 @@ const SPLICE_MOVERS = {
   copy: 'edgeio copy() with splice off (read/write)',
   node: 'Node stream .pipe() (fs stream on the FIFO)',
 };
+// socket -> socket (the `proxy` part): what copyBidirectional would gain
+// from forwarding through a pipe pair.
+const PROXY_MOVERS = {
+  splice: 'edgeio splice() through a pipe pair',
+  copy: 'edgeio copy() (read/write)',
+  node: 'Node socket.pipe(socket)',
+};
 
 /** One splice-part run: `dirn` s2p or p2s, mover `how`; {rate MiB/s, us_per_op µs CPU per GiB, cpu_share}. */
 async function spliceCell(dir, dirn, how, o) {
@@ -481,7 +533,15 @@ async function spliceCell(dir, dirn, how, o) {
   let r;
   let sent = mib * 2 ** 20;
   try {
-    if (dirn === 's2p') {
+    if (dirn === 's2s') {
+      const sink = watch(pinned(1, [NODE, HERE, '--splice-sink']));
+      const { port: sinkPort } = await sink.first;
+      const server = watch(pinned(0, [NODE, HERE, '--splice-server', 's2s', how, '-', String(sinkPort)]));
+      const { port } = await server.first;
+      pinned(1, [NODE, HERE, '--splice-sender', String(port), String(mib)]);
+      r = await server.last;
+      sent = (await sink.last).bytes;
+    } else if (dirn === 's2p') {
       const drain = pinned(1, [...dd, `if=${fifo}`, 'of=/dev/null']);
       const server = watch(pinned(0, [NODE, HERE, '--splice-server', 's2p', how, fifo]));
       const { port } = await server.first;
@@ -675,6 +735,12 @@ async function main() {
           out.push(table(`splice: ${o.spliceMiB} MiB ${what}; the mover on core 0, its peers on core 1`, 'MiB/s', 'µs/GiB', SPLICE_MOVERS, r, 'node', null));
           if (dirn === 's2p') console.log(out[out.length - 1]);
         }
+      } else if (part === 'proxy') {
+        const r = {};
+        for (const how of Object.keys(PROXY_MOVERS)) r[how] = [];
+        for (let i = 0; i < o.repeats; i++) for (const how of Object.keys(PROXY_MOVERS)) r[how].push(await spliceCell(dir, 's2s', how, o));
+        runs.s2s = r;
+        out.push(table(`proxy: ${o.spliceMiB} MiB TCP socket -> TCP socket (Node sender, Node sink); the mover on core 0, its peers on core 1`, 'MiB/s', 'µs/GiB', PROXY_MOVERS, r, 'node', null));
       } else {
         throw new Error(`unknown part ${part}`);
       }
