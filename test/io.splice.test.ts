@@ -24,6 +24,7 @@ import {
   yieldNow,
 } from '../src';
 import { setSpliceAvailable, spliceCounters } from '../src/net/splice';
+import { PRIORITY } from '../src/io/ready';
 import { native } from '../src/sys/native';
 import { rejection, thrown } from './util/expect';
 import { connectedPair } from './util/tcp';
@@ -372,6 +373,34 @@ describe('splice: socket -> pipe', () => {
     expect(await peer).toBe(0);
     expect(moved).toBe(8);
     expect(buf.toString('latin1', 0, n)).toBe('AAAACCCC');
+  });
+
+  // Without the PRIORITY bit (as where the selector cannot report urgent
+  // data), splice answers EAGAIN at the mark while poll(2) says the socket
+  // is readable: after two such answers one chunk goes through read(2).
+  test('EAGAIN while poll(2) says both sides are ready: one read/write chunk, then splicing resumes', async () => {
+    const l = await TcpListener.bind('127.0.0.1:0');
+    const peer = urgentDataPeer(l.localAddr().port);
+    const s = await timeout(5000, l.accept());
+    const [r, w] = pipe();
+    await sleep(100);
+    await timeout(1000, s.readExact(Buffer.alloc(2))); // "AA": the PRIORITY edge has been dispatched
+    s.registration.io.readiness &= ~PRIORITY;
+    const before = snapshot();
+    const moved = await timeout(3000, splice(s, w, 6));
+    w.close();
+    const buf = Buffer.alloc(64);
+    const n = await r.read(buf);
+    s.close();
+    l.close();
+    r.close();
+    expect(await peer).toBe(0);
+    expect(moved).toBe(6);
+    expect(buf.toString('latin1', 0, n)).toBe('AACCCC');
+    if (LINUX) {
+      expect(spliceCounters.eagain - before.eagain).toBeGreaterThanOrEqual(2);
+      expect(spliceCounters.fallbackBytes - before.fallbackBytes).toBeGreaterThan(0);
+    }
   });
 });
 
