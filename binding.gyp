@@ -19,7 +19,8 @@
         "native/binding_fs.cc",
         "native/binding_fs_nowait.cc",
         "native/dns.cc",
-        "native/fs_unix.cc"
+        "native/fs_unix.cc",
+        "native/sys_splice_linux.cc"
       ],
       "defines": ["NAPI_VERSION=8", "EDGEIO_SOURCE_HASH=<!(node native/source-hash.js)"],
       "cflags!": ["-fno-exceptions"],
@@ -52,6 +53,10 @@
           ],
           "defines": ["WIN32_LEAN_AND_MEAN", "NOMINMAX", "_WIN32_WINNT=0x0602"],
           "libraries": ["-lws2_32"]
+        }],
+        ["OS=='mac' or OS=='freebsd' or OS=='openbsd' or OS=='netbsd' or OS=='win'", {
+          "sources!": ["native/sys_splice_linux.cc"],
+          "sources": ["native/sys_splice_none.cc"]
         }]
       ]
     }

@@ -2,7 +2,7 @@
 // Unix domain sockets, pipes and descriptor passing: edgeio vs Node vs a C
 // floor (see "Unix sockets and pipes" in bench/README.md).
 //
-//   node bench/unix.js [--parts echo64,stream,pipe,fds] [--duration S] [--warmup S] [--repeats N]
+//   node bench/unix.js [--parts echo64,stream,pipe,fds,splice,proxy] [--duration S] [--warmup S] [--repeats N]
 //
 // Needs dist/ and build/ (npm run build); builds bench/bin/{loadgen,echo-epoll}
 // with bench/build-c.sh. Every server / reader / fd-passing parent is pinned
@@ -27,6 +27,20 @@
 //           sendWithFds/recvWithFds on a UnixStream vs Node child_process
 //           send(msg, net.Server) on the IPC channel. 1 message in flight
 //           (latency: two cross-core wake-ups per round trip) and 16.
+//   splice  N MiB (default 2048, --splice-mib) through a process on core 0
+//           that moves bytes between a TCP socket and a FIFO, both ways:
+//           socket -> pipe (a Node sender on core 1 writes 1 MiB buffers to
+//           the socket; dd on core 1 drains the FIFO) and pipe -> socket (dd
+//           on core 1 fills the FIFO; a Node sink on core 1 reads the
+//           socket). Contenders: edgeio copy() taking splice(2), edgeio
+//           copy() with splice turned off (its read/write fallback), Node
+//           socket.pipe(fs.createWriteStream(fifo)) /
+//           fs.createReadStream(fifo).pipe(socket). MiB/s and the moving
+//           process's CPU per GiB.
+//   proxy   (not in the default parts) socket -> socket the same way: a
+//           Node sender and a Node sink on core 1; edgeio splice() through
+//           a pipe pair (HAProxy's forwarding) vs edgeio copy() vs Node
+//           socket.pipe(socket). Whether copyBidirectional should splice.
 //
 // Prints markdown tables; writes bench/results/unix-<date>.json.
 'use strict';
@@ -158,10 +172,158 @@ function fdsNodeChild() {
   });
 }
 
+/** Opens a FIFO for writing with edgeio, waiting for the reader (ENXIO until it opens). */
+async function openFifoWriter(fifo) {
+  const { PipeWriter, sleep: esleep } = require(DIST);
+  for (let i = 0; ; i++) {
+    try {
+      return PipeWriter.open(fifo);
+    } catch (e) {
+      if (e.code !== 'ENXIO' || i > 1000) throw e;
+      await esleep(5);
+    }
+  }
+}
+
+/**
+ * The process under test of the splice part (core 0): moves bytes between a
+ * TCP socket and a FIFO. `dir` s2p (socket -> pipe: listens, prints its
+ * port, copies the accepted connection into the FIFO) or p2s (pipe ->
+ * socket: connects to the sink at `port`, copies the FIFO into it).
+ * `how`: splice (edgeio copy, which splices), copy (edgeio copy with splice
+ * off: read/write), node (stream .pipe()). Prints {bytes, seconds, cpu}.
+ */
+function spliceServer(dir, how, fifo, port) {
+  if (how === 'node') return spliceServerNode(dir, fifo, port);
+  const { TcpListener, TcpStream, PipeReader, copy, pipe, splice, spawn: task } = require(DIST);
+  if (how === 'copy') require(path.join(DIST, 'net', 'splice.js')).setSpliceAvailable(false);
+  (async () => {
+    if (dir === 's2s') {
+      // socket -> socket: copy() (read/write) or two splices through a pipe
+      // of our own (HAProxy's forwarding), the sink at `port`.
+      const up = await TcpStream.connect(`127.0.0.1:${port}`);
+      const l = await TcpListener.bind('127.0.0.1:0');
+      process.stdout.write(`${JSON.stringify({ port: l.localAddr().port })}\n`);
+      const s = await l.accept();
+      const t0 = process.hrtime.bigint();
+      const c0 = process.cpuUsage();
+      let bytes;
+      if (how === 'copy') {
+        bytes = await copy(s, up);
+      } else {
+        const [r, w] = pipe();
+        const into = task(async () => {
+          const n = await splice(s, w);
+          w.close();
+          return n;
+        });
+        bytes = await splice(r, up);
+        await into;
+        r.close();
+      }
+      await up.shutdown();
+      up.close();
+      s.close();
+      l.close();
+      report(bytes, t0, c0);
+    } else if (dir === 's2p') {
+      const l = await TcpListener.bind('127.0.0.1:0');
+      const w = await openFifoWriter(fifo);
+      process.stdout.write(`${JSON.stringify({ port: l.localAddr().port })}\n`);
+      const s = await l.accept();
+      const t0 = process.hrtime.bigint();
+      const c0 = process.cpuUsage();
+      const bytes = await copy(s, w);
+      w.close();
+      s.close();
+      l.close();
+      report(bytes, t0, c0);
+    } else {
+      const s = await TcpStream.connect(`127.0.0.1:${port}`);
+      const r = PipeReader.open(fifo);
+      process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
+      const t0 = process.hrtime.bigint();
+      const c0 = process.cpuUsage();
+      const bytes = await copy(r, s);
+      await s.shutdown();
+      r.close();
+      s.close();
+      report(bytes, t0, c0);
+    }
+  })();
+}
+
+function spliceServerNode(dir, fifo, port) {
+  if (dir === 's2s') {
+    const up = net.connect(Number(port), '127.0.0.1', () => {
+      const server = net.createServer((sock) => {
+        server.close();
+        const t0 = process.hrtime.bigint();
+        const c0 = process.cpuUsage();
+        sock.pipe(up).on('finish', () => {
+          report(sock.bytesRead, t0, c0);
+          up.destroy();
+        });
+      });
+      server.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`));
+    });
+  } else if (dir === 's2p') {
+    const server = net.createServer((sock) => {
+      server.close();
+      const t0 = process.hrtime.bigint();
+      const c0 = process.cpuUsage();
+      const ws = fs.createWriteStream(fifo);
+      sock.pipe(ws).on('finish', () => report(sock.bytesRead, t0, c0));
+    });
+    server.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`));
+  } else {
+    const sock = net.connect(Number(port), '127.0.0.1', () => {
+      process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
+      const t0 = process.hrtime.bigint();
+      const c0 = process.cpuUsage();
+      const rs = fs.createReadStream(fifo, { highWaterMark: 64 * 1024 });
+      rs.pipe(sock).on('finish', () => {
+        report(rs.bytesRead, t0, c0);
+        sock.destroy();
+      });
+    });
+  }
+}
+
+/** The splice part's socket peer that sends (core 1): `mib` MiB of 1 MiB buffers, then FIN. */
+function spliceSender(port, mib) {
+  const buf = Buffer.alloc(1 << 20, 0x5a);
+  const sock = net.connect(Number(port), '127.0.0.1', () => {
+    let left = Number(mib);
+    const more = () => {
+      while (left > 0) {
+        left--;
+        if (!sock.write(buf)) return void sock.once('drain', more);
+      }
+      sock.end();
+    };
+    more();
+  });
+  sock.on('close', () => process.exit(0));
+}
+
+/** The splice part's socket peer that receives (core 1): prints its port, then the bytes at EOF. */
+function spliceSink() {
+  const server = net.createServer((sock) => {
+    server.close();
+    let bytes = 0;
+    sock.on('data', (d) => (bytes += d.length)).on('end', () => {
+      process.stdout.write(`${JSON.stringify({ bytes })}\n`);
+      sock.destroy();
+    });
+  });
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`));
+}
+
 // ===== the parent =====
 
 function parseArgs(argv) {
-  const o = { parts: ['echo64', 'stream', 'pipe', 'fds'], duration: 1.5, warmup: 0.4, repeats: 3, pipeMiB: 2048 };
+  const o = { parts: ['echo64', 'stream', 'pipe', 'fds', 'splice'], duration: 1.5, warmup: 0.4, repeats: 3, pipeMiB: 2048, spliceMiB: 2048 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => argv[++i];
@@ -170,8 +332,9 @@ function parseArgs(argv) {
     else if (a === '--warmup') o.warmup = Number(v());
     else if (a === '--repeats') o.repeats = Number(v());
     else if (a === '--pipe-mib') o.pipeMiB = Number(v());
+    else if (a === '--splice-mib') o.spliceMiB = Number(v());
     else {
-      console.error('usage: node bench/unix.js [--parts echo64,stream,pipe,fds] [--duration S] [--warmup S] [--repeats N] [--pipe-mib N]');
+      console.error('usage: node bench/unix.js [--parts echo64,stream,pipe,fds,splice,proxy] [--duration S] [--warmup S] [--repeats N] [--pipe-mib N] [--splice-mib N]');
       process.exit(2);
     }
   }
@@ -306,6 +469,100 @@ async function pipeCell(dir, reader, o) {
   }
   if (r.bytes !== o.pipeMiB * 2 ** 20) throw new Error(`${reader}: read ${r.bytes} bytes, expected ${o.pipeMiB * 2 ** 20}`);
   return { rate: r.bytes / r.seconds / 2 ** 20, us_per_op: (r.cpu / (r.bytes / 2 ** 20)) * 1e6, cpu_share: r.cpu / r.seconds };
+}
+
+/**
+ * Watches a child's stdout: `first` resolves with the first JSON line it
+ * prints (a port, or "ready"), `last` with the last one at exit (its report).
+ */
+function watch(child) {
+  let out = '';
+  let err = '';
+  let onFirst;
+  let onFail;
+  const first = new Promise((res, rej) => {
+    onFirst = res;
+    onFail = rej;
+  });
+  child.stdout.on('data', (d) => {
+    out += d;
+    const nl = out.indexOf('\n');
+    if (nl >= 0 && onFirst) {
+      const f = onFirst;
+      onFirst = null;
+      try {
+        f(JSON.parse(out.slice(0, nl)));
+      } catch (e) {
+        onFail(e);
+      }
+    }
+  });
+  child.stderr.on('data', (d) => (err += d));
+  const last = new Promise((resolve, reject) =>
+    child.once('exit', (code) => {
+      if (onFirst) onFail(new Error(`exited ${code} before its first line: ${err.trim().slice(-500)}`));
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop()));
+      } catch {
+        reject(new Error(`exited ${code}: ${err.trim().slice(-500)}`));
+      }
+    }),
+  );
+  return { first, last };
+}
+
+const SPLICE_MOVERS = {
+  splice: 'edgeio copy() (splice(2))',
+  copy: 'edgeio copy() with splice off (read/write)',
+  node: 'Node stream .pipe() (fs stream on the FIFO)',
+};
+// socket -> socket (the `proxy` part): what copyBidirectional would gain
+// from forwarding through a pipe pair.
+const PROXY_MOVERS = {
+  splice: 'edgeio splice() through a pipe pair',
+  copy: 'edgeio copy() (read/write)',
+  node: 'Node socket.pipe(socket)',
+};
+
+/** One splice/proxy-part run: `dirn` s2p, p2s or s2s, mover `how`; {rate MiB/s, us_per_op (ms CPU per GiB), cpu_share}. */
+async function spliceCell(dir, dirn, how, o) {
+  const fifo = path.join(dir, `${dirn}-${how}.fifo`);
+  spawnSync('mkfifo', [fifo]);
+  const mib = o.spliceMiB;
+  const dd = ['dd', 'bs=1M', 'status=none'];
+  let r;
+  let sent = mib * 2 ** 20;
+  try {
+    if (dirn === 's2s') {
+      const sink = watch(pinned(1, [NODE, HERE, '--splice-sink']));
+      const { port: sinkPort } = await sink.first;
+      const server = watch(pinned(0, [NODE, HERE, '--splice-server', 's2s', how, '-', String(sinkPort)]));
+      const { port } = await server.first;
+      pinned(1, [NODE, HERE, '--splice-sender', String(port), String(mib)]);
+      r = await server.last;
+      sent = (await sink.last).bytes;
+    } else if (dirn === 's2p') {
+      const drain = pinned(1, [...dd, `if=${fifo}`, 'of=/dev/null']);
+      const server = watch(pinned(0, [NODE, HERE, '--splice-server', 's2p', how, fifo]));
+      const { port } = await server.first;
+      const sender = pinned(1, [NODE, HERE, '--splice-sender', String(port), String(mib)]);
+      r = await server.last;
+      await Promise.all([drain, sender].map((c) => new Promise((res) => (c.exitCode !== null ? res() : c.once('exit', res)))));
+    } else {
+      const sink = watch(pinned(1, [NODE, HERE, '--splice-sink']));
+      const { port } = await sink.first;
+      const server = watch(pinned(0, [NODE, HERE, '--splice-server', 'p2s', how, fifo, String(port)]));
+      await server.first;
+      pinned(1, [...dd, 'if=/dev/zero', `of=${fifo}`, `count=${mib}`]);
+      r = await server.last;
+      sent = (await sink.last).bytes;
+    }
+  } finally {
+    fs.rmSync(fifo, { force: true });
+  }
+  if (r.bytes !== mib * 2 ** 20 || sent !== r.bytes) throw new Error(`splice ${dirn} ${how}: moved ${r.bytes}, peer saw ${sent}, expected ${mib * 2 ** 20}`);
+  // us_per_op holds ms of CPU per GiB here (the table's column says so).
+  return { rate: r.bytes / r.seconds / 2 ** 20, us_per_op: (r.cpu / (r.bytes / 2 ** 30)) * 1e3, cpu_share: r.cpu / r.seconds };
 }
 
 /** Round trips of "1 byte + a listening socket's fd" → "1 byte" for `seconds`. */
@@ -469,6 +726,22 @@ async function main() {
           out.push(table(`fd passing: 1 byte + a listening TCP socket's fd, answered with 1 byte, ${depth} in flight`, 'round trips/s', 'µs/round trip (parent)', { edgeio: 'edgeio sendWithFds / recvWithFds', node: 'Node child.send(msg, server)' }, r, 'node', null));
           if (depth === 1) console.log(out[out.length - 1]);
         }
+      } else if (part === 'splice') {
+        for (const dirn of ['s2p', 'p2s']) {
+          const r = {};
+          for (const how of Object.keys(SPLICE_MOVERS)) r[how] = [];
+          for (let i = 0; i < o.repeats; i++) for (const how of Object.keys(SPLICE_MOVERS)) r[how].push(await spliceCell(dir, dirn, how, o));
+          runs[dirn] = r;
+          const what = dirn === 's2p' ? 'TCP socket -> FIFO (Node sender, dd drains)' : 'FIFO -> TCP socket (dd fills, Node sink)';
+          out.push(table(`splice: ${o.spliceMiB} MiB ${what}; the mover on core 0, its peers on core 1`, 'MiB/s', 'ms/GiB', SPLICE_MOVERS, r, 'node', null));
+          if (dirn === 's2p') console.log(out[out.length - 1]);
+        }
+      } else if (part === 'proxy') {
+        const r = {};
+        for (const how of Object.keys(PROXY_MOVERS)) r[how] = [];
+        for (let i = 0; i < o.repeats; i++) for (const how of Object.keys(PROXY_MOVERS)) r[how].push(await spliceCell(dir, 's2s', how, o));
+        runs.s2s = r;
+        out.push(table(`proxy: ${o.spliceMiB} MiB TCP socket -> TCP socket (Node sender, Node sink); the mover on core 0, its peers on core 1`, 'MiB/s', 'ms/GiB', PROXY_MOVERS, r, 'node', null));
       } else {
         throw new Error(`unknown part ${part}`);
       }
@@ -497,6 +770,9 @@ else if (role === '--read-node-fs') readNodeFs(process.argv[3]);
 else if (role === '--read-node-stdin') readNodeStdin();
 else if (role === '--fds-edgeio-child') fdsEdgeioChild(process.argv[3]);
 else if (role === '--fds-node-child') fdsNodeChild();
+else if (role === '--splice-server') spliceServer(process.argv[3], process.argv[4], process.argv[5], process.argv[6]);
+else if (role === '--splice-sender') spliceSender(process.argv[3], process.argv[4]);
+else if (role === '--splice-sink') spliceSink();
 else main().catch((e) => {
   console.error(e);
   process.exit(1);

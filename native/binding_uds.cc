@@ -18,6 +18,8 @@
 //   pathIdentity(path, out: BigUint64Array(2)) -> 0 | -errno   out = [dev, ino]
 //   unlinkIfSame(path, identity: BigUint64Array(2)) -> 1 | 0 | -errno
 //   unlinkSocket(path) -> 0 | -errno
+//   splice(fdIn, fdOut, length) -> bytes | 0 at the end of fdIn | -errno   (splice.h)
+//   spliceBlocked(fdIn, fdOut) -> unix.SPLICE_IN_BLOCKED | SPLICE_OUT_BLOCKED bits | -errno
 //
 // Descriptors these calls create (unixSocket, socketPair, pipe, openFifo) are
 // owned by the environment (fd_table.h) and closed with it. Descriptors
@@ -26,6 +28,7 @@
 
 #include "binding.h"
 #include "napi_args.h"
+#include "splice.h"
 #include "uds.h"
 
 namespace edgeio {
@@ -278,6 +281,31 @@ napi_value UnlinkSocket(napi_env env, napi_callback_info info) {
   return Int(env, SysUnlinkSocket(path, len));
 }
 
+// splice(2) between a pipe and a socket (splice.h). No allocation, one
+// syscall (EINTR retried); UV_ENOSYS where the OS has no splice.
+napi_value Splice(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!Args(env, info, argv)) return nullptr;
+  socket_t in;
+  socket_t out;
+  int64_t len;
+  if (!ArgSocket(env, argv[0], &in) || !ArgSocket(env, argv[1], &out) ||
+      !ArgInteger(env, argv[2], 0, kMaxSafeInteger, &len, "length must be a non-negative integer",
+                  "length must be a non-negative integer")) {
+    return nullptr;
+  }
+  return Int(env, SysSplice(in, out, static_cast<size_t>(len)));
+}
+
+napi_value SpliceBlockedOf(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!Args(env, info, argv)) return nullptr;
+  socket_t in;
+  socket_t out;
+  if (!ArgSocket(env, argv[0], &in) || !ArgSocket(env, argv[1], &out)) return nullptr;
+  return Int(env, SysSpliceBlocked(in, out));
+}
+
 }  // namespace
 
 bool DefineUnixBindings(napi_env env, napi_value exports, AddonEnv* addon) {
@@ -287,6 +315,7 @@ bool DefineUnixBindings(napi_env env, napi_value exports, AddonEnv* addon) {
       {"sendWithFds", SendWithFds},   {"recvWithFds", RecvWithFds},   {"pipe", Pipe},
       {"openFifo", OpenFifo},         {"fileType", FileTypeOf},         {"pathIdentity", PathIdentity},
       {"unlinkIfSame", UnlinkIfSame}, {"unlinkSocket", UnlinkSocket},
+      {"splice", Splice},             {"spliceBlocked", SpliceBlockedOf},
   };
   if (!DefineFunctions(env, exports, fns, sizeof fns / sizeof fns[0], addon)) return false;
   struct {
@@ -305,6 +334,8 @@ bool DefineUnixBindings(napi_env env, napi_value exports, AddonEnv* addon) {
       {"CHAR", kTypeCharDevice},
       {"DIR", kTypeDirectory},
       {"OTHER", kTypeOther},
+      {"SPLICE_IN_BLOCKED", kSpliceInBlocked},
+      {"SPLICE_OUT_BLOCKED", kSpliceOutBlocked},
   };
   napi_value obj;
   if (napi_create_object(env, &obj) != napi_ok) return false;

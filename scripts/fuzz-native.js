@@ -120,6 +120,7 @@ const FD_FIRST = new Set([
   'setOption', 'getOption', 'localAddress', 'peerAddress', 'adoptFd', 'detachFd', 'dupSocket', 'sendFile',
   'udpRecv', 'udpSend', 'udpRecvMany', 'udpSendMany', 'udpSetOption', 'udpMembership', 'udpMulticastInterface',
   'fdWrite', 'fdWritev', 'unixBind', 'unixConnect', 'unixPath', 'peerCred', 'sendWithFds', 'recvWithFds', 'fileType',
+  'splice', 'spliceBlocked',
 ]);
 // Unix socket / pipe functions and which argument is a filesystem path (a
 // Uint8Array): only paths inside the driver's own temp directory reach them
@@ -140,6 +141,7 @@ const ALL_FNS = [
   'fsOpenNoWait', 'readFileNoWait', 'fsNoWaitState',
   'fdWrite', 'fdWritev', 'unixSocket', 'unixBind', 'unixConnect', 'socketPair', 'unixPath', 'peerCred',
   'sendWithFds', 'recvWithFds', 'pipe', 'openFifo', 'fileType', 'pathIdentity', 'unlinkIfSame', 'unlinkSocket',
+  'splice', 'spliceBlocked',
 ];
 // Blocking-pool functions whose first argument is a handle (forced >= 1e9).
 const POOL_FIRST = new Set(['poolOpen', 'poolClose', 'poolSubmit', 'poolCancel', 'poolCollect']);
@@ -854,6 +856,14 @@ class Fuzzer {
       }
       case 'fdWritev':
         return [this.ownSocketOfKind('pipe'), this.bufferList(), r.range(0, 2), r.range(0, 8)];
+      case 'splice':
+        // Pipes and connected sockets both ways (every descriptor the driver
+        // owns is nonblocking, so neither side can block the call).
+        return r.chance(0.5)
+          ? [this.ownSocketOfKind('pipe'), this.dataFd('write'), r.pick([0, 1, 4096, 65536, 2 ** 31])]
+          : [this.dataFd('read'), this.ownSocketOfKind('pipe'), r.pick([0, 1, 4096, 65536, 2 ** 31])];
+      case 'spliceBlocked':
+        return [this.anyFd(), this.ownFd()];
       case 'unixSocket':
         return [r.pick([1, 2, 0, 3])];
       case 'unixBind':
@@ -936,7 +946,7 @@ class Fuzzer {
       if (!fdOk(args[i], query)) args[i] = this.ownFd();
     };
     if (FD_FIRST.has(fn)) fixFd(0, QUERY_FNS.has(fn));
-    if (fn === 'sendFile') {
+    if (fn === 'sendFile' || fn === 'splice' || fn === 'spliceBlocked') {
       fixFd(1, false);
       if ([...this.wakerFds.values()].includes(args[0]) || [...this.wakerFds.values()].includes(args[1])) return null;
     }
@@ -1136,6 +1146,12 @@ class Fuzzer {
         return undefined;
       case 'unlinkIfSame':
         if (r !== 0 && r !== 1) return bad('expected 1, 0 or a negative errno');
+        return undefined;
+      case 'splice':
+        if (r > Math.min(args[2], 0x7ffff000)) return bad(`more than the ${args[2]} bytes asked for`);
+        return undefined;
+      case 'spliceBlocked':
+        if ((r & ~(this.native.unix.SPLICE_IN_BLOCKED | this.native.unix.SPLICE_OUT_BLOCKED)) !== 0) return bad('not SPLICE_IN_BLOCKED | SPLICE_OUT_BLOCKED bits');
         return undefined;
       case 'readv':
       case 'writev':

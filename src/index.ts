@@ -148,3 +148,6 @@ export { WorkerSender, WorkerReceiver } from './worker/channel';
 export { SharedRing } from './worker/shared-ring';
 export { BlockingPool, spawnBlocking } from './worker/spawn-blocking';
 export type { BlockingPoolOptions } from './worker/spawn-blocking';
+
+// ===== splice(2) between sockets and pipes =====
+export { splice } from './net/splice';

@@ -64,6 +64,8 @@ const cases: Array<[string, unknown[][]]> = [
   ['pathIdentity', [[u8, new BigUint64Array(1)], ['p', new BigUint64Array(2)], [u8, new Float64Array(2)]]],
   ['unlinkIfSame', [[u8, new BigUint64Array(1)], [42, new BigUint64Array(2)]]],
   ['unlinkSocket', [['p'], [null]]],
+  ['splice', [[-1, 3, 1], [3, -1, 1], ['x', 3, 1], [3, 3, -1], [3, 3, 1.5], [3, 3, 'all'], [2 ** 31, 3, 1]]],
+  ['spliceBlocked', [[-1, 3], [3, -1], [3, 'x'], [null, 3]]],
 
   ['udpSocket', [[], ['4'], [5], [-6]]],
   ['udpWire', [['127.0.0.1', 70000, new Int32Array(8), 0], ['127.0.0.1', 1, new Int32Array(4), 0], ['127.0.0.1', 1, new Uint8Array(32), 0], [1, 1, new Int32Array(8), 0], ['127.0.0.1', 1, new Int32Array(8), 1]]],

@@ -109,6 +109,10 @@ export function copy(reader: AsyncRead, writer: AsyncWrite, bufferSize = COPY_BU
   // sendfile) offers it; undefined when it does not apply.
   const direct = (reader as { copyTo?(writer: AsyncWrite): Future<number> | undefined }).copyTo?.(writer);
   if (direct !== undefined) return direct;
+  // A writer with a faster way out of this reader (a socket into a
+  // PipeWriter: splice) offers it the same way.
+  const fromSide = (writer as { copyFrom?(reader: AsyncRead): Future<number> | undefined }).copyFrom?.(reader);
+  if (fromSide !== undefined) return fromSide;
   return new Copy(reader, writer, bufferSize);
 }
 

@@ -53,6 +53,18 @@ export interface UdsBinding {
   fdWrite(fd: number, buf: Uint8Array, offset: number, length: number): number;
   /** `writev(2)` for descriptors that are not sockets. */
   fdWritev(fd: number, bufs: readonly Uint8Array[], index?: number, offset?: number): number;
+  /**
+   * `splice(2)` of up to `length` bytes from `fdIn` to `fdOut` (one of them
+   * a pipe; nonblocking): bytes moved, 0 at the end of `fdIn`, or a negative
+   * error (`EAGAIN` when either side would block; `ENOSYS` off Linux).
+   */
+  splice(fdIn: number, fdOut: number, length: number): number;
+  /**
+   * After a splice's `EAGAIN`: which side would block now, as
+   * `unix.SPLICE_IN_BLOCKED | unix.SPLICE_OUT_BLOCKED` bits (0: both look
+   * ready again), or a negative error.
+   */
+  spliceBlocked(fdIn: number, fdOut: number): number;
   readonly unix: {
     /** Longest filesystem path `sun_path` holds here (107 on Linux, 103 on macOS). */
     readonly PATH_MAX: number;
@@ -68,6 +80,10 @@ export interface UdsBinding {
     readonly CHAR: number;
     readonly DIR: number;
     readonly OTHER: number;
+    /** {@link UdsBinding.spliceBlocked}: the input has nothing to read. */
+    readonly SPLICE_IN_BLOCKED: number;
+    /** {@link UdsBinding.spliceBlocked}: the output has no room. */
+    readonly SPLICE_OUT_BLOCKED: number;
   };
 }
 

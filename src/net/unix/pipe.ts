@@ -29,6 +29,19 @@ import { remaining } from '../socket-stream';
 import { assertSupported } from './path';
 import { checkFdArg, wrapPair } from './stream';
 
+/**
+ * `copy()`'s fast path between a pipe end and a socket (splice(2)),
+ * installed by net/splice.ts when it loads: this module does not import it
+ * (splice.ts needs the pipe classes; no import cycle). Undefined when it
+ * does not apply.
+ */
+let directCopy: ((reader: unknown, writer: unknown) => Future<number> | undefined) | null = null;
+
+/** @internal Installs {@link PipeReader.copyTo} / {@link PipeWriter.copyFrom}'s fast path (net/splice.ts). */
+export function setPipeDirectCopy(fn: (reader: unknown, writer: unknown) => Future<number> | undefined): void {
+  directCopy = fn;
+}
+
 /** Refuses descriptors epoll/kqueue cannot watch; `what` names the caller. */
 function checkPollable(fd: number, what: string): void {
   const t = uds.fileType(fd);
@@ -167,6 +180,11 @@ export class PipeReader extends PipeEnd implements AsyncRead, AsyncIterable<Uint
   clearReader(waker: Waker): void {
     this.registration.clearWaker(Direction.Read, waker);
   }
+
+  /** @internal `copy(pipeReader, writer)` asks this first: splice(2) when `writer` is a socket or a pipe. */
+  copyTo(writer: unknown): Future<number> | undefined {
+    return directCopy?.(this, writer);
+  }
 }
 
 /**
@@ -272,6 +290,11 @@ export class PipeWriter extends PipeEnd implements AsyncWrite {
   /** @internal A dropped write gives up its slot. */
   clearWriter(waker: Waker): void {
     this.registration.clearWaker(Direction.Write, waker);
+  }
+
+  /** @internal `copy(reader, pipeWriter)` asks this: splice(2) when `reader` is a socket or a pipe. */
+  copyFrom(reader: unknown): Future<number> | undefined {
+    return directCopy?.(reader, this);
   }
 }
 
