@@ -18,7 +18,8 @@
         "native/pool.cc",
         "native/binding_fs.cc",
         "native/dns.cc",
-        "native/fs_unix.cc"
+        "native/fs_unix.cc",
+        "native/uring_linux.cc"
       ],
       "defines": ["NAPI_VERSION=8", "EDGEIO_SOURCE_HASH=<!(node native/source-hash.js)"],
       "cflags!": ["-fno-exceptions"],

@@ -5,7 +5,8 @@
 //   node bench/fs.js [--repeats=3] [--cpu=1|none] [--conns=10000] [--save=false] [--only=readFile,stat,fsync,static]
 //
 // Cases (each variant does the same work; every result is checked):
-//   readFile 1 KiB / 64 KiB / 16 MiB   whole-file reads, 64 / 16 / 2 in flight
+//   readFile 1 KiB / 64 KiB / 16 MiB   whole-file reads, 64 / 16 / 2 in flight; edgeio also with
+//                                       `blocking: { ioUring: true }` where the io_uring probe passes
 //   stat x1000                          statMany(1000 paths) vs Promise.all(1000 x fsp.stat) vs 1000 x fs.stat
 //   write+fsync                         4 KiB write then fsync, one at a time
 //   static 64 KiB over TCP              a server per variant sends a 64 KiB file per connection;
@@ -39,6 +40,19 @@ execFileSync('bash', [path.join(__dirname, 'build-c.sh')], { stdio: ['ignore', '
 pinSelf(opts.cpu);
 const edgeio = require(path.join(ROOT, 'dist'));
 const gc = getGc();
+
+// The io_uring variant (native/uring_linux.cc): a second runtime whose pool
+// client asked for io_uring (`blocking: { ioUring: true }`), so both paths
+// run in this one process, interleaved. Left out where the probe fails.
+let uringRt = null;
+async function openUringRuntime() {
+  const rt = new edgeio.Runtime({ blocking: { ioUring: true } });
+  await rt.enter(() => edgeio.stat(__filename));
+  const { BlockingPool } = require(path.join(ROOT, 'dist', 'runtime', 'blocking'));
+  if (BlockingPool.of(rt).ioUring) uringRt = rt;
+  else console.error('bench/fs.js: io_uring unavailable here; its variant is skipped');
+}
+const inUring = (fn) => uringRt.enter(fn);
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeio-bench-fs-'));
 process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
@@ -104,6 +118,7 @@ function readFileCase(name, p, size, total, conc) {
     total,
     variants: {
       edgeio: () => promiseLoop(total, conc, async () => ok(await edgeio.readFile(p))),
+      'edgeio io_uring': () => promiseLoop(total, conc, async () => ok(await inUring(() => edgeio.readFile(p)))),
       'fs/promises': () => promiseLoop(total, conc, async () => ok(await fsp.readFile(p))),
       'fs callbacks': () =>
         callbackLoop(total, conc, (cb) =>
@@ -255,6 +270,8 @@ const ALL_CASES = [
 const CASES = opts.only === '' ? ALL_CASES : ALL_CASES.filter((c) => opts.only.split(',').some((w) => c.name.includes(w)));
 
 async function main() {
+  await openUringRuntime();
+  if (uringRt === null) for (const c of CASES) delete c.variants['edgeio io_uring'];
   const m = machine();
   const results = {};
   const cpu = {};
@@ -269,9 +286,12 @@ async function main() {
       for (const v of order) {
         gc();
         const t = process.hrtime.bigint();
+        const u0 = process.cpuUsage();
         const inner = await c.variants[v]();
         const secs = c.external ? inner.secs : Number(process.hrtime.bigint() - t) / 1e9;
-        if (c.external) cpu[c.name][v].push(inner.cpuUsPerOp);
+        const u = process.cpuUsage(u0);
+        // In-process cases: this process's CPU (every thread: JS, pool, io_uring workers) per operation.
+        cpu[c.name][v].push(c.external ? inner.cpuUsPerOp : (u.user + u.system) / c.total);
         results[c.name][v].push(c.total / secs);
         process.stderr.write(`\r\x1b[K[${rep + 1}/${opts.repeats}] ${c.name} · ${v}: ${Math.round(c.total / secs)} ${c.unit}`);
       }
@@ -288,10 +308,12 @@ async function main() {
       const s = summary(results[c.name][v]);
       // Ratio per repeat (paired: the variants ran back to back), then summarised.
       const ratios = summary(results[c.name][v].map((x, i) => x / results[c.name][base][i]));
+      const cs = summary(cpu[c.name][v]);
       rows.push([
         c.name,
         v,
         `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)}) ${c.unit}`,
+        `${cs.median.toFixed(1)} (${cs.min.toFixed(1)}–${cs.max.toFixed(1)})`,
         v === base ? '1.00' : `${ratios.median.toFixed(2)} (${ratios.min.toFixed(2)}–${ratios.max.toFixed(2)})`,
       ]);
     }
@@ -302,7 +324,18 @@ async function main() {
     const r = sf ? summary(sf[v].map((x, i) => x / sf[floorName][i])) : summary([]);
     return `${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
   };
-  const table = markdownTable(['case', 'variant', `median (min–max), ${opts.repeats} repeats`, 'ratio to fs/promises or Node pipe (paired)'], rows);
+  // io_uring against the pool, paired per repeat (both edgeio, same process).
+  const uringLines = [];
+  for (const c of CASES) {
+    const u = results[c.name]['edgeio io_uring'];
+    if (u === undefined) continue;
+    const r = summary(u.map((x, i) => x / results[c.name].edgeio[i]));
+    const k = summary(cpu[c.name].edgeio.map((x, i) => x / cpu[c.name]['edgeio io_uring'][i]));
+    uringLines.push(
+      `${c.name}: io_uring / pool throughput ${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)}), pool / io_uring CPU per op ${k.median.toFixed(2)} (${k.min.toFixed(2)}–${k.max.toFixed(2)})`,
+    );
+  }
+  const table = markdownTable(['case', 'variant', `median (min–max), ${opts.repeats} repeats`, 'CPU µs per op (process; static: server)', 'ratio to fs/promises or Node pipe (paired)'], rows);
   const md = [
     `${machineLine(m)}; bench/fs.js --repeats=${opts.repeats} --conns=${opts.conns}; this process on core ${opts.cpu}, static-file servers on core 0, fs-client on core 1.`,
     '',
@@ -310,6 +343,7 @@ async function main() {
     '',
     `edgeio sendFile / C sendfile floor (paired): ${toFloor('edgeio sendFile')}; with the file opened once: ${toFloor('edgeio sendFile, file opened once')}`,
     '',
+    ...(uringLines.length > 0 ? ['io_uring (paired, per repeat): ' + uringLines.join('; '), ''] : []),
     sf
       ? 'Server CPU per response, µs (user + system, /proc): ' +
         Object.keys(sf)

@@ -51,6 +51,7 @@
 namespace edgeio {
 
 class CompletionQueue;
+struct Uring;  // uring_linux.h
 
 // Operations a job runs (mirrored in src/sys/native.ts, PoolOp).
 enum PoolOp : int32_t {
@@ -150,6 +151,8 @@ class CompletionQueue {
   int in_flight = 0;   // submitted and not yet collected
   bool closed = false;
   std::vector<Job*> slots;  // slot -> job, for poolCancel
+  // The client's io_uring (uring_linux.h), or null: every job on the pool.
+  Uring* ring = nullptr;
 
  private:
   uv_mutex_t mu_;

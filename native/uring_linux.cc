@@ -1,0 +1,555 @@
+// The optional io_uring path of the blocking pool (uring_linux.h says which
+// jobs and why).
+//
+// Raw system calls and <linux/io_uring.h>, no liburing: the prebuilt binary
+// keeps its glibc 2.28 floor (stat_compat.h explains why that matters) and
+// needs no extra library at run time.
+//
+// Completions wake the reactor through the selector's waker: the ring is
+// told to signal that eventfd whenever it posts a completion
+// (io_uring_register(2), IORING_REGISTER_EVENTFD), and the eventfd is in the
+// epoll set under kWakerToken, so a completion wakes the reactor exactly as
+// a pool thread's finished job does, and the turn that sees it calls
+// poolCollect, which reaps the ring beside the pool threads' list. This is
+// tokio's design (its ring is polled by the epoll selector) with the ring's
+// readiness routed through the fd epoll already watches for this client:
+// neither the selector nor TypeScript needs a new token.
+//
+// Submission is deferred to the next reactor turn: poolSubmit only writes
+// SQEs and, for the first of a batch, wakes the selector; the turn's
+// poolCollect enters the kernel once for the whole batch. One
+// io_uring_enter(2) per job measured no better than the pool (bench/README.md).
+//
+// A whole-file read is one hard-linked chain of four requests on a direct
+// descriptor (io_uring_register(2), "registered files"; the fixed-file index
+// is the job's slot, unique among jobs in flight):
+//   OPENAT(file_index = slot + 1) -> READ(buf, 64 KiB, current position)
+//   -> READ(1 probe byte, current position) -> CLOSE(file_index = slot + 1)
+// IOSQE_IO_HARDLINK, not IOSQE_IO_LINK: a short read (every file smaller
+// than the buffer) would otherwise sever the chain and cancel the close
+// (io_uring_enter(2), IOSQE_IO_LINK: "a short read ... will fail the chain").
+// If the probe byte arrives the file is longer than the buffer (or grew),
+// and the job is re-run on the pool from the start. Direct descriptors never
+// enter the process's fd table, so they need no fd_table.h tracking, count
+// against no RLIMIT_NOFILE, and cannot leak into a child process.
+//
+// Kernel floor 5.19, checked by what the probe requires: IORING_FEAT_NODROP
+// (5.5), IORING_FEAT_RW_CUR_POS (5.6), IORING_OP_OPENAT / READ / CLOSE /
+// ASYNC_CANCEL in IORING_REGISTER_PROBE, direct open/close (5.15), a sparse
+// file table (IORING_RSRC_REGISTER_SPARSE, 5.19) and IORING_SETUP_SUBMIT_ALL
+// (5.18); IORING_ASYNC_CANCEL_ANY (5.19) is used at close. Any failure: no
+// ring, the pool runs everything, nothing is reported.
+#if defined(__linux__)
+
+#include "uring_linux.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/io_uring.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <new>
+#include <vector>
+
+#include "pool.h"
+
+// The syscall numbers are the same on every architecture (the io_uring
+// calls were added after the unified syscall table, 425-427), in case the
+// build machine's headers predate them.
+#ifndef __NR_io_uring_setup
+#define __NR_io_uring_setup 425
+#endif
+#ifndef __NR_io_uring_enter
+#define __NR_io_uring_enter 426
+#endif
+#ifndef __NR_io_uring_register
+#define __NR_io_uring_register 427
+#endif
+
+namespace edgeio {
+
+namespace {
+
+// Submission queue size: what one reactor turn defers before it must enter
+// the kernel anyway (64 whole-file reads of 4 requests each).
+constexpr unsigned kSqEntries = 256;
+// Completion queue floor; sized to 4 completions per job of the bound (up to
+// the kernel's 65536, io_uring_setup(2), IORING_SETUP_CQSIZE) so it cannot
+// overflow; beyond that the kernel keeps the overflow (IORING_FEAT_NODROP,
+// required) until the next reap flushes it.
+constexpr unsigned kCqEntriesMin = 4096;
+constexpr unsigned kCqEntriesMax = 65536;
+// A whole-file read through the ring reads into a buffer of this size and
+// probes one byte more. 64 KiB: the largest payload binding_fs.cc copies
+// into a fresh Buffer (kCopyPayloadMax), and the size bench/fs.js measured.
+constexpr size_t kReadFileCap = 64 * 1024;
+constexpr unsigned kReadFileSqes = 4;
+
+// What a completion belongs to: user_data = slot << 8 | kind.
+enum Kind : uint32_t { kKindOpen = 1, kKindRead = 2, kKindProbe = 3, kKindClose = 4, kKindCancel = 5 };
+
+int Setup(unsigned entries, io_uring_params* p) {
+  return static_cast<int>(syscall(__NR_io_uring_setup, entries, p));
+}
+int Enter(int fd, unsigned to_submit, unsigned min_complete, unsigned flags) {
+  return static_cast<int>(syscall(__NR_io_uring_enter, fd, to_submit, min_complete, flags, nullptr, 0));
+}
+int Register(int fd, unsigned op, const void* arg, unsigned nr) {
+  return static_cast<int>(syscall(__NR_io_uring_register, fd, op, arg, nr));
+}
+
+// Per in-flight job state, indexed by the job's slot.
+struct RingJob {
+  Job* job = nullptr;
+  int pending = 0;     // completions still to come
+  bool redo = false;   // run it on the pool once its completions are in
+  int32_t open_res = 0;
+  int32_t read_res = 0;
+  int32_t probe_res = 0;
+  uint8_t probe = 0;   // the byte past a readFile's buffer (the kernel writes it)
+};
+
+}  // namespace
+
+struct Uring {
+  int fd = -1;
+  // Shared rings (io_uring_setup(2), "the submission queue" / "the completion queue").
+  unsigned* sq_head = nullptr;
+  unsigned* sq_tail = nullptr;
+  unsigned sq_mask = 0;
+  unsigned sq_entries = 0;
+  unsigned* sq_flags = nullptr;
+  unsigned* sq_array = nullptr;
+  io_uring_sqe* sqes = nullptr;
+  unsigned* cq_head = nullptr;
+  unsigned* cq_tail = nullptr;
+  unsigned cq_mask = 0;
+  io_uring_cqe* cqes = nullptr;
+  void* sq_ptr = MAP_FAILED;
+  size_t sq_len = 0;
+  void* cq_ptr = MAP_FAILED;
+  size_t cq_len = 0;
+  void* sqe_ptr = MAP_FAILED;
+  size_t sqe_len = 0;
+  bool single_mmap = false;
+  // SQEs written but not yet published to the kernel (deferred).
+  unsigned unpublished = 0;
+  // The selector's eventfd, written to start a turn that flushes a deferred
+  // batch; -1 once the selector closed (then nothing is deferred).
+  int waker = -1;
+  // An unexpected io_uring_enter error: every later job goes to the pool.
+  bool broken = false;
+  int64_t inflight = 0;  // completions expected
+  std::vector<RingJob> jobs;
+};
+
+namespace {
+
+void Unmap(Uring* r) {
+  if (r->sqe_ptr != MAP_FAILED) munmap(r->sqe_ptr, r->sqe_len);
+  if (r->cq_ptr != MAP_FAILED && !r->single_mmap) munmap(r->cq_ptr, r->cq_len);
+  if (r->sq_ptr != MAP_FAILED) munmap(r->sq_ptr, r->sq_len);
+  // Closing the ring fd releases the registered eventfd reference and the
+  // fixed-file table (io_uring_register(2): "resources are freed when the
+  // ring is torn down").
+  if (r->fd >= 0) close(r->fd);
+  r->fd = -1;
+}
+
+bool OpSupported(const io_uring_probe* p, unsigned op) {
+  return op <= p->last_op && (p->ops[op].flags & IO_URING_OP_SUPPORTED) != 0;
+}
+
+// Free SQ entries. Without IORING_SETUP_SQPOLL the kernel consumes SQEs only
+// inside our own io_uring_enter(2), so sq_head only moves during that call.
+unsigned SqFree(const Uring* r) {
+  unsigned head = __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
+  return r->sq_entries - (*r->sq_tail + r->unpublished - head);
+}
+
+io_uring_sqe* NextSqe(Uring* r) {
+  unsigned idx = (*r->sq_tail + r->unpublished) & r->sq_mask;
+  io_uring_sqe* sqe = &r->sqes[idx];
+  memset(sqe, 0, sizeof *sqe);
+  r->sq_array[idx] = idx;
+  r->unpublished++;
+  return sqe;
+}
+
+uint64_t Ud(int32_t slot, uint32_t kind) {
+  return (static_cast<uint64_t>(static_cast<uint32_t>(slot)) << 8) | kind;
+}
+
+void ReleaseRingJob(Uring* r, RingJob* rj) {
+  rj->job = nullptr;
+  rj->pending = 0;
+  rj->redo = false;
+  (void)r;
+}
+
+// A job leaves the ring without a result: its buffer goes, and it is run on
+// the pool (or, when there is none: closing, handed back via `back`).
+void ToPool(Uring* r, RingJob* rj, PoolState* pool, Job** back) {
+  Job* j = rj->job;
+  ReleaseRingJob(r, rj);
+  free(j->data);
+  j->data = nullptr;
+  j->data_len = 0;
+  j->result = 0;
+  j->syscall = kScNone;
+  if (pool != nullptr) {
+    Submit(pool, j);
+  } else {
+    j->done_next = *back;
+    *back = j;
+  }
+}
+
+// Takes back every SQE the kernel has not consumed (published or not) and
+// hands their jobs to the pool. Safe without SQPOLL: the kernel reads the SQ
+// only inside io_uring_enter(2) on this thread. A chain the kernel consumed
+// only in part (it stops submitting mid-batch only when it cannot allocate a
+// request) keeps its consumed requests in flight; the job is re-run on the
+// pool once their completions are in (a direct descriptor its missing CLOSE
+// leaves behind is replaced by the slot's next OPENAT, or freed with the ring).
+void RollBack(Uring* r, PoolState* pool, Job** back) {
+  unsigned head = __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
+  unsigned end = *r->sq_tail + r->unpublished;
+  for (unsigned i = head; i != end; i++) {
+    const io_uring_sqe& s = r->sqes[r->sq_array[i & r->sq_mask]];
+    uint32_t slot = static_cast<uint32_t>(s.user_data >> 8);
+    if ((s.user_data & 0xff) == kKindCancel || slot >= r->jobs.size()) continue;
+    RingJob* rj = &r->jobs[slot];
+    if (rj->job == nullptr) continue;
+    rj->pending--;
+    r->inflight--;
+    rj->redo = true;
+    if (rj->pending == 0) ToPool(r, rj, pool, back);
+  }
+  __atomic_store_n(r->sq_tail, head, __ATOMIC_RELEASE);
+  r->unpublished = 0;
+}
+
+// Publishes the deferred SQEs and enters the kernel until it consumed every
+// one. On failure the rest is rolled back to the pool. Returns 0 or -errno.
+int Flush(Uring* r, PoolState* pool, Job** back) {
+  if (r->unpublished > 0) {
+    // The SQE contents must be visible before the tail that publishes them
+    // (io_uring_setup(2), "write barrier").
+    __atomic_store_n(r->sq_tail, *r->sq_tail + r->unpublished, __ATOMIC_RELEASE);
+    r->unpublished = 0;
+  }
+  for (;;) {
+    unsigned waiting = *r->sq_tail - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
+    if (waiting == 0) return 0;
+    int s = Enter(r->fd, waiting, 0, 0);
+    if (s > 0) continue;
+    int err = s < 0 ? errno : EAGAIN;
+    if (err == EINTR) continue;
+    // io_uring_enter(2), ERRORS: EAGAIN (no memory for requests) and EBUSY
+    // (overflowed completions the kernel could not flush) are transient;
+    // anything else means this ring cannot be used any more.
+    if (err != EAGAIN && err != EBUSY && err != ENOMEM) r->broken = true;
+    RollBack(r, pool, back);
+    return -err;
+  }
+}
+
+void FinishReadFile(RingJob* rj) {
+  Job* j = rj->job;
+  if (rj->open_res < 0) {
+    j->result = rj->open_res;
+    j->syscall = kScOpen;
+  } else if (rj->read_res < 0) {
+    // A directory: read(2) says EISDIR, as the pool's readFile reports it.
+    j->result = rj->read_res;
+    j->syscall = kScRead;
+  } else {
+    j->data_len = static_cast<size_t>(rj->read_res);
+    j->result = rj->read_res;
+  }
+}
+
+}  // namespace
+
+Uring* UringOpen(int64_t waker_fd, int bound) {
+  // Tests only: behave as if io_uring_setup(2) failed (the EPERM a seccomp
+  // profile or the io_uring_disabled sysctl gives), to check the silent
+  // fallback on a machine where io_uring works.
+  const char* fail = getenv("EDGEIO_IO_URING_FORCE_FAIL");
+  if (fail != nullptr && strcmp(fail, "1") == 0) return nullptr;
+  if (bound < 1 || waker_fd < 0 || waker_fd > 0x7fffffff) return nullptr;
+  Uring* r = new (std::nothrow) Uring();
+  if (r == nullptr) return nullptr;
+  io_uring_params p;
+  memset(&p, 0, sizeof p);
+  unsigned cq = kCqEntriesMin;
+  while (cq < kCqEntriesMax && cq < static_cast<unsigned>(bound) * kReadFileSqes) cq *= 2;
+  // SUBMIT_ALL: a request whose preparation fails (a bad path pointer) is
+  // completed with its error and the batch goes on (io_uring_setup(2)).
+  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
+  p.cq_entries = cq;
+  r->fd = Setup(kSqEntries, &p);
+  bool ok = r->fd >= 0 && (p.features & IORING_FEAT_NODROP) != 0 && (p.features & IORING_FEAT_RW_CUR_POS) != 0;
+  if (ok) {
+    // IORING_FEAT_SINGLE_MMAP (5.4): one mapping serves both rings.
+    r->single_mmap = (p.features & IORING_FEAT_SINGLE_MMAP) != 0;
+    r->sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+    r->cq_len = p.cq_off.cqes + p.cq_entries * sizeof(io_uring_cqe);
+    if (r->single_mmap && r->cq_len > r->sq_len) r->sq_len = r->cq_len;
+    r->sq_ptr = mmap(nullptr, r->sq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQ_RING);
+    if (r->sq_ptr != MAP_FAILED) {
+      r->cq_ptr = r->single_mmap ? r->sq_ptr
+                                 : mmap(nullptr, r->cq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd,
+                                        IORING_OFF_CQ_RING);
+    }
+    r->sqe_len = p.sq_entries * sizeof(io_uring_sqe);
+    r->sqe_ptr = mmap(nullptr, r->sqe_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQES);
+    ok = r->sq_ptr != MAP_FAILED && r->cq_ptr != MAP_FAILED && r->sqe_ptr != MAP_FAILED;
+  }
+  if (ok) {
+    char* sq = static_cast<char*>(r->sq_ptr);
+    char* cqp = static_cast<char*>(r->cq_ptr);
+    r->sq_head = reinterpret_cast<unsigned*>(sq + p.sq_off.head);
+    r->sq_tail = reinterpret_cast<unsigned*>(sq + p.sq_off.tail);
+    r->sq_mask = *reinterpret_cast<unsigned*>(sq + p.sq_off.ring_mask);
+    r->sq_entries = p.sq_entries;
+    r->sq_flags = reinterpret_cast<unsigned*>(sq + p.sq_off.flags);
+    r->sq_array = reinterpret_cast<unsigned*>(sq + p.sq_off.array);
+    r->sqes = static_cast<io_uring_sqe*>(r->sqe_ptr);
+    r->cq_head = reinterpret_cast<unsigned*>(cqp + p.cq_off.head);
+    r->cq_tail = reinterpret_cast<unsigned*>(cqp + p.cq_off.tail);
+    r->cq_mask = *reinterpret_cast<unsigned*>(cqp + p.cq_off.ring_mask);
+    r->cqes = reinterpret_cast<io_uring_cqe*>(cqp + p.cq_off.cqes);
+    // Every opcode used must be there (io_uring_register(2), IORING_REGISTER_PROBE).
+    size_t probe_len = sizeof(io_uring_probe) + 256 * sizeof(io_uring_probe_op);
+    io_uring_probe* probe = static_cast<io_uring_probe*>(calloc(1, probe_len));
+    ok = probe != nullptr && Register(r->fd, IORING_REGISTER_PROBE, probe, 256) == 0 &&
+         OpSupported(probe, IORING_OP_OPENAT) && OpSupported(probe, IORING_OP_READ) &&
+         OpSupported(probe, IORING_OP_CLOSE) && OpSupported(probe, IORING_OP_ASYNC_CANCEL);
+    free(probe);
+  }
+  if (ok) {
+    // An empty fixed-file table with one entry per slot (io_uring_register(2),
+    // IORING_REGISTER_FILES2 with IORING_RSRC_REGISTER_SPARSE, 5.19). The
+    // kernel refuses more entries than RLIMIT_NOFILE (EMFILE): no ring then.
+    io_uring_rsrc_register reg;
+    memset(&reg, 0, sizeof reg);
+    reg.nr = static_cast<unsigned>(bound);
+    reg.flags = IORING_RSRC_REGISTER_SPARSE;
+    ok = Register(r->fd, IORING_REGISTER_FILES2, &reg, sizeof reg) == 0;
+  }
+  if (ok) {
+    // The kernel keeps its own reference to the eventfd's file, so the
+    // selector closing its fd (and the number being reused) cannot make the
+    // ring signal something else (io_uring_register(2), IORING_REGISTER_EVENTFD).
+    int32_t efd = static_cast<int32_t>(waker_fd);
+    ok = Register(r->fd, IORING_REGISTER_EVENTFD, &efd, 1) == 0;
+  }
+  if (!ok) {
+    Unmap(r);
+    delete r;
+    return nullptr;
+  }
+  r->jobs.resize(static_cast<size_t>(bound));
+  r->waker = static_cast<int>(waker_fd);
+  return r;
+}
+
+void UringDetach(Uring* r, PoolState* pool) {
+  if (r == nullptr || r->waker < 0) return;
+  // Nothing would start the turn that flushes a deferred batch any more.
+  Job* back = nullptr;
+  (void)Flush(r, pool, &back);
+  r->waker = -1;
+  // Errors ignored: the ring is closed with its client soon, which drops
+  // the registration anyway.
+  (void)Register(r->fd, IORING_UNREGISTER_EVENTFD, nullptr, 0);
+}
+
+bool UringSubmit(Uring* r, PoolState* pool, Job* j) {
+  if (r->broken || j->op != kOpReadFile) return false;
+  if (j->slot < 0 || static_cast<size_t>(j->slot) >= r->jobs.size()) return false;
+  if (SqFree(r) < kReadFileSqes) {
+    Job* back = nullptr;
+    if (Flush(r, pool, &back) < 0 || SqFree(r) < kReadFileSqes) return false;
+  }
+  j->data = static_cast<uint8_t*>(malloc(kReadFileCap));
+  if (j->data == nullptr) return false;
+  RingJob* rj = &r->jobs[static_cast<size_t>(j->slot)];
+  rj->job = j;
+  rj->redo = false;
+  rj->open_res = rj->read_res = rj->probe_res = 0;
+  bool first = r->unpublished == 0;
+  unsigned fi = static_cast<unsigned>(j->slot);
+
+  io_uring_sqe* s = NextSqe(r);
+  s->opcode = IORING_OP_OPENAT;
+  s->fd = AT_FDCWD;
+  // The kernel copies the path when it prepares the request (getname(), at
+  // submission), and the job keeps it alive until collected anyway.
+  s->addr = reinterpret_cast<uint64_t>(j->path.c_str());
+  // No O_CLOEXEC: a direct descriptor is in no fd table, and the kernel
+  // refuses the flag with one (io_uring_prep_openat_direct(3): EINVAL).
+  s->open_flags = O_RDONLY;
+  s->file_index = fi + 1;  // 1-based; 0 would mean "a normal fd"
+  s->flags = IOSQE_IO_HARDLINK;
+  s->user_data = Ud(j->slot, kKindOpen);
+
+  s = NextSqe(r);
+  s->opcode = IORING_OP_READ;
+  s->fd = static_cast<int32_t>(fi);
+  s->addr = reinterpret_cast<uint64_t>(j->data);
+  s->len = static_cast<uint32_t>(kReadFileCap);
+  // -1: the file position, so the probe continues where this read stopped
+  // (io_uring_enter(2), IORING_OP_READV "offset"; IORING_FEAT_RW_CUR_POS).
+  s->off = static_cast<uint64_t>(-1);
+  s->flags = IOSQE_FIXED_FILE | IOSQE_IO_HARDLINK;
+  s->user_data = Ud(j->slot, kKindRead);
+
+  s = NextSqe(r);
+  s->opcode = IORING_OP_READ;
+  s->fd = static_cast<int32_t>(fi);
+  s->addr = reinterpret_cast<uint64_t>(&rj->probe);
+  s->len = 1;
+  s->off = static_cast<uint64_t>(-1);
+  s->flags = IOSQE_FIXED_FILE | IOSQE_IO_HARDLINK;
+  s->user_data = Ud(j->slot, kKindProbe);
+
+  s = NextSqe(r);
+  s->opcode = IORING_OP_CLOSE;
+  s->file_index = fi + 1;
+  s->user_data = Ud(j->slot, kKindClose);
+
+  rj->pending = kReadFileSqes;
+  r->inflight += kReadFileSqes;
+  // The pool's CancelQueued leaves a running job alone: dropping its future
+  // detaches it, and its buffer lives until its completions are reaped.
+  j->state = kJobRunning;
+  if (r->waker < 0) {
+    // No selector to start a flushing turn: enter now.
+    Job* back = nullptr;
+    (void)Flush(r, pool, &back);
+  } else if (first) {
+    // Start a reactor turn whose poolCollect enters the kernel once for the
+    // whole batch. The eventfd write cannot block (EFD_NONBLOCK); a full
+    // counter (EAGAIN) already means a pending wake-up.
+    uint64_t one = 1;
+    ssize_t w;
+    do {
+      w = write(r->waker, &one, sizeof one);
+    } while (w < 0 && errno == EINTR);
+    if (w < 0 && errno != EAGAIN) {
+      Job* back = nullptr;
+      (void)Flush(r, pool, &back);
+    }
+  }
+  return true;
+}
+
+Job* UringReap(Uring* r, PoolState* pool, Job* list) {
+  Job* back = nullptr;
+  (void)Flush(r, pool, &back);  // a failure re-ran the batch on the pool
+  Job* tail = list;
+  while (tail != nullptr && tail->done_next != nullptr) tail = tail->done_next;
+  auto append = [&](Job* j) {
+    j->done_next = nullptr;
+    if (tail == nullptr) {
+      list = j;
+    } else {
+      tail->done_next = j;
+    }
+    tail = j;
+  };
+  for (Job* j = back; j != nullptr;) {
+    Job* next = j->done_next;
+    append(j);
+    j = next;
+  }
+  for (;;) {
+    unsigned head = *r->cq_head;
+    unsigned ctail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
+    while (head != ctail) {
+      const io_uring_cqe& c = r->cqes[head & r->cq_mask];
+      head++;
+      uint32_t slot = static_cast<uint32_t>(c.user_data >> 8);
+      uint32_t kind = static_cast<uint32_t>(c.user_data & 0xff);
+      if (kind == kKindCancel || slot >= r->jobs.size()) continue;
+      RingJob* rj = &r->jobs[slot];
+      if (rj->job == nullptr) continue;
+      r->inflight--;
+      switch (kind) {
+        case kKindOpen: rj->open_res = c.res; break;
+        case kKindRead: rj->read_res = c.res; break;
+        case kKindProbe: rj->probe_res = c.res; break;
+        default: break;  // CLOSE of a direct descriptor: nothing to report
+      }
+      if (--rj->pending > 0) continue;
+      // The probe read a byte (the file is longer than the buffer) or failed
+      // after a good read: the pool reads it whole, from the start.
+      if (rj->redo || (rj->open_res >= 0 && rj->read_res >= 0 && rj->probe_res != 0)) {
+        Job* dropped = nullptr;
+        ToPool(r, rj, pool, &dropped);
+        if (dropped != nullptr) append(dropped);
+        continue;
+      }
+      Job* j = rj->job;
+      FinishReadFile(rj);
+      ReleaseRingJob(r, rj);
+      j->ran = true;
+      j->state = kJobDone;
+      append(j);
+    }
+    // Consumed entries go back to the kernel (io_uring_setup(2): the
+    // application moves the CQ head after reading).
+    __atomic_store_n(r->cq_head, head, __ATOMIC_RELEASE);
+    // Completions the CQ had no room for wait in the kernel (IORING_FEAT_NODROP);
+    // entering with GETEVENTS moves them into the ring just emptied
+    // (io_uring_enter(2), IORING_SQ_CQ_OVERFLOW).
+    if ((__atomic_load_n(r->sq_flags, __ATOMIC_ACQUIRE) & IORING_SQ_CQ_OVERFLOW) != 0) {
+      int e = Enter(r->fd, 0, 0, IORING_ENTER_GETEVENTS);
+      if (e >= 0 || errno == EINTR) continue;
+    }
+    break;
+  }
+  return list;
+}
+
+Job* UringClose(Uring* r) {
+  if (r == nullptr) return nullptr;
+  Job* list = nullptr;
+  // Deferred requests never reach the kernel: their jobs come back unrun.
+  RollBack(r, nullptr, &list);
+  if (r->inflight > 0) {
+    // Cancel everything (IORING_ASYNC_CANCEL_ANY, 5.19: io_uring_enter(2),
+    // IORING_OP_ASYNC_CANCEL); a request blocked in an io-wq thread (an
+    // open of a FIFO nobody writes) is interrupted. Then wait for every
+    // completion: until it arrives the kernel may still write into the job's
+    // buffer (tokio#7436 keeps buffers for the same reason).
+    io_uring_sqe* s = SqFree(r) > 0 ? NextSqe(r) : nullptr;
+    if (s != nullptr) {
+      s->opcode = IORING_OP_ASYNC_CANCEL;
+      s->cancel_flags = IORING_ASYNC_CANCEL_ANY;
+      s->user_data = Ud(0, kKindCancel);
+      __atomic_store_n(r->sq_tail, *r->sq_tail + r->unpublished, __ATOMIC_RELEASE);
+      r->unpublished = 0;
+    }
+    while (r->inflight > 0) {
+      unsigned waiting = *r->sq_tail - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
+      int e = Enter(r->fd, waiting, 1, IORING_ENTER_GETEVENTS);
+      if (e < 0 && errno != EINTR && errno != EAGAIN && errno != EBUSY) break;
+      list = UringReap(r, nullptr, list);
+    }
+  }
+  Unmap(r);
+  delete r;
+  return list;
+}
+
+}  // namespace edgeio
+
+#endif  // __linux__
