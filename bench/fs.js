@@ -341,8 +341,7 @@ async function main() {
     '',
     table,
     '',
-    `edgeio sendFile / C sendfile floor (paired): ${toFloor('edgeio sendFile')}; with the file opened once: ${toFloor('edgeio sendFile, file opened once')}`,
-    '',
+    sf ? `edgeio sendFile / C sendfile floor (paired): ${toFloor('edgeio sendFile')}; with the file opened once: ${toFloor('edgeio sendFile, file opened once')}\n` : '',
     ...(uringLines.length > 0 ? ['io_uring (paired, per repeat): ' + uringLines.join('; '), ''] : []),
     sf
       ? 'Server CPU per response, µs (user + system, /proc): ' +
