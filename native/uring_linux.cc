@@ -164,6 +164,8 @@ struct Uring {
   bool closing = false;
   // Jobs a roll-back finished (with an error), for the next reap.
   Job* failed = nullptr;
+  // How many requests the last IORING_OP_ASYNC_CANCEL cancelled (its CQE's res).
+  int32_t cancel_res = 0;
   int64_t inflight = 0;  // completions expected (jobs' and closes')
   std::vector<RingJob> jobs;
 };
@@ -627,7 +629,10 @@ Job* UringReap(Uring* r, PoolState* pool, Job* list) {
         head++;
         uint32_t slot = static_cast<uint32_t>(c.user_data >> 8);
         uint32_t kind = static_cast<uint32_t>(c.user_data & 0xff);
-        if (kind == kKindCancel) continue;
+        if (kind == kKindCancel) {
+          r->cancel_res = c.res;  // a count, or -ENOENT (none found)
+          continue;
+        }
         r->inflight--;
         if (kind == kKindClose || slot >= r->jobs.size()) continue;
         RingJob* rj = &r->jobs[slot];
@@ -685,24 +690,38 @@ Job* UringClose(Uring* r) {
   // Deferred requests never reach the kernel: their jobs come back as
   // failed (discarded by the caller).
   RollBack(r, nullptr, ECANCELED);
-  if (r->inflight > 0) {
-    // Cancel everything (IORING_ASYNC_CANCEL_ANY, 5.19: io_uring_enter(2),
-    // IORING_OP_ASYNC_CANCEL); a request blocked in the kernel (an open or
-    // read of a FIFO nobody writes) is interrupted. Then wait for every
-    // completion: until it arrives the kernel may still write into the job's
-    // buffer (tokio#7436 keeps buffers for the same reason).
-    io_uring_sqe* s = NextSqe(r);  // the SQ is empty after the roll-back
+  // Cancel everything (io_uring_enter(2), IORING_OP_ASYNC_CANCEL with
+  // IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_ANY, 5.19): a request
+  // blocked in the kernel (a read of a FIFO nobody writes, an open waiting
+  // for a writer in an io-wq thread) is interrupted. The next request of a
+  // hard-linked chain starts when its predecessor is cancelled, so cancel
+  // again while anything is left, and wait for every completion: until it
+  // arrives the kernel may still write into the job's buffer (tokio#7436
+  // keeps buffers for the same reason).
+  while (r->inflight > 0) {
+    r->cancel_res = 0;
+    io_uring_sqe* s = NextSqe(r);  // the SQ is empty: rolled back, or consumed
     s->opcode = IORING_OP_ASYNC_CANCEL;
-    s->cancel_flags = IORING_ASYNC_CANCEL_ANY;
+    s->cancel_flags = IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_ANY;
     s->user_data = Ud(0, kKindCancel);
     Publish(r);
-    while (r->inflight > 0) {
-      unsigned waiting = *r->sq_tail - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
-      int e = Enter(r->fd, waiting, 1, IORING_ENTER_GETEVENTS);
-      // Only a broken ring fails here; its close below makes the kernel
-      // cancel and reap what is left (io_uring_setup(2): requests are
-      // cancelled when the ring's last reference goes).
-      if (e < 0 && errno != EINTR && errno != EAGAIN && errno != EBUSY) break;
+    int e;
+    do {
+      e = Enter(r->fd, 1, 1, IORING_ENTER_GETEVENTS);
+    } while (e < 0 && errno == EINTR);
+    // Only a broken ring fails here; closing it below makes the kernel
+    // cancel and reap what is left itself (io_uring_setup(2): requests are
+    // cancelled when the ring's last reference goes).
+    if (e < 0) break;
+    list = UringReap(r, nullptr, list);
+    if (r->cancel_res <= 0 && r->inflight > 0) {
+      // Nothing cancelled (-ENOENT), or only signalled (-EALREADY: an io-wq
+      // thread runs it, io_uring_enter(2) IORING_OP_ASYNC_CANCEL): a request
+      // is finishing on its own; wait for a completion instead of spinning.
+      do {
+        e = Enter(r->fd, 0, 1, IORING_ENTER_GETEVENTS);
+      } while (e < 0 && errno == EINTR);
+      if (e < 0) break;
       list = UringReap(r, nullptr, list);
     }
   }
