@@ -34,6 +34,12 @@
 //    thread ever calls into JavaScript at all. A job that blocks forever (a
 //    read from a FIFO nobody writes) therefore delays worker exit: the price
 //    of never touching freed memory.
+//  * io_uring (opt-in, Linux; uring_linux.h): a client may own a ring that
+//    runs its readFile jobs instead of a thread. Such a job is "running"
+//    from submit to reap (poolCancel detaches it), owns its buffer until its
+//    last completion is reaped, and is reaped in poolCollect beside the
+//    threads' list. poolClose and ShutdownPool cancel the ring's requests
+//    and wait for every completion before freeing the jobs.
 #ifndef EDGEIO_POOL_H_
 #define EDGEIO_POOL_H_
 

@@ -136,12 +136,12 @@ const ALL_FNS = [
   'selectorWakerHandle', 'wakeHandle', 'bridgeStart', 'bridgeStop', 'bridgeRef', 'bridgeUnref',
   'udpSocket', 'udpWire', 'udpFormat', 'udpRecv', 'udpSend', 'udpRecvMany', 'udpSendMany', 'udpSetOption',
   'udpMembership', 'udpMulticastInterface', 'udpGsoSupported',
-  'poolOpen', 'poolClose', 'poolSubmit', 'poolCancel', 'poolCollect', 'poolStats', 'sendFile',
+  'poolOpen', 'poolClose', 'poolSubmit', 'poolCancel', 'poolCollect', 'poolStats', 'sendFile', 'poolUring',
   'fdWrite', 'fdWritev', 'unixSocket', 'unixBind', 'unixConnect', 'socketPair', 'unixPath', 'peerCred',
   'sendWithFds', 'recvWithFds', 'pipe', 'openFifo', 'fileType', 'pathIdentity', 'unlinkIfSame', 'unlinkSocket',
 ];
 // Blocking-pool functions whose first argument is a handle (forced >= 1e9).
-const POOL_FIRST = new Set(['poolOpen', 'poolClose', 'poolSubmit', 'poolCancel', 'poolCollect']);
+const POOL_FIRST = new Set(['poolOpen', 'poolClose', 'poolSubmit', 'poolCancel', 'poolCollect', 'poolUring']);
 // UDP safety: datagrams only ever go to loopback ports of the driver's own
 // UDP sockets (wire addresses the driver built, kept in SAFE_WIRES; any other
 // Int32Array in a wire position is replaced), and multicast joins only ever
@@ -826,6 +826,8 @@ class Fuzzer {
         return [FOREIGN_HANDLE_MIN + r.int(1000), new Float64Array(r.pick([3, 48])), []];
       case 'poolStats':
         return [];
+      case 'poolUring':
+        return [FOREIGN_HANDLE_MIN + r.int(1000)];
       case 'sendFile':
         return [this.ownFd(), this.ownFd(), r.range(0, 4096), r.pick([0, 1, 100, 65536])];
       case 'fdWrite': {
