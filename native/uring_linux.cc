@@ -51,6 +51,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/io_uring.h>
+#include <linux/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -105,6 +106,7 @@ enum Kind : uint32_t {
   kKindMore = 4,   // a continuation read
   kKindClose = 5,  // a direct descriptor's close: counted, never waited for by a job
   kKindCancel = 6,
+  kKindSize = 7,   // a statx(2) of the path: the size hint for the buffer
 };
 
 int Setup(unsigned entries, io_uring_params* p) {
@@ -127,6 +129,7 @@ struct RingJob {
   int32_t probe_res = 0;
   size_t cap = 0;      // bytes j->data holds
   uint8_t probe = 0;   // the byte past the first read (the kernel writes it)
+  struct statx* sx = nullptr;  // the size hint's record (the kernel writes it)
 };
 
 }  // namespace
@@ -230,6 +233,8 @@ void WakeSelector(Uring* r) {
 // never saw any of its requests and the ring failed, it is re-run on the
 // pool. Appended to *out either way unless queued on the pool.
 void Release(RingJob* rj) {
+  free(rj->sx);
+  rj->sx = nullptr;
   rj->job = nullptr;
   rj->pending = 0;
   rj->started = false;
@@ -256,7 +261,7 @@ void RollBack(Uring* r, PoolState* pool, int err) {
     RingJob* rj = &r->jobs[slot];
     Job* j = rj->job;
     if (j == nullptr) continue;
-    if (kind == kKindMore) rj->started = true;  // earlier reads consumed the stream
+    if (kind == kKindMore || kind == kKindSize) rj->started = true;  // earlier reads consumed the stream
     if (--rj->pending > 0) continue;
     if (!rj->started && pool != nullptr) {
       free(j->data);
@@ -358,11 +363,32 @@ bool ReadMore(Uring* r, RingJob* rj) {
   return true;
 }
 
+// Queues a statx(2) of the job's path for its size (IORING_OP_STATX; the
+// kernel runs it in an io-wq thread, a hop paid only by files longer than
+// the first read). False when it cannot: reading goes on without the hint.
+bool AskSize(Uring* r, RingJob* rj) {
+  Job* j = rj->job;
+  if (SqFree(r) == 0 && (Flush(r, nullptr) < 0 || SqFree(r) == 0)) return false;
+  rj->sx = static_cast<struct statx*>(calloc(1, sizeof(struct statx)));
+  if (rj->sx == nullptr) return false;
+  io_uring_sqe* s = NextSqe(r);
+  s->opcode = IORING_OP_STATX;
+  s->fd = AT_FDCWD;
+  s->addr = reinterpret_cast<uint64_t>(j->path.c_str());
+  s->statx_flags = 0;  // follow a final symlink, as the open did
+  s->len = STATX_SIZE;
+  s->off = reinterpret_cast<uint64_t>(rj->sx);
+  s->user_data = Ud(j->slot, kKindSize);
+  rj->pending = 1;
+  r->inflight++;
+  return true;
+}
+
 // Every pending completion of `rj` is in: decide. True when the job is done
 // (its result set), false when a read was queued.
 bool Advance(Uring* r, RingJob* rj, uint32_t kind) {
   Job* j = rj->job;
-  if (kind != kKindMore) {
+  if (kind == kKindOpen || kind == kKindRead || kind == kKindProbe) {
     if (rj->open_res < 0) {
       j->result = rj->open_res;  // the slot stayed empty: nothing to close
       j->syscall = kScOpen;
@@ -381,9 +407,12 @@ bool Advance(Uring* r, RingJob* rj, uint32_t kind) {
       CloseSlot(r, j->slot);
       return true;
     }
-    // The probe read a byte: it belongs after the data, then read on.
+    // The probe read a byte: it belongs after the data. A file longer than
+    // the first read: ask its size (below) rather than grow the buffer by
+    // doubling, which copies it again and again (realloc of heap blocks:
+    // glibc's mmap threshold rises to the largest block freed, mallopt(3)).
     if (j->data_len == rj->cap) {
-      uint8_t* nd = static_cast<uint8_t*>(realloc(j->data, rj->cap * 2));
+      uint8_t* nd = static_cast<uint8_t*>(realloc(j->data, rj->cap + 1));
       if (nd == nullptr) {
         j->result = -ENOMEM;
         j->syscall = kScRead;
@@ -391,9 +420,26 @@ bool Advance(Uring* r, RingJob* rj, uint32_t kind) {
         return true;
       }
       j->data = nd;
-      rj->cap *= 2;
+      rj->cap += 1;
     }
     j->data[j->data_len++] = rj->probe;
+    if (r->closing) return true;
+    if (AskSize(r, rj)) return false;
+  } else if (kind == kKindSize) {
+    // A hint only (the path may name another file by now; /proc files and
+    // FIFOs say 0): reading goes on until a read returns 0 either way. The
+    // +1 leaves room for that read, as the pool's readFile does.
+    if (rj->read_res == 0 && (rj->sx->stx_mask & STATX_SIZE) != 0 && rj->sx->stx_size + 1 > rj->cap &&
+        rj->sx->stx_size < (static_cast<uint64_t>(1) << 40)) {
+      size_t want = static_cast<size_t>(rj->sx->stx_size) + 1;
+      uint8_t* nd = static_cast<uint8_t*>(realloc(j->data, want));
+      if (nd != nullptr) {
+        j->data = nd;
+        rj->cap = want;
+      }
+    }
+    free(rj->sx);
+    rj->sx = nullptr;
   } else {
     if (rj->read_res < 0) {
       j->result = rj->read_res;
@@ -478,7 +524,8 @@ Uring* UringOpen(int64_t waker_fd, int bound) {
     io_uring_probe* probe = static_cast<io_uring_probe*>(calloc(1, probe_len));
     ok = probe != nullptr && Register(r->fd, IORING_REGISTER_PROBE, probe, 256) == 0 &&
          OpSupported(probe, IORING_OP_OPENAT) && OpSupported(probe, IORING_OP_READ) &&
-         OpSupported(probe, IORING_OP_CLOSE) && OpSupported(probe, IORING_OP_ASYNC_CANCEL);
+         OpSupported(probe, IORING_OP_CLOSE) && OpSupported(probe, IORING_OP_ASYNC_CANCEL) &&
+         OpSupported(probe, IORING_OP_STATX);
     free(probe);
   }
   if (ok) {
@@ -641,7 +688,7 @@ Job* UringReap(Uring* r, PoolState* pool, Job* list) {
         switch (kind) {
           case kKindOpen: rj->open_res = c.res; break;
           case kKindProbe: rj->probe_res = c.res; break;
-          default: rj->read_res = c.res; break;  // kKindRead, kKindMore
+          default: rj->read_res = c.res; break;  // kKindRead, kKindMore, kKindSize
         }
         if (--rj->pending > 0) continue;
         Job* j = rj->job;
