@@ -439,7 +439,8 @@ bool DefineFsBindings(napi_env env, napi_value exports, AddonEnv* addon) {
       {"poolCancel", PoolCancel},   {"poolCollect", PoolCollect}, {"poolStats", PoolStats},
       {"sendFile", SendFile},       {"poolUring", PoolUring},
   };
-  return DefineFunctions(env, exports, fns, sizeof fns / sizeof fns[0], addon);
+  return DefineFunctions(env, exports, fns, sizeof fns / sizeof fns[0], addon) &&
+         DefineFsNoWaitBindings(env, exports, addon);
 }
 
 }  // namespace edgeio

@@ -39,15 +39,6 @@ namespace {
 // Room for the longest IPv6 literal with a zone ("ffff:...%interface").
 constexpr size_t kIpCap = 128;
 
-bool ArgPort(napi_env env, napi_value v, int* port) {
-  int32_t p;
-  if (!ArgInt32(env, v, 0, 65535, &p, "port must be an integer", "port must be an integer in [0, 65535]")) {
-    return false;
-  }
-  *port = p;
-  return true;
-}
-
 AddonEnv* Addon(void* data) { return static_cast<AddonEnv*>(data); }
 
 napi_value Socket(napi_env env, napi_callback_info info) {
@@ -55,11 +46,7 @@ napi_value Socket(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!Args(env, info, argv, &data)) return nullptr;
   int32_t family;
-  if (!ArgInt32(env, argv[0], 4, 6, &family, "family must be 4 or 6", "family must be 4 or 6")) return nullptr;
-  if (family != 4 && family != 6) {
-    ThrowRange(env, "family must be 4 or 6");
-    return nullptr;
-  }
+  if (!ArgFamily(env, argv[0], &family)) return nullptr;
   return Int(env, Addon(data)->fds.TrackNew(SysSocket(family)));
 }
 
@@ -105,13 +92,10 @@ napi_value Accept(napi_env env, napi_callback_info info) {
   if (!Args(env, info, argv, &data)) return nullptr;
   FdTable& table = Addon(data)->fds;
   socket_t fd;
-  if (!ArgSocket(env, argv[0], &fd)) return nullptr;
-  napi_typedarray_type type;
   size_t length = 0;
   void* ptr = nullptr;
-  if (napi_get_typedarray_info(env, argv[1], &type, &length, &ptr, nullptr, nullptr) != napi_ok ||
-      type != napi_int32_array || ptr == nullptr || length == 0) {
-    ThrowType(env, "out must be a non-empty, attached Int32Array");
+  if (!ArgSocket(env, argv[0], &fd)) return nullptr;
+  if (!ArgTypedArray(env, argv[1], napi_int32_array, 1, &ptr, &length, "out must be a non-empty, attached Int32Array")) {
     return nullptr;
   }
   // Accept in chunks through a stack array: sockets are int64 internally (a
@@ -159,14 +143,10 @@ napi_value Read(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   if (!Args(env, info, argv)) return nullptr;
   socket_t fd;
-  uint8_t* data;
-  size_t size;
-  size_t off;
+  uint8_t* start;
   size_t len;
-  if (!ArgSocket(env, argv[0], &fd)) return nullptr;
-  if (!ArgBytes(env, argv[1], &data, &size, "buffer must be a Uint8Array")) return nullptr;
-  if (!ArgRange(env, argv[2], argv[3], size, &off, &len)) return nullptr;
-  return Int(env, SysRead(fd, data + off, len));
+  if (!ArgSocketRange(env, argv, &fd, &start, &len)) return nullptr;
+  return Int(env, SysRead(fd, start, len));
 }
 
 // write(2)-shaped calls: send() for sockets (no SIGPIPE), write() for pipes.
@@ -177,14 +157,10 @@ napi_value WriteWith(napi_env env, napi_callback_info info, WriteFn write_fn) {
   napi_value argv[4];
   if (!Args(env, info, argv)) return nullptr;
   socket_t fd;
-  uint8_t* data;
-  size_t size;
-  size_t off;
+  uint8_t* start;
   size_t len;
-  if (!ArgSocket(env, argv[0], &fd)) return nullptr;
-  if (!ArgBytes(env, argv[1], &data, &size, "buffer must be a Uint8Array")) return nullptr;
-  if (!ArgRange(env, argv[2], argv[3], size, &off, &len)) return nullptr;
-  return Int(env, write_fn(fd, data + off, len));
+  if (!ArgSocketRange(env, argv, &fd, &start, &len)) return nullptr;
+  return Int(env, write_fn(fd, start, len));
 }
 
 napi_value Write(napi_env env, napi_callback_info info) { return WriteWith(env, info, SysWrite); }
@@ -363,12 +339,9 @@ napi_value GetOption(napi_env env, napi_callback_info info) {
   if (!ArgInt32(env, argv[1], kOptNoDelay, kOptError, &option, "option must be an integer",
                 "unknown socket option"))
     return nullptr;
-  napi_typedarray_type type;
   size_t length = 0;
   void* ptr = nullptr;
-  if (napi_get_typedarray_info(env, argv[2], &type, &length, &ptr, nullptr, nullptr) != napi_ok ||
-      type != napi_int32_array || ptr == nullptr || length == 0) {
-    ThrowType(env, "out must be a non-empty, attached Int32Array");
+  if (!ArgTypedArray(env, argv[2], napi_int32_array, 1, &ptr, &length, "out must be a non-empty, attached Int32Array")) {
     return nullptr;
   }
   int value = 0;

@@ -39,23 +39,28 @@ AddonEnv* Addon(void* data) { return static_cast<AddonEnv*>(data); }
 // Room for the longest IPv6 literal with a zone.
 constexpr size_t kIpCap = 128;
 
+// An Int32Array with memory behind it (an empty one too: records and wire
+// arrays are written through the pointer).
 bool ArgInt32Array(napi_env env, napi_value v, int32_t** data, size_t* length) {
-  napi_typedarray_type type;
   void* ptr = nullptr;
-  size_t len = 0;
-  if (napi_get_typedarray_info(env, v, &type, &len, &ptr, nullptr, nullptr) != napi_ok ||
-      type != napi_int32_array || ptr == nullptr) {
-    return ThrowType(env, "expected an attached Int32Array");
-  }
+  if (!ArgTypedArray(env, v, napi_int32_array, 0, &ptr, length, "expected an attached Int32Array")) return false;
+  if (ptr == nullptr) return ThrowType(env, "expected an attached Int32Array");
   *data = static_cast<int32_t*>(ptr);
-  *length = len;
   return true;
 }
 
-// An address family: 4 or 6 (nothing in between).
-bool ArgFamily(napi_env env, napi_value v, int32_t* family) {
-  if (!ArgInt32(env, v, 4, 6, family, "family must be 4 or 6", "family must be 4 or 6")) return false;
-  if (*family != 4 && *family != 6) return ThrowRange(env, "family must be 4 or 6");
+// The wire address at `index_v` in the Int32Array `array_v`:
+// wire[index, index + kWireInts) must lie inside it. `index_msg` and
+// `past_msg` name the index as the caller's API does.
+bool ArgWireAt(napi_env env, napi_value array_v, napi_value index_v, const char* index_msg, const char* past_msg,
+               int32_t** wire) {
+  int32_t* data;
+  size_t len;
+  int64_t index;
+  if (!ArgInt32Array(env, array_v, &data, &len)) return false;
+  if (!ArgInteger(env, index_v, 0, kMaxSafeInteger, &index, index_msg, index_msg)) return false;
+  if (static_cast<uint64_t>(index) + kWireInts > len) return ThrowRange(env, past_msg);
+  *wire = data + index;
   return true;
 }
 
@@ -122,25 +127,17 @@ napi_value UdpSocket(napi_env env, napi_callback_info info) {
 napi_value UdpWire(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   if (!Args(env, info, argv)) return nullptr;
-  int32_t port;
+  int port;
   int32_t* out;
-  size_t out_len;
-  int64_t index;
-  if (!ArgInt32(env, argv[1], 0, 65535, &port, "port must be an integer", "port must be an integer in [0, 65535]"))
+  if (!ArgPort(env, argv[1], &port)) return nullptr;
+  if (!ArgWireAt(env, argv[2], argv[3], "index must be a non-negative integer",
+                 "offset is past the end of the wire array", &out))
     return nullptr;
-  if (!ArgInt32Array(env, argv[2], &out, &out_len)) return nullptr;
-  if (!ArgInteger(env, argv[3], 0, kMaxSafeInteger, &index, "index must be a non-negative integer",
-                  "index must be a non-negative integer"))
-    return nullptr;
-  if (static_cast<uint64_t>(index) + kWireInts > out_len) {
-    ThrowRange(env, "offset is past the end of the wire array");
-    return nullptr;
-  }
   SocketAddress addr;
   int r = ArgIp(env, argv[0], port, &addr);
   if (r == 1) return nullptr;
   if (r < 0) return Int(env, r);
-  WireFromAddress(addr, out + index);
+  WireFromAddress(addr, out);
   return Int(env, 0);
 }
 
@@ -148,18 +145,11 @@ napi_value UdpFormat(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   if (!Args(env, info, argv)) return nullptr;
   int32_t* wire;
-  size_t wire_len;
-  int64_t index;
-  if (!ArgInt32Array(env, argv[0], &wire, &wire_len)) return nullptr;
-  if (!ArgInteger(env, argv[1], 0, kMaxSafeInteger, &index, "offset must be a non-negative integer",
-                  "offset must be a non-negative integer"))
+  if (!ArgWireAt(env, argv[0], argv[1], "offset must be a non-negative integer",
+                 "offset is past the end of the wire array", &wire))
     return nullptr;
-  if (static_cast<uint64_t>(index) + kWireInts > wire_len) {
-    ThrowRange(env, "offset is past the end of the wire array");
-    return nullptr;
-  }
   SocketAddress addr;
-  if (!WireToAddress(wire + index, &addr)) return Int(env, UV_EAFNOSUPPORT);
+  if (!WireToAddress(wire, &addr)) return Int(env, UV_EAFNOSUPPORT);
   char ip[kIpCap];
   int port = 0;
   int family = 0;
@@ -174,16 +164,12 @@ napi_value UdpRecv(napi_env env, napi_callback_info info) {
   napi_value argv[6];
   if (!Args(env, info, argv)) return nullptr;
   socket_t fd;
-  uint8_t* data;
-  size_t size;
-  size_t off;
+  uint8_t* start;
   size_t len;
   int32_t peek;
   int32_t* rec;
   size_t rec_len;
-  if (!ArgSocket(env, argv[0], &fd)) return nullptr;
-  if (!ArgBytes(env, argv[1], &data, &size, "buffer must be a Uint8Array")) return nullptr;
-  if (!ArgRange(env, argv[2], argv[3], size, &off, &len)) return nullptr;
+  if (!ArgSocketRange(env, argv, &fd, &start, &len)) return nullptr;
   if (!ArgInt32(env, argv[4], 0, 1, &peek, "peek must be 0 or 1", "peek must be 0 or 1")) return nullptr;
   if (!ArgInt32Array(env, argv[5], &rec, &rec_len)) return nullptr;
   if (rec_len < static_cast<size_t>(kRecvRecordInts)) {
@@ -193,7 +179,7 @@ napi_value UdpRecv(napi_env env, napi_callback_info info) {
   SocketAddress from;
   memset(&from, 0, sizeof from);
   bool truncated = false;
-  int64_t n = SysRecvFrom(fd, data + off, len, peek != 0, &from, &truncated);
+  int64_t n = SysRecvFrom(fd, start, len, peek != 0, &from, &truncated);
   if (n >= 0) {
     rec[0] = static_cast<int32_t>(n);
     rec[1] = truncated ? kRecvTruncated : 0;
@@ -206,36 +192,25 @@ napi_value UdpSend(napi_env env, napi_callback_info info) {
   napi_value argv[6];
   if (!Args(env, info, argv)) return nullptr;
   socket_t fd;
-  uint8_t* data;
-  size_t size;
-  size_t off;
+  uint8_t* start;
   size_t len;
-  if (!ArgSocket(env, argv[0], &fd)) return nullptr;
-  if (!ArgBytes(env, argv[1], &data, &size, "buffer must be a Uint8Array")) return nullptr;
-  if (!ArgRange(env, argv[2], argv[3], size, &off, &len)) return nullptr;
+  if (!ArgSocketRange(env, argv, &fd, &start, &len)) return nullptr;
   napi_valuetype t;
   if (napi_typeof(env, argv[4], &t) != napi_ok) return nullptr;
   SocketAddress to;
   const SocketAddress* target = nullptr;
   if (t != napi_null && t != napi_undefined) {
     int32_t* wire;
-    size_t wire_len;
-    int64_t index;
-    if (!ArgInt32Array(env, argv[4], &wire, &wire_len)) return nullptr;
-    if (!ArgInteger(env, argv[5], 0, kMaxSafeInteger, &index, "index must be a non-negative integer",
-                    "index must be a non-negative integer"))
+    if (!ArgWireAt(env, argv[4], argv[5], "index must be a non-negative integer",
+                   "index is past the end of the wire array", &wire))
       return nullptr;
-    if (static_cast<uint64_t>(index) + kWireInts > wire_len) {
-      ThrowRange(env, "index is past the end of the wire array");
-      return nullptr;
-    }
-    if (!WireToAddress(wire + index, &to)) {
+    if (!WireToAddress(wire, &to)) {
       ThrowRange(env, "not a wire address");
       return nullptr;
     }
     target = &to;
   }
-  return Int(env, SysSendTo(fd, data + off, len, target));
+  return Int(env, SysSendTo(fd, start, len, target));
 }
 
 napi_value UdpRecvMany(napi_env env, napi_callback_info info) {

@@ -34,23 +34,6 @@ namespace {
 
 AddonEnv* Addon(void* data) { return static_cast<AddonEnv*>(data); }
 
-// A typed array of `want` type with at least `min` elements.
-bool ArgTyped(napi_env env, napi_value v, napi_typedarray_type want, size_t min, void** data, size_t* length,
-              const char* msg) {
-  napi_typedarray_type type;
-  bool is = false;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return ThrowType(env, msg);
-  void* ptr = nullptr;
-  size_t len = 0;
-  if (napi_get_typedarray_info(env, v, &type, &len, &ptr, nullptr, nullptr) != napi_ok || type != want ||
-      len < min || (len > 0 && ptr == nullptr)) {
-    return ThrowType(env, msg);
-  }
-  *data = ptr;
-  *length = len;
-  return true;
-}
-
 bool IsNullish(napi_env env, napi_value v) {
   napi_valuetype t;
   return napi_typeof(env, v, &t) == napi_ok && (t == napi_undefined || t == napi_null);
@@ -103,7 +86,7 @@ napi_value UnixConnect(napi_env env, napi_callback_info info) { return PathCall(
 napi_value PairCall(napi_env env, AddonEnv* addon, napi_value out_v, int (*make)(int, int64_t*), int type) {
   void* data;
   size_t len;
-  if (!ArgTyped(env, out_v, napi_int32_array, 2, &data, &len, "out must be an Int32Array of length 2")) {
+  if (!ArgTypedArray(env, out_v, napi_int32_array, 2, &data, &len, "out must be an Int32Array of length 2")) {
     return nullptr;
   }
   int64_t fds[2];
@@ -167,7 +150,7 @@ napi_value PeerCred(napi_env env, napi_callback_info info) {
   void* data;
   size_t len;
   if (!ArgSocket(env, argv[0], &fd) ||
-      !ArgTyped(env, argv[1], napi_int32_array, 3, &data, &len, "out must be an Int32Array of length 3")) {
+      !ArgTypedArray(env, argv[1], napi_int32_array, 3, &data, &len, "out must be an Int32Array of length 3")) {
     return nullptr;
   }
   int32_t* out = static_cast<int32_t*>(data);
@@ -178,16 +161,13 @@ napi_value SendWithFds(napi_env env, napi_callback_info info) {
   napi_value argv[7];
   if (!Args(env, info, argv)) return nullptr;
   socket_t fd;
-  uint8_t* data;
-  size_t size;
-  size_t off;
+  uint8_t* start;
   size_t len;
   void* fds;
   size_t fds_len;
   int32_t count;
-  if (!ArgSocket(env, argv[0], &fd) || !ArgBytes(env, argv[1], &data, &size, "buffer must be a Uint8Array") ||
-      !ArgRange(env, argv[2], argv[3], size, &off, &len) ||
-      !ArgTyped(env, argv[4], napi_int32_array, 0, &fds, &fds_len, "fds must be an Int32Array") ||
+  if (!ArgSocketRange(env, argv, &fd, &start, &len) ||
+      !ArgTypedArray(env, argv[4], napi_int32_array, 0, &fds, &fds_len, "fds must be an Int32Array") ||
       !ArgInt32(env, argv[5], 0, kMaxPassedFds, &count, "count must be an integer",
                 "count must be an integer in [0, 253]")) {
     return nullptr;
@@ -199,26 +179,23 @@ napi_value SendWithFds(napi_env env, napi_callback_info info) {
   uint8_t* path = nullptr;
   size_t plen = 0;
   if (!IsNullish(env, argv[6]) && !ArgPath(env, argv[6], &path, &plen)) return nullptr;
-  return Int(env, SysSendWithFds(fd, data + off, len, static_cast<int32_t*>(fds), count, path, plen));
+  return Int(env, SysSendWithFds(fd, start, len, static_cast<int32_t*>(fds), count, path, plen));
 }
 
 napi_value RecvWithFds(napi_env env, napi_callback_info info) {
   napi_value argv[8];
   if (!Args(env, info, argv)) return nullptr;
   socket_t fd;
-  uint8_t* data;
-  size_t size;
-  size_t off;
+  uint8_t* start;
   size_t len;
   void* fds;
   size_t fds_len;
   void* meta;
   size_t meta_len;
   bool peek;
-  if (!ArgSocket(env, argv[0], &fd) || !ArgBytes(env, argv[1], &data, &size, "buffer must be a Uint8Array") ||
-      !ArgRange(env, argv[2], argv[3], size, &off, &len) ||
-      !ArgTyped(env, argv[4], napi_int32_array, 0, &fds, &fds_len, "fdsOut must be an Int32Array") ||
-      !ArgTyped(env, argv[5], napi_int32_array, 3, &meta, &meta_len, "meta must be an Int32Array of length 3") ||
+  if (!ArgSocketRange(env, argv, &fd, &start, &len) ||
+      !ArgTypedArray(env, argv[4], napi_int32_array, 0, &fds, &fds_len, "fdsOut must be an Int32Array") ||
+      !ArgTypedArray(env, argv[5], napi_int32_array, 3, &meta, &meta_len, "meta must be an Int32Array of length 3") ||
       !ArgBool(env, argv[7], &peek)) {
     return nullptr;
   }
@@ -231,7 +208,7 @@ napi_value RecvWithFds(napi_env env, napi_callback_info info) {
   int nfds = 0;
   int flags = 0;
   size_t path_len = 0;
-  int64_t n = SysRecvWithFds(fd, data + off, len, static_cast<int32_t*>(fds), max_fds, &nfds, &flags, path,
+  int64_t n = SysRecvWithFds(fd, start, len, static_cast<int32_t*>(fds), max_fds, &nfds, &flags, path,
                              path_cap, &path_len, peek);
   int32_t* m = static_cast<int32_t*>(meta);
   if (n >= 0) {
@@ -269,7 +246,7 @@ napi_value PathIdentity(napi_env env, napi_callback_info info) {
   void* out;
   size_t out_len;
   if (!ArgPath(env, argv[0], &path, &len) ||
-      !ArgTyped(env, argv[1], napi_biguint64_array, 2, &out, &out_len, "out must be a BigUint64Array of length 2")) {
+      !ArgTypedArray(env, argv[1], napi_biguint64_array, 2, &out, &out_len, "out must be a BigUint64Array of length 2")) {
     return nullptr;
   }
   uint64_t* o = static_cast<uint64_t*>(out);
@@ -284,7 +261,7 @@ napi_value UnlinkIfSame(napi_env env, napi_callback_info info) {
   void* id;
   size_t id_len;
   if (!ArgPath(env, argv[0], &path, &len) ||
-      !ArgTyped(env, argv[1], napi_biguint64_array, 2, &id, &id_len,
+      !ArgTypedArray(env, argv[1], napi_biguint64_array, 2, &id, &id_len,
                 "identity must be a BigUint64Array of length 2")) {
     return nullptr;
   }

@@ -107,6 +107,54 @@ inline bool ArgRange(napi_env env, napi_value off_v, napi_value len_v, size_t si
   return true;
 }
 
+// fd, buffer, offset, length: the shape of every single-buffer transfer
+// (read/write, udpRecv/udpSend, sendWithFds/recvWithFds) at argv[0..4).
+// *start is the first byte of the range. Checked in argument order, with the
+// messages each call gave when it parsed them itself.
+inline bool ArgSocketRange(napi_env env, const napi_value* argv, socket_t* fd, uint8_t** start, size_t* len) {
+  uint8_t* data;
+  size_t size;
+  size_t off;
+  if (!ArgSocket(env, argv[0], fd)) return false;
+  if (!ArgBytes(env, argv[1], &data, &size, "buffer must be a Uint8Array")) return false;
+  if (!ArgRange(env, argv[2], argv[3], size, &off, len)) return false;
+  *start = data + off;
+  return true;
+}
+
+// A typed array of type `want` with at least `min` elements; a non-empty one
+// must have its memory (a detached array reports a null pointer).
+inline bool ArgTypedArray(napi_env env, napi_value v, napi_typedarray_type want, size_t min, void** data,
+                          size_t* length, const char* msg) {
+  napi_typedarray_type type;
+  void* ptr = nullptr;
+  size_t len = 0;
+  if (napi_get_typedarray_info(env, v, &type, &len, &ptr, nullptr, nullptr) != napi_ok || type != want ||
+      len < min || (len > 0 && ptr == nullptr)) {
+    return ThrowType(env, msg);
+  }
+  *data = ptr;
+  *length = len;
+  return true;
+}
+
+// A port number in [0, 65535].
+inline bool ArgPort(napi_env env, napi_value v, int* port) {
+  int32_t p;
+  if (!ArgInt32(env, v, 0, 65535, &p, "port must be an integer", "port must be an integer in [0, 65535]")) {
+    return false;
+  }
+  *port = p;
+  return true;
+}
+
+// An address family: 4 or 6 (nothing in between).
+inline bool ArgFamily(napi_env env, napi_value v, int32_t* family) {
+  if (!ArgInt32(env, v, 4, 6, family, "family must be 4 or 6", "family must be 4 or 6")) return false;
+  if (*family != 4 && *family != 6) return ThrowRange(env, "family must be 4 or 6");
+  return true;
+}
+
 // A JS string into a fixed stack buffer (for IP literals). *out_len is its
 // length in bytes; when it differs from strlen(buf) the string holds a NUL,
 // which C parsers would stop at (the caller rejects it).

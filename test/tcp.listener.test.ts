@@ -307,3 +307,39 @@ describe("regression: an accept batch cut short by EMFILE stranded queued connec
     });
   });
 });
+
+describe('tcp listener and stream classes', () => {
+  test('every way of getting a stream gives a TcpStream (accept, for await, connect, fromFd); split halves keep it', async () => {
+    const listener = await TcpListener.bind('127.0.0.1:0');
+    const open: TcpStream[] = [];
+    try {
+      expect(listener).toBeInstanceOf(TcpListener);
+      const client = await TcpStream.connect(listener.localAddr());
+      open.push(client);
+      const accepted = await listener.accept();
+      open.push(accepted);
+      for (const s of [client, accepted]) expect(s).toBeInstanceOf(TcpStream);
+      const second = await TcpStream.connect(listener.localAddr());
+      open.push(second);
+      for await (const s of listener) {
+        open.push(s);
+        expect(s).toBeInstanceOf(TcpStream);
+        break;
+      }
+      // fromFd: a descriptor handed over by intoFd is adopted as a TcpStream again.
+      const adopted = TcpStream.fromFd(second.intoFd());
+      open.push(adopted);
+      expect(adopted).toBeInstanceOf(TcpStream);
+      const [rd, wr] = accepted.split();
+      expect(rd.stream).toBe(accepted);
+      expect(wr.stream).toBeInstanceOf(TcpStream);
+      await client.writeAll(Buffer.from('ok'));
+      const got = Buffer.alloc(2);
+      await rd.readExact(got);
+      expect(got.toString()).toBe('ok');
+    } finally {
+      for (const s of open) s.close();
+      listener.close();
+    }
+  });
+});

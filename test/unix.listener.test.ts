@@ -243,3 +243,25 @@ describe('unix: worker teardown', () => {
     expect(await settleFds(before, 5000)).toBeLessThanOrEqual(before);
   }, 60000);
 });
+
+describe('unix listener: the surface it shares with TcpListener (one base class)', () => {
+  test('accept takes { signal }; using closes the listener and removes its socket file', async () => {
+    const path = sockPath();
+    {
+      using listener = await UnixListener.bind(path);
+      const ac = new AbortController();
+      const pending = listener.accept({ signal: ac.signal });
+      setTimeout(() => ac.abort(), 20);
+      const e = await rejection(pending);
+      expect(e.name).toBe('AbortError');
+      expect(e.code).toBe('ABORT_ERR');
+      // The aborted accept took nothing: the listener still accepts.
+      const c = await UnixStream.connect(path);
+      const s = await listener.accept();
+      s.close();
+      c.close();
+      expect(fs.existsSync(path)).toBe(true);
+    }
+    expect(fs.existsSync(path)).toBe(false);
+  });
+});

@@ -301,3 +301,46 @@ describe('unix stream', () => {
     await server;
   });
 });
+
+describe('unix stream: the surface it shares with TcpStream (one base class)', () => {
+  test('read and write take { signal }: an abort rejects with an AbortError and releases the reader slot', async () => {
+    const [a, b] = UnixStream.pair();
+    try {
+      const ac = new AbortController();
+      const buf = Buffer.alloc(8);
+      const pending = b.read(buf, { signal: ac.signal });
+      setTimeout(() => ac.abort(), 20);
+      const e = await rejection(pending);
+      expect(e.name).toBe('AbortError');
+      expect(e.code).toBe('ABORT_ERR');
+      const w = await rejection(a.writeAll(Buffer.from('x'), 0, 1, { signal: AbortSignal.abort() }));
+      expect(w.name).toBe('AbortError');
+      // Nothing was sent by the aborted write, and the next read gets the data.
+      await a.writeAll(Buffer.from('next'));
+      expect(await b.read(buf, 0, 8, { signal: new AbortController().signal })).toBe(4);
+      expect(buf.toString('latin1', 0, 4)).toBe('next');
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  test('using closes the stream when the block ends; for await yields Buffers until the end', async () => {
+    const [a, b] = UnixStream.pair();
+    try {
+      {
+        using s = a;
+        await s.writeAll(Buffer.from('hi'));
+      }
+      expect(a.isClosed).toBe(true);
+      expect(a.fd).toBe(-1);
+      const chunks: Buffer[] = [];
+      for await (const c of b) chunks.push(c);
+      expect(chunks.every((c) => Buffer.isBuffer(c))).toBe(true);
+      expect(Buffer.concat(chunks).toString()).toBe('hi');
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+});

@@ -8,6 +8,8 @@
  *
  * Internal module: not exported from index.ts.
  */
+import { markPolled, trackUnpolled } from '../future/unpolled';
+import { SignalOptions, withSignal } from '../future/abortable';
 import { Context } from '../future/context';
 import { Future } from '../future/future';
 import { PENDING, Poll } from '../future/poll';
@@ -60,6 +62,7 @@ class AcceptFuture<S> extends Future<S> {
     super();
   }
   poll(cx: Context): Poll<S> {
+    markPolled(this); // not a forgotten await (future/unpolled.ts)
     const s = this.listener.pollAccept(cx);
     this.waker = s === PENDING ? cx.waker : null;
     return s;
@@ -81,7 +84,13 @@ export abstract class SocketListener<S> implements AsyncIterable<S> {
   /** Accepted fds not yet handed out. */
   private readonly queue: number[] = [];
   private backoff: Sleep | null = null;
-  /** Tasks waiting in accept: a set, each task once however often it parks. */
+  /**
+   * Tasks waiting in accept. Unlike a stream (one reader task at a time), a
+   * listener may be accepted from by several tasks at once, so it keeps its
+   * own waiter list and parks one waker in the reader slot that wakes them
+   * all (tokio's `readiness()` waiter list plays this role). A set: each
+   * task once, however many there are and however often they park.
+   */
   private acceptors = new Set<Waker>();
   private readonly wakeAcceptors: Waker = wakerFn(() => {
     if (this.acceptors.size === 0) return;
@@ -114,12 +123,26 @@ export abstract class SocketListener<S> implements AsyncIterable<S> {
     ensureReserve();
   }
 
-  /** Wraps an accepted descriptor (the subclass's stream type). */
+  /** @internal Wraps an accepted descriptor (the subclass's stream type). */
   protected abstract wrap(fd: number): S;
 
-  /** Waits for the next connection. */
-  accept(): Future<S> {
-    return new AcceptFuture(this);
+  /** @internal What an accept future is called in the never-awaited warning (future/unpolled.ts). */
+  protected get acceptName(): string {
+    return 'accept()';
+  }
+
+  /**
+   * Waits for the next connection. With `{ signal }`, an abort rejects with
+   * an `AbortError` and accepts nothing (cancel-safe).
+   *
+   * @example
+   * ```ts
+   * const s = await listener.accept({ signal: AbortSignal.timeout(5000) });
+   * ```
+   */
+  accept(options?: SignalOptions): Future<S> {
+    const f = new AcceptFuture(this);
+    return trackUnpolled(options === undefined ? f : withSignal(f, options), this.acceptName);
   }
 
   /** Poll-level accept: a new stream, or `PENDING`. Throws on error. */
@@ -130,8 +153,10 @@ export abstract class SocketListener<S> implements AsyncIterable<S> {
       if (this.backoff.poll(this.acceptCx) === PENDING) return this.park(cx);
       this.backoff = null;
     }
-    // One batch per edge; the batch rule clears readable only when the batch
-    // reached EAGAIN (edge-triggered: a capped or EMFILE-cut batch keeps it).
+    // One batch per edge: the registration's batch rule clears readable only
+    // when the batch reached EAGAIN. A batch cut short by EMFILE, or one that
+    // filled acceptBuf, leaves it set: the rest of the backlog is still
+    // queued and, edge-triggered, no new event would announce it.
     const reg = this.registration;
     const n = reg.pollBatch(this.acceptCx, Direction.Read, native.accept, this.acceptBuf, undefined);
     if (n === PENDING) return this.park(cx);
@@ -140,12 +165,15 @@ export abstract class SocketListener<S> implements AsyncIterable<S> {
       return this.adopt(this.acceptBuf[0]);
     }
     if (n === E.EMFILE || n === E.ENFILE) emfileTrick(reg.fd);
+    // Out of descriptors or memory: readiness stays set (the backlog is not
+    // drained), so retrying at once would spin; wait a little first.
     if (n === E.EMFILE || n === E.ENFILE || n === E.ENOBUFS || n === E.ENOMEM) {
       this.backoff = sleep(ACCEPT_BACKOFF_MS);
     }
     throw systemError(n, 'accept');
   }
 
+  /** Adds `cx.waker` to the acceptors (the reader slot holds wakeAcceptors). */
   private park(cx: Context): typeof PENDING {
     this.acceptors.add(cx.waker);
     return PENDING;
@@ -159,7 +187,13 @@ export abstract class SocketListener<S> implements AsyncIterable<S> {
   /**
    * Accepts connections until the listener is closed. Errors the listener
    * survives go to {@link onAcceptError}; others end the loop by throwing.
-   * `break` does not close the listener.
+   * Leaving the loop early (`break`) does not close the listener (tokio
+   * style; Node's streams differ): close it when done.
+   *
+   * @example
+   * ```ts
+   * for await (const stream of listener) spawn(serve(stream));
+   * ```
    */
   async *[Symbol.asyncIterator](): AsyncIterator<S> {
     for (;;) {
@@ -190,18 +224,37 @@ export abstract class SocketListener<S> implements AsyncIterable<S> {
   }
 
   /**
-   * Closes the listening socket at once; a pending `accept()` rejects with
-   * `ERR_STREAM_DESTROYED` and `for await` loops end. Idempotent.
+   * Closes the listening socket at once: the kernel stops queueing new
+   * connections (axum-server#111). A pending `accept()` rejects with
+   * `ERR_STREAM_DESTROYED`; `for await` loops end. Idempotent.
    */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.backoff?.drop();
     this.backoff = null;
+    // Deregisters before closing the fd, then wakes the reader slot.
     this.registration.close();
     for (const fd of this.queue.splice(0)) native.close(fd);
-    // Acceptors waiting out a backoff are parked here, not in the reader slot.
+    // Acceptors waiting out an EMFILE backoff are parked here, not in the
+    // reader slot that shutdown() wakes: wake them to see the close.
     this.wakeAcceptors.wake();
+  }
+
+  /**
+   * {@link close} for `using`: the listener stops listening when the block
+   * is left.
+   *
+   * @example
+   * ```ts
+   * {
+   *   using listener = await TcpListener.bind('127.0.0.1:0');
+   *   const s = await listener.accept();
+   * } // listener closed here
+   * ```
+   */
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   /** Lets the process exit while the listener is open. */

@@ -9,28 +9,25 @@
  * so the next operation waits for a new edge without an extra EAGAIN
  * syscall (tokio#5866), except right after urgent data, where a read ends
  * early at the urgent mark with more data behind it.
+ *
+ * The read/write/split/poll surface is the one every stream socket shares
+ * (`SocketStream`, net/socket-stream.ts, as `UnixStream` uses it); this file
+ * adds what only TCP has: connecting, adopting a descriptor or a Node
+ * socket, giving the descriptor away, addresses and socket options.
  */
-import type { SignalOptions } from '../../future/abortable';
-import type { Context } from '../../future/context';
 import type { Future } from '../../future/future';
-import { PENDING, Poll } from '../../future/poll';
-import type { Waker } from '../../future/waker';
 import type { IoDriver } from '../../io/driver';
-import { readChunks, readExactFuture, readFuture } from '../../io/read';
-import { Direction, INTEREST_BOTH } from '../../io/ready';
-import { Registration } from '../../io/registration';
+import { INTEREST_BOTH } from '../../io/ready';
+import type { Registration } from '../../io/registration';
 import { STREAM_SOCKET } from '../../io/stream-socket';
-import { ReadHalf, split, WriteHalf } from '../../io/split';
-import { AsyncDuplex, checkRange } from '../../io/traits';
-import { ShutdownFuture, writeAllFuture, writeFuture, writevAllFuture, writevFuture } from '../../io/write';
 import { currentOrDefault } from '../../runtime/context';
 import { codedError, destroyedError, systemError } from '../../sys/errors';
-import { AddressInfo, EAGAIN, native } from '../../sys/native';
+import { AddressInfo, native } from '../../sys/native';
 import { TCP_SHORT_READ_PROVES_EMPTY, URGENT_INTEREST } from '../../sys/selector-calls';
+import { SocketStream } from '../socket-stream';
 import { connect, ConnectOptions } from './connect';
 
 const OPT = native.options;
-const MAX_IOV = native.limits.MAX_IOV;
 
 /**
  * Both directions, plus urgent data where the selector reports it: a read
@@ -51,12 +48,7 @@ const STREAM_INTEREST = INTEREST_BOTH | URGENT_INTEREST;
  * stream.close();
  * ```
  */
-export class TcpStream implements AsyncDuplex, AsyncIterable<Buffer> {
-  /** @internal The socket's registration: readiness, waker slots, the I/O rule. */
-  readonly registration: Registration;
-  private closed = false;
-  private writeShut = false;
-
+export class TcpStream extends SocketStream {
   /**
    * @internal Wraps a connected, nonblocking socket and registers it with
    * `driver`. Use {@link connect}, {@link fromFd} or a listener instead.
@@ -65,10 +57,7 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Buffer> {
     // Small writes go out at once (uSockets does the same). A failure here is
     // not fatal: the socket still works, just with Nagle's delay.
     if (noDelay) native.setOption(fd, OPT.NO_DELAY, 1);
-    this.registration = new Registration(driver, fd, STREAM_INTEREST, {
-      shortReadProvesEmpty: TCP_SHORT_READ_PROVES_EMPTY,
-      onShutdown: () => this.close(),
-    });
+    super(fd, driver, STREAM_INTEREST, { shortReadProvesEmpty: TCP_SHORT_READ_PROVES_EMPTY });
   }
 
   /**
@@ -184,261 +173,12 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Buffer> {
     return this.registration.release();
   }
 
-  /** The socket descriptor (-1 once closed). */
-  get fd(): number {
-    return this.closed ? -1 : this.registration.fd;
-  }
-
-  /** True once {@link close} ran. */
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
   /** @internal The stream-socket mark (io/stream-socket.ts): fs's sendFile writes through it. */
   get [STREAM_SOCKET](): Registration {
     return this.registration;
   }
 
-  // ===== async/await API =====
-
-  /**
-   * Reads once into `buf` (or `buf[offset, offset + length)`): resolves with
-   * the byte count, 0 at end of stream.
-   */
-  read(buf: Uint8Array, options?: SignalOptions): Future<number>;
-  /**
-   * The same on `buf[offset, offset + length)`. With `{ signal }`, an abort
-   * rejects with an `AbortError` and releases the operation.
-   *
-   * @example
-   * ```ts
-   * await stream.read(buf, 0, 16, { signal: AbortSignal.timeout(1000) });
-   * ```
-   */
-  read(buf: Uint8Array, offset?: number, length?: number, options?: SignalOptions): Future<number>;
-  read(buf: Uint8Array, offset?: number | SignalOptions, length?: number, options?: SignalOptions): Future<number> {
-    return readFuture(this, buf, offset, length, options);
-  }
-
-  /** Fills the range completely, or fails with `ERR_UNEXPECTED_EOF`. */
-  readExact(buf: Uint8Array, options?: SignalOptions): Future<number>;
-  /**
-   * The same on `buf[offset, offset + length)`. With `{ signal }`, an abort
-   * rejects with an `AbortError` and releases the operation.
-   *
-   * @example
-   * ```ts
-   * await stream.readExact(buf, 0, 16, { signal: AbortSignal.timeout(1000) });
-   * ```
-   */
-  readExact(buf: Uint8Array, offset?: number, length?: number, options?: SignalOptions): Future<number>;
-  readExact(buf: Uint8Array, offset?: number | SignalOptions, length?: number, options?: SignalOptions): Future<number> {
-    return readExactFuture(this, buf, offset, length, options);
-  }
-
-  /** Writes once; resolves with how many bytes the kernel took. */
-  write(buf: Uint8Array, options?: SignalOptions): Future<number>;
-  /**
-   * The same on `buf[offset, offset + length)`. With `{ signal }`, an abort
-   * rejects with an `AbortError` and releases the operation.
-   *
-   * @example
-   * ```ts
-   * await stream.write(buf, 0, 16, { signal: AbortSignal.timeout(1000) });
-   * ```
-   */
-  write(buf: Uint8Array, offset?: number, length?: number, options?: SignalOptions): Future<number>;
-  write(buf: Uint8Array, offset?: number | SignalOptions, length?: number, options?: SignalOptions): Future<number> {
-    return writeFuture(this, buf, offset, length, options);
-  }
-
-  /** Writes the whole range, waiting for room as needed (backpressure). */
-  writeAll(buf: Uint8Array, options?: SignalOptions): Future<void>;
-  /**
-   * The same on `buf[offset, offset + length)`. With `{ signal }`, an abort
-   * rejects with an `AbortError` and releases the operation.
-   *
-   * @example
-   * ```ts
-   * await stream.writeAll(buf, 0, 16, { signal: AbortSignal.timeout(1000) });
-   * ```
-   */
-  writeAll(buf: Uint8Array, offset?: number, length?: number, options?: SignalOptions): Future<void>;
-  writeAll(buf: Uint8Array, offset?: number | SignalOptions, length?: number, options?: SignalOptions): Future<void> {
-    return writeAllFuture(this, buf, offset, length, options);
-  }
-
-  /** One gather write (`sendmsg`); resolves with bytes written, maybe fewer than all. */
-  writev(bufs: readonly Uint8Array[], options?: SignalOptions): Future<number> {
-    return writevFuture(this, bufs, options);
-  }
-
-  /** Gather-writes every byte of `bufs`. */
-  writevAll(bufs: readonly Uint8Array[], options?: SignalOptions): Future<void> {
-    return writevAllFuture(this, bufs, options);
-  }
-
-  /** Sends FIN: the peer reads end of stream; this side can still read. */
-  shutdown(): Future<void> {
-    return new ShutdownFuture(this);
-  }
-
-  /**
-   * Yields incoming data chunk by chunk until end of stream. Leaving the
-   * loop early (`break`) does not close the stream: close it when done.
-   *
-   * @example
-   * ```ts
-   * for await (const chunk of stream) process.stdout.write(chunk);
-   * ```
-   */
-  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    return readChunks(this);
-  }
-
-  /**
-   * Splits into a read half and a write half for two tasks (no copy, no
-   * lock: they wait in the reader and writer slots of one registration).
-   *
-   * @example
-   * ```ts
-   * const [rd, wr] = stream.split();
-   * spawn(async () => { for await (const c of rd) console.log(c.length); });
-   * await wr.writeAll(data);
-   * ```
-   */
-  split(): [ReadHalf<TcpStream>, WriteHalf<TcpStream>] {
-    if (this.closed) throw destroyedError('split');
-    return split(this);
-  }
-
-  /**
-   * Reads now if data is there, without waiting (tokio `try_read`): the byte
-   * count, 0 at end of stream, or `null` when the read would block (then
-   * `await read(...)` waits for data). Saves a promise per read in hot loops.
-   *
-   * @example
-   * ```ts
-   * let n = stream.tryRead(buf);
-   * if (n === null) n = await stream.read(buf);
-   * ```
-   */
-  tryRead(buf: Uint8Array, offset = 0, length?: number): number | null {
-    const len = checkRange(buf, offset, length);
-    if (this.closed) throw destroyedError('read');
-    if (len === 0) return 0;
-    const n = this.registration.tryIo(Direction.Read, len, native.read, buf, offset, len);
-    if (n >= 0) return n;
-    if (n === EAGAIN) return null;
-    throw systemError(n, 'read');
-  }
-
-  /**
-   * Writes what the kernel takes now, without waiting (tokio `try_write`):
-   * the byte count (possibly fewer than asked), or `null` when nothing could
-   * be written. Finish a partial write with `await writeAll(...)`.
-   *
-   * @example
-   * ```ts
-   * const w = stream.tryWrite(reply) ?? 0;
-   * if (w < reply.length) await stream.writeAll(reply, w);
-   * ```
-   */
-  tryWrite(buf: Uint8Array, offset = 0, length?: number): number | null {
-    const len = checkRange(buf, offset, length);
-    if (this.closed) throw destroyedError('write');
-    if (len === 0) return 0;
-    const n = this.registration.tryIo(Direction.Write, len, native.write, buf, offset, len);
-    if (n >= 0) return n;
-    if (n === EAGAIN) return null;
-    throw systemError(n, 'write');
-  }
-
-  // ===== poll-level API =====
-
-  /** Reads into the range; see {@link AsyncDuplex}. */
-  pollRead(cx: Context, buf: Uint8Array, offset = 0, length: number = buf.length - offset): Poll<number> {
-    if (this.closed) throw destroyedError('read');
-    if (length === 0) return 0;
-    const n = this.registration.pollIo(cx, Direction.Read, length, native.read, buf, offset, length);
-    if (n === PENDING) {
-      // The addon checks the arguments when it reads; a call that parks must
-      // not wait for data to learn they are bad (checked only here, off the
-      // hot path).
-      checkRange(buf, offset, length);
-      return PENDING;
-    }
-    if (n >= 0) return n;
-    throw systemError(n, 'read');
-  }
-
-  /** Writes from the range; see {@link AsyncDuplex}. */
-  pollWrite(cx: Context, buf: Uint8Array, offset = 0, length: number = buf.length - offset): Poll<number> {
-    if (this.closed) throw destroyedError('write');
-    if (length === 0) return 0;
-    const n = this.registration.pollIo(cx, Direction.Write, length, native.write, buf, offset, length);
-    if (n === PENDING || n >= 0) return n;
-    throw systemError(n, 'write');
-  }
-
-  /** Gather-writes `bufs[index..]`, the first from `offset`; see {@link AsyncDuplex}. */
-  pollWritev(cx: Context, bufs: readonly Uint8Array[], index = 0, offset = 0): Poll<number> {
-    if (this.closed) throw destroyedError('writev');
-    const want = remaining(bufs, index, offset);
-    const n = this.registration.pollIo(cx, Direction.Write, want, native.writev, bufs, index, offset);
-    if (n === PENDING || n >= 0) return n;
-    throw systemError(n, 'writev');
-  }
-
-  /** Sends FIN (shutdown of the write side). Never waits. */
-  pollShutdown(_cx: Context): Poll<void> {
-    if (this.closed) throw destroyedError('shutdown');
-    if (this.writeShut) return undefined;
-    const r = native.shutdown(this.registration.fd, 1);
-    // ENOTCONN: the peer is gone already; the write side is down either way.
-    if (r < 0 && r !== native.errno.ENOTCONN) throw systemError(r, 'shutdown');
-    this.writeShut = true;
-    return undefined;
-  }
-
-  /** @internal A dropped read future gives up its slot. */
-  clearReader(waker: Waker): void {
-    this.registration.clearWaker(Direction.Read, waker);
-  }
-
-  /** @internal A dropped write future gives up its slot. */
-  clearWriter(waker: Waker): void {
-    this.registration.clearWaker(Direction.Write, waker);
-  }
-
   // ===== socket =====
-
-  /**
-   * Closes the socket now. Tasks waiting to read or write on it wake and fail
-   * with `ERR_STREAM_DESTROYED`, as do later calls. Idempotent.
-   */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    // Deregisters before closing the fd, then wakes every waiter.
-    this.registration.close();
-  }
-
-  /**
-   * {@link close} for `using` (explicit resource management): the stream is
-   * closed when the block is left, however it is left.
-   *
-   * @example
-   * ```ts
-   * {
-   *   using s = await TcpStream.connect('127.0.0.1:7000');
-   *   await s.writeAll(Buffer.from('ping'));
-   * } // closed here
-   * ```
-   */
-  [Symbol.dispose](): void {
-    this.close();
-  }
 
   /** The local address, Node's AddressInfo shape. */
   localAddr(): AddressInfo {
@@ -474,18 +214,6 @@ export class TcpStream implements AsyncDuplex, AsyncIterable<Buffer> {
     const seconds = Math.floor(initialDelay / 1000);
     // Native encoding: 0 off, -1 on with the system's idle time, n > 0 on with n s.
     this.setOption(OPT.KEEP_ALIVE, enable ? (seconds > 0 ? seconds : -1) : 0);
-    return this;
-  }
-
-  /** Lets the process exit even while this stream is open. */
-  unref(): this {
-    this.registration.unref();
-    return this;
-  }
-
-  /** Undoes {@link unref}. */
-  ref(): this {
-    this.registration.ref();
     return this;
   }
 
@@ -532,12 +260,3 @@ export interface NodeSocketLike {
   /** Lets the socket go (closes libuv's copy of the descriptor only). */
   destroy(): unknown;
 }
-
-/** Bytes left in `bufs[index..]` from `offset` (at most what one writev takes). */
-function remaining(bufs: readonly Uint8Array[], index: number, offset: number): number {
-  let total = -offset;
-  const end = Math.min(bufs.length, index + MAX_IOV);
-  for (let i = index; i < end; i++) total += bufs[i].length;
-  return total;
-}
-

@@ -121,8 +121,14 @@ export class UnixListener extends SocketListener<UnixStream> {
     if (owned !== null) uds.unlinkIfSame(owned.path, owned.identity);
   }
 
+  /** @internal */
   protected wrap(fd: number): UnixStream {
     return new UnixStream(fd, this.driver);
+  }
+
+  /** @internal */
+  protected override get acceptName(): string {
+    return 'UnixListener.accept()';
   }
 
   /** @internal Records the socket file created by bind. */
