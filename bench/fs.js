@@ -7,6 +7,8 @@
 // Cases (each variant does the same work; every result is checked):
 //   readFile 1 KiB / 64 KiB / 16 MiB   whole-file reads, 64 / 16 / 2 in flight; edgeio also with
 //                                       `blocking: { ioUring: true }` where the io_uring probe passes
+//   readFile 1 KiB, not cached          2,000 files read once each, 64 in flight, their pages dropped
+//                                       from the page cache before every variant (bench/drop-cache.c)
 //   stat x1000                          statMany(1000 paths) vs Promise.all(1000 x fsp.stat) vs 1000 x fs.stat
 //   write+fsync                         4 KiB write then fsync, one at a time
 //   static 64 KiB over TCP              a server per variant sends a 64 KiB file per connection;
@@ -110,19 +112,23 @@ const check = (size) => (buf) => {
   if (buf.length !== size) throw new Error(`read ${buf.length} bytes, expected ${size}`);
 };
 
-function readFileCase(name, p, size, total, conc) {
+function readFileCase(name, p, size, total, conc, prepare) {
   const ok = check(size);
+  // One path, or a list read in turn (each variant reads every file once).
+  let k = 0;
+  const at = Array.isArray(p) ? () => p[k++ % p.length] : () => p;
   return {
     name,
     unit: 'reads/s',
     total,
+    prepare,
     variants: {
-      edgeio: () => promiseLoop(total, conc, async () => ok(await edgeio.readFile(p))),
-      'edgeio io_uring': () => promiseLoop(total, conc, async () => ok(await inUring(() => edgeio.readFile(p)))),
-      'fs/promises': () => promiseLoop(total, conc, async () => ok(await fsp.readFile(p))),
+      edgeio: () => promiseLoop(total, conc, async () => ok(await edgeio.readFile(at()))),
+      'edgeio io_uring': () => promiseLoop(total, conc, async () => ok(await inUring(() => edgeio.readFile(at())))),
+      'fs/promises': () => promiseLoop(total, conc, async () => ok(await fsp.readFile(at()))),
       'fs callbacks': () =>
         callbackLoop(total, conc, (cb) =>
-          fs.readFile(p, (err, b) => {
+          fs.readFile(at(), (err, b) => {
             if (!err) ok(b);
             cb(err);
           }),
@@ -130,6 +136,22 @@ function readFileCase(name, p, size, total, conc) {
     },
   };
 }
+
+// 2,000 1 KiB files whose pages are dropped from the page cache before each
+// variant runs (bench/bin/drop-cache: posix_fadvise DONTNEED on these files
+// only); their dentries stay cached, so this is "data not in memory", the
+// case edgeio's inline fast path declines and hands to the pool or ring.
+const coldDir = path.join(dir, 'cold');
+fs.mkdirSync(coldDir);
+const coldPaths = Array.from({ length: 2000 }, (_, i) => {
+  const p = path.join(coldDir, String(i));
+  fs.writeFileSync(p, Buffer.alloc(1024, i & 0xff));
+  return p;
+});
+const dropCold = () => {
+  const r = spawnSync(path.join(BIN, 'drop-cache'), coldPaths, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`drop-cache: ${r.stderr}`);
+};
 
 const STAT_BATCHES = 20;
 const statCase = {
@@ -262,6 +284,7 @@ const ALL_CASES = [
   readFileCase('readFile 1 KiB', f1k, 1024, 20000, 64),
   readFileCase('readFile 64 KiB', f64k, 64 * 1024, 4000, 16),
   readFileCase('readFile 16 MiB', f16m, 16 * 1024 * 1024, 24, 2),
+  readFileCase('readFile 1 KiB, not cached', coldPaths, 1024, coldPaths.length, 64, dropCold),
   statCase,
   fsyncCase,
   staticCase,
@@ -284,6 +307,7 @@ async function main() {
       const names = Object.keys(c.variants);
       const order = names.map((_, i) => names[(i + rep) % names.length]);
       for (const v of order) {
+        c.prepare?.();
         gc();
         const t = process.hrtime.bigint();
         const u0 = process.cpuUsage();

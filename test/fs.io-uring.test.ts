@@ -20,6 +20,12 @@ import { tempDir } from './util/fs';
 const DIST = path.resolve(__dirname, '..', 'dist');
 const tmp = tempDir('uring');
 afterAll(() => tmp.cleanup());
+/**
+ * Longer than the 64 KiB edgeio reads inline on the JavaScript thread when
+ * cached (native/binding_fs_nowait.cc), so its reads really go to the ring.
+ */
+const BIG = tmp.file('big');
+writeFileSync(BIG, Buffer.alloc(200_000, 7));
 
 /**
  * Whether this machine should give a ring: Linux >= 5.19 with io_uring not
@@ -168,6 +174,60 @@ describe('readFile through the ring', () => {
     }
   });
 
+  test('with the inline fast path off (EDGEIO_FS_NOWAIT=0) small files take the ring too: same bytes, same errors', () => {
+    // Cached files up to 64 KiB are read inline on the JavaScript thread
+    // first (native/binding_fs_nowait.cc), ahead of both the pool and the
+    // ring; a child process without that path sends every read to them.
+    const dir = tmp.file('nowait-off');
+    mkdirSync(dir);
+    const sizes = [0, 1, 100, 1024, 4096, 65535, 65536, 65537];
+    for (const size of sizes) writeFileSync(path.join(dir, String(size)), Buffer.alloc(size, size & 0xff));
+    writeFileSync(path.join(dir, 'plain'), 'x');
+    const script = `
+      const edgeio = require(${JSON.stringify(DIST)});
+      const { BlockingPool } = require(${JSON.stringify(path.join(DIST, 'runtime', 'blocking'))});
+      const crypto = require('crypto');
+      const dir = ${JSON.stringify(dir)};
+      const paths = ${JSON.stringify(sizes)}.map((s) => dir + '/' + s)
+        .concat([dir + '/missing', dir, dir + '/plain/below', '/proc/self/mem']);
+      const outcome = (p) => p.then(
+        (b) => ({ sha: crypto.createHash('sha256').update(b).digest('hex'), length: b.length }),
+        (e) => ({ message: e.message, code: e.code, errno: e.errno, syscall: e.syscall, path: e.path }));
+      (async () => {
+        const ring = new edgeio.Runtime({ blocking: { ioUring: true } });
+        const pool = new edgeio.Runtime({ blocking: { ioUring: false } });
+        const out = [];
+        for (const p of paths) {
+          // Concurrently, several times: batches of ring submissions.
+          const viaRing = await Promise.all([0, 1, 2, 3].map(() => outcome(ring.enter(() => edgeio.readFile(p)))));
+          out.push({ p, ring: viaRing, pool: await outcome(pool.enter(() => edgeio.readFile(p))) });
+        }
+        console.log(JSON.stringify({ on: BlockingPool.of(ring).ioUring, inline: BlockingPool.of(ring).jobsInline, out }));
+        ring.shutdown();
+        pool.shutdown();
+      })();`;
+    const r = spawnSync(process.execPath, ['-e', script], {
+      encoding: 'utf8',
+      timeout: 20000,
+      env: { ...process.env, EDGEIO_FS_NOWAIT: '0' },
+    });
+    expect(r.stderr).toBe('');
+    const res = JSON.parse(r.stdout) as {
+      on: boolean;
+      inline: number;
+      out: Array<{ p: string; ring: Array<Record<string, unknown>>; pool: Record<string, unknown> }>;
+    };
+    expect(res.on).toBe(ringExpected());
+    expect(res.inline).toBe(0); // nothing was read inline: all went to the ring
+    for (const { p, ring, pool } of res.out) {
+      for (const got of ring) expect({ p, got }).toEqual({ p, got: pool });
+    }
+    for (const size of sizes) {
+      const row = res.out.find((o) => o.p.endsWith(`/${size}`));
+      expect(row?.pool.length).toBe(size);
+    }
+  });
+
   test('a FIFO is read to EOF across its writes, as on the pool', async () => {
     for (const rt of [ring, pool]) {
       const fifo = tmp.file(`fifo-${rt === ring ? 'ring' : 'pool'}`);
@@ -193,7 +253,7 @@ describe('readFile through the ring', () => {
     const FILES = 500;
     const hashes: string[] = [];
     for (let i = 0; i < FILES; i++) {
-      // Most small, every 50th past the 64 KiB first read.
+      // Most small (read inline when cached), every 50th past 64 KiB (the ring).
       const data = Buffer.from(`file ${i} `.repeat(i % 50 === 0 ? 9000 : 1 + (i % 40)));
       writeFileSync(path.join(dir, `${i}`), data);
       hashes.push(createHash('sha256').update(data).digest('hex'));
@@ -213,8 +273,8 @@ describe('readFile through the ring', () => {
     // Nobody ever writes: the open blocks in the kernel until cancelled.
     const lost = await rt.spawn(rt.enter(() => select(readFile(fifo), sleep(20))));
     expect(lost.index).toBe(1);
-    const again = await rt.enter(() => readFile(__filename));
-    expect(again.equals(readFileSync(__filename))).toBe(true);
+    const again = await rt.enter(() => readFile(BIG));
+    expect(again.length).toBe(200_000);
     const t = performance.now();
     rt.shutdown();
     expect(performance.now() - t).toBeLessThan(5000);
@@ -222,7 +282,7 @@ describe('readFile through the ring', () => {
 
   test('runtime shutdown with 500 ring reads in flight: each settles, and a new runtime reads', async () => {
     const rt = new Runtime({ blocking: { ioUring: true } });
-    const reads = Array.from({ length: 500 }, () => rt.enter(() => readFile(__filename)));
+    const reads = Array.from({ length: 500 }, () => rt.enter(() => readFile(BIG)));
     const settled = reads.map((r) => r.then(() => 'ok', (e: unknown) => (e as { code?: string }).code));
     await sleep(0);
     rt.shutdown();
@@ -235,21 +295,35 @@ describe('readFile through the ring', () => {
 });
 
 describe('workers', () => {
-  test('ring reads do not wait for busy pool threads (a worker with one pool thread)', async () => {
-    const r = await inWorker<{ ringMs: number; poolMs: number; ring: boolean }>(`
+  test('ring reads do not wait for busy pool threads (one pool thread, the inline fast path off)', () => {
+    // A child process: EDGEIO_FS_NOWAIT is read once per process, and with
+    // it on a cached file would be read inline by both runtimes.
+    const script = `
+      const edgeio = require(${JSON.stringify(DIST)});
       const internal = require(${JSON.stringify(path.join(DIST, 'runtime', 'blocking'))});
-      const rt = new edgeio.Runtime({ blocking: { threads: 1, ioUring: true } });
-      const busy = rt.spawn(rt.enter(() => internal.blockingSleep(1500, rt)));
-      await edgeio.sleep(50); // the sleep holds the one pool thread
-      let t = performance.now();
-      await rt.enter(() => edgeio.readFile(${JSON.stringify(__filename)}));
-      const ringMs = performance.now() - t;
-      const plain = new edgeio.Runtime({ blocking: { threads: 1, ioUring: false } });
-      t = performance.now();
-      await plain.enter(() => edgeio.readFile(${JSON.stringify(__filename)}));
-      const poolMs = performance.now() - t;
-      await busy;
-      post({ ringMs, poolMs, ring: internal.BlockingPool.of(rt).ioUring });`);
+      (async () => {
+        const rt = new edgeio.Runtime({ blocking: { threads: 1, ioUring: true } });
+        const busy = rt.spawn(rt.enter(() => internal.blockingSleep(1500, rt)));
+        await edgeio.sleep(50); // the sleep holds the one pool thread
+        let t = performance.now();
+        await rt.enter(() => edgeio.readFile(${JSON.stringify(__filename)}));
+        const ringMs = performance.now() - t;
+        const plain = new edgeio.Runtime({ blocking: { threads: 1, ioUring: false } });
+        t = performance.now();
+        await plain.enter(() => edgeio.readFile(${JSON.stringify(__filename)}));
+        const poolMs = performance.now() - t;
+        await busy;
+        console.log(JSON.stringify({ ringMs, poolMs, ring: internal.BlockingPool.of(rt).ioUring }));
+        rt.shutdown();
+        plain.shutdown();
+      })();`;
+    const out = spawnSync(process.execPath, ['-e', script], {
+      encoding: 'utf8',
+      timeout: 20000,
+      env: { ...process.env, EDGEIO_FS_NOWAIT: '0' },
+    });
+    expect(out.stderr).toBe('');
+    const r = JSON.parse(out.stdout) as { ringMs: number; poolMs: number; ring: boolean };
     expect(r.ring).toBe(ringExpected());
     if (r.ring) {
       expect(r.ringMs).toBeLessThan(1000);
@@ -265,7 +339,7 @@ describe('workers', () => {
         `const { parentPort } = require('worker_threads');
          const edgeio = require(${JSON.stringify(DIST)});
          edgeio.spawn(edgeio.readFile(${JSON.stringify(fifo)}));
-         for (let i = 0; i < 2000; i++) edgeio.spawn(edgeio.readFile(i % 2 ? '/proc/self/status' : ${JSON.stringify(__filename)}));
+         for (let i = 0; i < 2000; i++) edgeio.spawn(edgeio.readFile(i % 2 ? '/proc/self/status' : ${JSON.stringify(BIG)}));
          setTimeout(() => parentPort.postMessage('busy'), 20);`,
         { eval: true, env: { ...process.env, EDGEIO_IO_URING: '1' } },
       );
@@ -280,30 +354,3 @@ describe('workers', () => {
     expect((await readFile(__filename)).length).toBe(readFileSync(__filename).length);
   });
 });
-
-/** Runs `source` (with `edgeio` and `post`) in a worker; resolves with its first message. */
-function inWorker<T>(source: string, ms = 20000): Promise<T> {
-  const code = `
-    const { parentPort } = require('worker_threads');
-    const edgeio = require(${JSON.stringify(DIST)});
-    const post = (m) => parentPort.postMessage(m);
-    (async () => { ${source} })().catch((e) => post({ error: String(e && e.stack || e) }));
-  `;
-  return new Promise<T>((resolve, reject) => {
-    const w = new Worker(code, { eval: true });
-    const timer = setTimeout(() => {
-      void w.terminate();
-      reject(new Error('worker timed out'));
-    }, ms);
-    w.once('message', (m: T & { error?: string }) => {
-      clearTimeout(timer);
-      void w.terminate();
-      if (m.error !== undefined) reject(new Error(m.error));
-      else resolve(m);
-    });
-    w.once('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-  });
-}
