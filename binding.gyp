@@ -19,8 +19,7 @@
         "native/binding_fs.cc",
         "native/binding_fs_nowait.cc",
         "native/dns.cc",
-        "native/fs_unix.cc",
-        "native/uring_linux.cc"
+        "native/fs_unix.cc"
       ],
       "defines": ["NAPI_VERSION=8", "EDGEIO_SOURCE_HASH=<!(node native/source-hash.js)"],
       "cflags!": ["-fno-exceptions"],

@@ -5,8 +5,7 @@
 //   node bench/fs.js [--repeats=3] [--cpu=1|none] [--conns=10000] [--save=false] [--only=readFile,stat,fsync,static]
 //
 // Cases (each variant does the same work; every result is checked):
-//   readFile 1 KiB / 64 KiB / 16 MiB   whole-file reads, 64 / 16 / 2 in flight; edgeio also with
-//                                       `blocking: { ioUring: true }` where the io_uring probe passes
+//   readFile 1 KiB / 64 KiB / 16 MiB   whole-file reads, 64 / 16 / 2 in flight
 //   readFile 1 KiB, not cached          2,000 files read once each, 64 in flight, their pages dropped
 //                                       from the page cache before every variant (bench/drop-cache.c)
 //   stat x1000                          statMany(1000 paths) vs Promise.all(1000 x fsp.stat) vs 1000 x fs.stat
@@ -42,19 +41,6 @@ execFileSync('bash', [path.join(__dirname, 'build-c.sh')], { stdio: ['ignore', '
 pinSelf(opts.cpu);
 const edgeio = require(path.join(ROOT, 'dist'));
 const gc = getGc();
-
-// The io_uring variant (native/uring_linux.cc): a second runtime whose pool
-// client asked for io_uring (`blocking: { ioUring: true }`), so both paths
-// run in this one process, interleaved. Left out where the probe fails.
-let uringRt = null;
-async function openUringRuntime() {
-  const rt = new edgeio.Runtime({ blocking: { ioUring: true } });
-  await rt.enter(() => edgeio.stat(__filename));
-  const { BlockingPool } = require(path.join(ROOT, 'dist', 'runtime', 'blocking'));
-  if (BlockingPool.of(rt).ioUring) uringRt = rt;
-  else console.error('bench/fs.js: io_uring unavailable here; its variant is skipped');
-}
-const inUring = (fn) => uringRt.enter(fn);
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeio-bench-fs-'));
 process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
@@ -124,7 +110,6 @@ function readFileCase(name, p, size, total, conc, prepare) {
     prepare,
     variants: {
       edgeio: () => promiseLoop(total, conc, async () => ok(await edgeio.readFile(at()))),
-      'edgeio io_uring': () => promiseLoop(total, conc, async () => ok(await inUring(() => edgeio.readFile(at())))),
       'fs/promises': () => promiseLoop(total, conc, async () => ok(await fsp.readFile(at()))),
       'fs callbacks': () =>
         callbackLoop(total, conc, (cb) =>
@@ -140,7 +125,7 @@ function readFileCase(name, p, size, total, conc, prepare) {
 // 2,000 1 KiB files whose pages are dropped from the page cache before each
 // variant runs (bench/bin/drop-cache: posix_fadvise DONTNEED on these files
 // only); their dentries stay cached, so this is "data not in memory", the
-// case edgeio's inline fast path declines and hands to the pool or ring.
+// case edgeio's inline fast path declines and hands to the pool.
 const coldDir = path.join(dir, 'cold');
 fs.mkdirSync(coldDir);
 const coldPaths = Array.from({ length: 2000 }, (_, i) => {
@@ -293,8 +278,6 @@ const ALL_CASES = [
 const CASES = opts.only === '' ? ALL_CASES : ALL_CASES.filter((c) => opts.only.split(',').some((w) => c.name.includes(w)));
 
 async function main() {
-  await openUringRuntime();
-  if (uringRt === null) for (const c of CASES) delete c.variants['edgeio io_uring'];
   const m = machine();
   const results = {};
   const cpu = {};
@@ -314,7 +297,7 @@ async function main() {
         const inner = await c.variants[v]();
         const secs = c.external ? inner.secs : Number(process.hrtime.bigint() - t) / 1e9;
         const u = process.cpuUsage(u0);
-        // In-process cases: this process's CPU (every thread: JS, pool, io_uring workers) per operation.
+        // In-process cases: this process's CPU (every thread: JS and pool) per operation.
         cpu[c.name][v].push(c.external ? inner.cpuUsPerOp : (u.user + u.system) / c.total);
         results[c.name][v].push(c.total / secs);
         process.stderr.write(`\r\x1b[K[${rep + 1}/${opts.repeats}] ${c.name} · ${v}: ${Math.round(c.total / secs)} ${c.unit}`);
@@ -348,17 +331,6 @@ async function main() {
     const r = sf ? summary(sf[v].map((x, i) => x / sf[floorName][i])) : summary([]);
     return `${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
   };
-  // io_uring against the pool, paired per repeat (both edgeio, same process).
-  const uringLines = [];
-  for (const c of CASES) {
-    const u = results[c.name]['edgeio io_uring'];
-    if (u === undefined) continue;
-    const r = summary(u.map((x, i) => x / results[c.name].edgeio[i]));
-    const k = summary(cpu[c.name].edgeio.map((x, i) => x / cpu[c.name]['edgeio io_uring'][i]));
-    uringLines.push(
-      `${c.name}: io_uring / pool throughput ${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)}), pool / io_uring CPU per op ${k.median.toFixed(2)} (${k.min.toFixed(2)}–${k.max.toFixed(2)})`,
-    );
-  }
   const table = markdownTable(['case', 'variant', `median (min–max), ${opts.repeats} repeats`, 'CPU µs per op (process; static: server)', 'ratio to fs/promises or Node pipe (paired)'], rows);
   const md = [
     `${machineLine(m)}; bench/fs.js --repeats=${opts.repeats} --conns=${opts.conns}; this process on core ${opts.cpu}, static-file servers on core 0, fs-client on core 1.`,
@@ -366,7 +338,6 @@ async function main() {
     table,
     '',
     sf ? `edgeio sendFile / C sendfile floor (paired): ${toFloor('edgeio sendFile')}; with the file opened once: ${toFloor('edgeio sendFile, file opened once')}\n` : '',
-    ...(uringLines.length > 0 ? ['io_uring (paired, per repeat): ' + uringLines.join('; '), ''] : []),
     sf
       ? 'Server CPU per response, µs (user + system, /proc): ' +
         Object.keys(sf)

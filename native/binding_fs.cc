@@ -8,7 +8,6 @@
 //       out[3i..3i+2] = [slot, result, syscall]; payloads[i] = Buffer (readFile),
 //       [names, types] (readDir), string[] (lookup), else untouched
 //   poolStats() -> [threads, queued, running]
-//   poolUring(client) -> 1 (the client's readFile jobs go through io_uring) | 0 (unavailable: the pool runs all)
 //   sendFile(socket, fd, offset, length) -> bytes | -errno      (on this thread, nonblocking socket)
 #include <errno.h>
 #include <stdlib.h>
@@ -25,7 +24,6 @@
 #include "binding.h"
 #include "napi_args.h"
 #include "pool.h"
-#include "uring_linux.h"
 
 namespace edgeio {
 
@@ -109,12 +107,6 @@ napi_value PoolClose(napi_env env, napi_callback_info info) {
   }
   q->closed = true;
   q->Detach();
-  for (Job* j = UringClose(q->ring); j != nullptr;) {
-    Job* next = j->done_next;
-    DiscardJob(env, pool, j);
-    j = next;
-  }
-  q->ring = nullptr;
   SweepClosed(env, pool);
   return Int(env, 0);
 }
@@ -230,7 +222,7 @@ napi_value PoolSubmit(napi_env env, napi_callback_info info) {
   j->slot = static_cast<int32_t>(slot);
   q->slots[static_cast<size_t>(slot)] = j;
   q->in_flight++;
-  if (q->ring == nullptr || !UringSubmit(q->ring, pool, j)) Submit(pool, j);
+  Submit(pool, j);
   return Int(env, 0);
 }
 
@@ -319,7 +311,6 @@ napi_value PoolCollect(napi_env env, napi_callback_info info) {
   // Every finished job leaves the queue; more than `cap` cannot happen
   // because `out` is sized to the bound, but stay safe: the rest go back.
   Job* list = q->TakeAll();
-  if (q->ring != nullptr) list = UringReap(q->ring, pool, list);
   uint32_t n = 0;
   while (list != nullptr) {
     Job* j = list;
@@ -350,20 +341,6 @@ napi_value PoolCollect(napi_env env, napi_callback_info info) {
     n++;
   }
   return Int(env, n);
-}
-
-// Opt-in (never by default): gives the client an io_uring for the jobs a
-// ring runs (uring_linux.h). Any failure of the probe leaves the pool in
-// charge, silently; the result says which.
-napi_value PoolUring(napi_env env, napi_callback_info info) {
-  void* data;
-  napi_value argv[1];
-  if (!Args(env, info, argv, &data)) return nullptr;
-  PoolState* pool = static_cast<AddonEnv*>(data)->pool;
-  CompletionQueue* q = ArgQueue(env, pool, argv[0]);
-  if (q == nullptr) return nullptr;
-  if (q->ring == nullptr && q->selector() != nullptr) q->ring = UringOpen(q->selector()->waker_handle(), q->bound);
-  return Int(env, q->ring != nullptr ? 1 : 0);
 }
 
 napi_value PoolStats(napi_env env, napi_callback_info info) {
@@ -437,7 +414,7 @@ bool DefineFsBindings(napi_env env, napi_value exports, AddonEnv* addon) {
   const Export fns[] = {
       {"poolOpen", PoolOpen},       {"poolClose", PoolClose}, {"poolSubmit", PoolSubmit},
       {"poolCancel", PoolCancel},   {"poolCollect", PoolCollect}, {"poolStats", PoolStats},
-      {"sendFile", SendFile},       {"poolUring", PoolUring},
+      {"sendFile", SendFile},
   };
   return DefineFunctions(env, exports, fns, sizeof fns / sizeof fns[0], addon) &&
          DefineFsNoWaitBindings(env, exports, addon);

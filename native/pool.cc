@@ -7,8 +7,6 @@
 
 #include <new>
 
-#include "uring_linux.h"
-
 namespace edgeio {
 
 CompletionQueue::CompletionQueue(Selector* selector, int bound_) : bound(bound_), selector_(selector) {
@@ -221,10 +219,7 @@ void PoolDetachSelector(AddonEnv* addon, Selector* selector) {
   PoolState* pool = addon->pool;
   if (pool == nullptr) return;
   for (CompletionQueue* q : pool->queues) {
-    if (q != nullptr && q->selector() == selector) {
-      UringDetach(q->ring, pool);
-      q->Detach();
-    }
+    if (q != nullptr && q->selector() == selector) q->Detach();
   }
 }
 
@@ -255,14 +250,6 @@ void ShutdownPool(AddonEnv* addon) {
   for (CompletionQueue*& q : pool->queues) {
     if (q == nullptr) continue;
     q->Detach();
-    // The kernel may write into a ring job's memory until its completion:
-    // cancel and wait for every one before the jobs are freed.
-    for (Job* j = UringClose(q->ring); j != nullptr;) {
-      Job* next = j->done_next;
-      DiscardJob(env, pool, j);
-      j = next;
-    }
-    q->ring = nullptr;
     for (Job* j = q->TakeAll(); j != nullptr;) {
       Job* next = j->done_next;
       DiscardJob(env, pool, j);

@@ -34,12 +34,6 @@
 //    thread ever calls into JavaScript at all. A job that blocks forever (a
 //    read from a FIFO nobody writes) therefore delays worker exit: the price
 //    of never touching freed memory.
-//  * io_uring (opt-in, Linux; uring_linux.h): a client may own a ring that
-//    runs its readFile jobs instead of a thread. Such a job is "running"
-//    from submit to reap (poolCancel detaches it), owns its buffer until its
-//    last completion is reaped, and is reaped in poolCollect beside the
-//    threads' list. poolClose and ShutdownPool cancel the ring's requests
-//    and wait for every completion before freeing the jobs.
 #ifndef EDGEIO_POOL_H_
 #define EDGEIO_POOL_H_
 
@@ -57,7 +51,6 @@
 namespace edgeio {
 
 class CompletionQueue;
-struct Uring;  // uring_linux.h
 
 // Operations a job runs (mirrored in src/sys/native.ts, PoolOp).
 enum PoolOp : int32_t {
@@ -157,8 +150,6 @@ class CompletionQueue {
   int in_flight = 0;   // submitted and not yet collected
   bool closed = false;
   std::vector<Job*> slots;  // slot -> job, for poolCancel
-  // The client's io_uring (uring_linux.h), or null: every job on the pool.
-  Uring* ring = nullptr;
 
  private:
   uv_mutex_t mu_;

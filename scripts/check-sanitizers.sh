@@ -80,7 +80,7 @@ export LSAN_OPTIONS="suppressions=$ROOT/scripts/lib/lsan-suppressions.txt:print_
 # UBSan (gcc's libubsan, loaded with the addon) writes to stderr here even
 # with log_path set, so the report script also reads the jest output.
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$LOGS/ubsan"
-say "jest test/{selector,sys,native,bridge,tcp,io,udp,unix}.* + runtime.worker-teardown + fs.io-uring with LD_PRELOAD=$ASAN_LIB (leak check: $LEAKS)"
+say "jest test/{selector,sys,native,bridge,tcp,io,udp,unix}.* + runtime.worker-teardown with LD_PRELOAD=$ASAN_LIB (leak check: $LEAKS)"
 # The in-process check that the mapped module is the sanitized one.
 LD_PRELOAD=$ASAN_LIB node -e "
   require('./dist/sys/native');
@@ -90,7 +90,7 @@ LD_PRELOAD=$ASAN_LIB node -e "
 # runtime.worker-teardown: 50 workers instead of 200 (each env teardown runs
 # the cleanup hook that closes the worker's descriptors; ASan slows workers).
 EDGEIO_TEARDOWN_WORKERS=50 LD_PRELOAD=$ASAN_LIB node "$ROOT/node_modules/jest/bin/jest.js" --ci \
-  'test/(selector|sys|native|bridge|tcp|io|udp|unix)\.|test/runtime\.worker-teardown\.|test/fs\.io-uring\.' "${JEST_ARGS[@]}" 2>&1 | tee "$OUT/jest.log" | grep -E '^(PASS|FAIL)|^Tests:|^Test Suites:|●.*›'
+  'test/(selector|sys|native|bridge|tcp|io|udp|unix)\.|test/runtime\.worker-teardown\.' "${JEST_ARGS[@]}" 2>&1 | tee "$OUT/jest.log" | grep -E '^(PASS|FAIL)|^Tests:|^Test Suites:|●.*›'
 JEST_RC=${PIPESTATUS[0]}
 
 # ---- 3. reports ----

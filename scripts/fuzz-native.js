@@ -136,13 +136,13 @@ const ALL_FNS = [
   'selectorWakerHandle', 'wakeHandle', 'bridgeStart', 'bridgeStop', 'bridgeRef', 'bridgeUnref',
   'udpSocket', 'udpWire', 'udpFormat', 'udpRecv', 'udpSend', 'udpRecvMany', 'udpSendMany', 'udpSetOption',
   'udpMembership', 'udpMulticastInterface', 'udpGsoSupported',
-  'poolOpen', 'poolClose', 'poolSubmit', 'poolCancel', 'poolCollect', 'poolStats', 'sendFile', 'poolUring',
+  'poolOpen', 'poolClose', 'poolSubmit', 'poolCancel', 'poolCollect', 'poolStats', 'sendFile',
   'fsOpenNoWait', 'readFileNoWait', 'fsNoWaitState',
   'fdWrite', 'fdWritev', 'unixSocket', 'unixBind', 'unixConnect', 'socketPair', 'unixPath', 'peerCred',
   'sendWithFds', 'recvWithFds', 'pipe', 'openFifo', 'fileType', 'pathIdentity', 'unlinkIfSame', 'unlinkSocket',
 ];
 // Blocking-pool functions whose first argument is a handle (forced >= 1e9).
-const POOL_FIRST = new Set(['poolOpen', 'poolClose', 'poolSubmit', 'poolCancel', 'poolCollect', 'poolUring']);
+const POOL_FIRST = new Set(['poolOpen', 'poolClose', 'poolSubmit', 'poolCancel', 'poolCollect']);
 // UDP safety: datagrams only ever go to loopback ports of the driver's own
 // UDP sockets (wire addresses the driver built, kept in SAFE_WIRES; any other
 // Int32Array in a wire position is replaced), and multicast joins only ever
@@ -838,8 +838,6 @@ class Fuzzer {
       case 'poolStats':
       case 'fsNoWaitState':
         return [];
-      case 'poolUring':
-        return [FOREIGN_HANDLE_MIN + r.int(1000)];
       case 'fsOpenNoWait':
         // Paths inside the driver's own directory only (or not paths at
         // all); random flags: O_CREAT/O_TRUNC answer EAGAIN, the rest open

@@ -85,7 +85,6 @@ const cases: Array<[string, unknown[][]]> = [
   ['poolCancel', [[-1, 0], [1e9, 0], ['x', 0]]],
   ['poolCollect', [[1e9, new Float64Array(3), []], [null, new Float64Array(3), []]]],
   ['poolStats', []],
-  ['poolUring', [[-1], ['x'], [1e9], [null]]],
   ['sendFile', [[-1, 3, 0, 1], [3, -1, 0, 1], [3, 3, -1, 1], [3, 3, 0, 1.5], ['x', 3, 0, 1], [3, 2 ** 31, 0, 1]]],
   ['fsOpenNoWait', [[1, 0, 0], [null, 0, 0], ['/', 'r', 0], ['/', 1.5, 0], ['/', 2 ** 31, 0], ['/', 0, -1], ['/', 0, 0o10000]]],
   ['readFileNoWait', [[1, 10], [undefined, 10], ['/', -1], ['/', 1.5], ['/', 2 ** 30 + 1], ['/', 'x']]],
@@ -123,12 +122,6 @@ describe('native: bad input never crashes', () => {
       expectThrow(() => native.poolCollect(pool, new Float64Array(3), {} as unknown[]), 'TypeError');
       expectThrow(() => native.poolCancel(pool, 4), 'RangeError');
       expect(native.poolCancel(pool, 0)).toBe(0); // nothing in that slot
-      // io_uring: 1 or 0 (unavailable), idempotent; a ring client refuses the same bad submits.
-      const ring = native.poolUring(pool);
-      expect([0, 1]).toContain(ring);
-      expect(native.poolUring(pool)).toBe(ring);
-      expectThrow(submit(0, 12, 42, null, null, null, 0, 0, 0), 'TypeError'); // readFile: path not a string
-      expectThrow(submit(4, 12, '/', null, null, null, 0, 0, 0), 'RangeError');
       // A job in a slot: a second submit to it is refused; the bound is enforced.
       expect(native.poolSubmit(pool, 0, 1, null, null, null, null, 50, 0, 0)).toBe(0);
       expectThrow(submit(0, 1, null, null, null, null, 0, 0, 0), 'Error');

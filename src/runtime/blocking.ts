@@ -40,20 +40,6 @@ export interface BlockingOptions {
   threads?: number;
   /** Jobs of this runtime in the native pool at once; more wait in order. Default 1024. */
   queueBound?: number;
-  /**
-   * Runs whole-file reads (`readFile`) through an io_uring instead of a pool
-   * thread: Linux >= 5.19 only, never on by default. Probed when the pool is
-   * first used; where io_uring is unusable (an older kernel, a seccomp
-   * profile, the `io_uring_disabled` sysctl) the pool runs them, silently.
-   * Results and errors are the same either way. Default:
-   * `EDGEIO_IO_URING=1` in the environment, else false.
-   *
-   * @example
-   * ```ts
-   * const rt = new Runtime({ blocking: { ioUring: true } });
-   * ```
-   */
-  ioUring?: boolean;
 }
 
 /** libuv's default pool size, which is also what Node users expect. */
@@ -75,17 +61,14 @@ function envInt(name: string, min: number, max: number): number | undefined {
 export function checkBlockingOptions(o: BlockingOptions | undefined): BlockingOptions {
   if (o === undefined) return {};
   if (o === null || typeof o !== 'object') throw new TypeError('blocking options must be an object');
-  const { threads, queueBound, ioUring } = o;
+  const { threads, queueBound } = o;
   if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > 256)) {
     throw new RangeError(`blocking threads must be an integer in [1, 256], got ${threads}`);
   }
   if (queueBound !== undefined && (!Number.isInteger(queueBound) || queueBound < 1 || queueBound > 1 << 20)) {
     throw new RangeError(`blocking queueBound must be an integer in [1, 2^20], got ${queueBound}`);
   }
-  if (ioUring !== undefined && typeof ioUring !== 'boolean') {
-    throw new TypeError(`blocking ioUring must be a boolean, got ${typeof ioUring}`);
-  }
-  return { threads, queueBound, ioUring };
+  return { threads, queueBound };
 }
 
 /**
@@ -97,7 +80,6 @@ function resolveBlockingOptions(o: BlockingOptions | undefined): Required<Blocki
   return {
     threads: o?.threads ?? envInt('EDGEIO_BLOCKING_THREADS', 1, 256) ?? DEFAULT_THREADS,
     queueBound: o?.queueBound ?? DEFAULT_QUEUE_BOUND,
-    ioUring: o?.ioUring ?? envInt('EDGEIO_IO_URING', 0, 1) === 1,
   };
 }
 
@@ -348,11 +330,6 @@ export class BlockingPool implements WakeSource {
   /** @internal */ closed = false;
   /** Most jobs this client had in the native pool at once (tests, diagnostics). */
   maxSubmitted = 0;
-  /**
-   * True when this client's whole-file reads go through io_uring
-   * ({@link BlockingOptions.ioUring} asked for it and the probe passed).
-   */
-  readonly ioUring: boolean;
   /** @internal Jobs handed to the native pool, ever (tests: what ran inline did not). */
   jobsSubmitted = 0;
   /** @internal Jobs done on the JavaScript thread by their `inline` step. */
@@ -372,7 +349,6 @@ export class BlockingPool implements WakeSource {
     this.freeSlots = [];
     for (let i = options.queueBound - 1; i >= 0; i--) this.freeSlots.push(i);
     this.out = new Float64Array(options.queueBound * 3);
-    this.ioUring = options.ioUring && native.poolUring(h) === 1;
     driver.attachWakeSource(this);
   }
 

@@ -159,12 +159,6 @@ export interface NativeBinding {
   poolCollect(client: number, out: Float64Array, payloads: unknown[]): number;
   /** `[threads, queued, running]` of this environment's pool. */
   poolStats(): [number, number, number];
-  /**
-   * Gives the client an io_uring for its whole-file reads (Linux >= 5.19,
-   * native/uring_linux.h): 1 when it has one, 0 when io_uring is unusable
-   * (the pool then runs every job).
-   */
-  poolUring(client: number): number;
   /** sendfile(2) to a nonblocking socket; bytes sent or a negative error (`ENOSYS` without one). */
   sendFile(socket: number, fd: number, offset: number, length: number): number;
   /**
