@@ -5,6 +5,7 @@
 #   http-epoll   C floor HTTP server (bench/servers/http-epoll.c)
 #   udp-mmsg     C floor UDP server, recvmmsg/sendmmsg (bench/servers/udp-mmsg.c)
 #   udp-loadgen  UDP load generator (bench/udp-loadgen.c)
+#   drop-cache   evicts files from the page cache (bench/drop-cache.c, bench/fs.js)
 # A binary is rebuilt only when its source is newer than it. Set CC to use
 # another compiler. Exits non-zero if any build fails.
 set -euo pipefail
@@ -40,3 +41,4 @@ build udp-mmsg "$here/servers/udp-mmsg.c"
 build udp-loadgen "$here/udp-loadgen.c"
 build fs-client "$here/fs-client.c"
 build sendfile-floor "$here/servers/sendfile-floor.c"
+build drop-cache "$here/drop-cache.c"

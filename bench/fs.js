@@ -6,6 +6,8 @@
 //
 // Cases (each variant does the same work; every result is checked):
 //   readFile 1 KiB / 64 KiB / 16 MiB   whole-file reads, 64 / 16 / 2 in flight
+//   readFile 1 KiB, not cached          2,000 files read once each, 64 in flight, their pages dropped
+//                                       from the page cache before every variant (bench/drop-cache.c)
 //   stat x1000                          statMany(1000 paths) vs Promise.all(1000 x fsp.stat) vs 1000 x fs.stat
 //   write+fsync                         4 KiB write then fsync, one at a time
 //   static 64 KiB over TCP              a server per variant sends a 64 KiB file per connection;
@@ -96,18 +98,22 @@ const check = (size) => (buf) => {
   if (buf.length !== size) throw new Error(`read ${buf.length} bytes, expected ${size}`);
 };
 
-function readFileCase(name, p, size, total, conc) {
+function readFileCase(name, p, size, total, conc, prepare) {
   const ok = check(size);
+  // One path, or a list read in turn (each variant reads every file once).
+  let k = 0;
+  const at = Array.isArray(p) ? () => p[k++ % p.length] : () => p;
   return {
     name,
     unit: 'reads/s',
     total,
+    prepare,
     variants: {
-      edgeio: () => promiseLoop(total, conc, async () => ok(await edgeio.readFile(p))),
-      'fs/promises': () => promiseLoop(total, conc, async () => ok(await fsp.readFile(p))),
+      edgeio: () => promiseLoop(total, conc, async () => ok(await edgeio.readFile(at()))),
+      'fs/promises': () => promiseLoop(total, conc, async () => ok(await fsp.readFile(at()))),
       'fs callbacks': () =>
         callbackLoop(total, conc, (cb) =>
-          fs.readFile(p, (err, b) => {
+          fs.readFile(at(), (err, b) => {
             if (!err) ok(b);
             cb(err);
           }),
@@ -115,6 +121,22 @@ function readFileCase(name, p, size, total, conc) {
     },
   };
 }
+
+// 2,000 1 KiB files whose pages are dropped from the page cache before each
+// variant runs (bench/bin/drop-cache: posix_fadvise DONTNEED on these files
+// only); their dentries stay cached, so this is "data not in memory", the
+// case edgeio's inline fast path declines and hands to the pool.
+const coldDir = path.join(dir, 'cold');
+fs.mkdirSync(coldDir);
+const coldPaths = Array.from({ length: 2000 }, (_, i) => {
+  const p = path.join(coldDir, String(i));
+  fs.writeFileSync(p, Buffer.alloc(1024, i & 0xff));
+  return p;
+});
+const dropCold = () => {
+  const r = spawnSync(path.join(BIN, 'drop-cache'), coldPaths, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`drop-cache: ${r.stderr}`);
+};
 
 const STAT_BATCHES = 20;
 const statCase = {
@@ -247,6 +269,7 @@ const ALL_CASES = [
   readFileCase('readFile 1 KiB', f1k, 1024, 20000, 64),
   readFileCase('readFile 64 KiB', f64k, 64 * 1024, 4000, 16),
   readFileCase('readFile 16 MiB', f16m, 16 * 1024 * 1024, 24, 2),
+  readFileCase('readFile 1 KiB, not cached', coldPaths, 1024, coldPaths.length, 64, dropCold),
   statCase,
   fsyncCase,
   staticCase,
@@ -267,11 +290,15 @@ async function main() {
       const names = Object.keys(c.variants);
       const order = names.map((_, i) => names[(i + rep) % names.length]);
       for (const v of order) {
+        c.prepare?.();
         gc();
         const t = process.hrtime.bigint();
+        const u0 = process.cpuUsage();
         const inner = await c.variants[v]();
         const secs = c.external ? inner.secs : Number(process.hrtime.bigint() - t) / 1e9;
-        if (c.external) cpu[c.name][v].push(inner.cpuUsPerOp);
+        const u = process.cpuUsage(u0);
+        // In-process cases: this process's CPU (every thread: JS and pool) per operation.
+        cpu[c.name][v].push(c.external ? inner.cpuUsPerOp : (u.user + u.system) / c.total);
         results[c.name][v].push(c.total / secs);
         process.stderr.write(`\r\x1b[K[${rep + 1}/${opts.repeats}] ${c.name} · ${v}: ${Math.round(c.total / secs)} ${c.unit}`);
       }
@@ -288,10 +315,12 @@ async function main() {
       const s = summary(results[c.name][v]);
       // Ratio per repeat (paired: the variants ran back to back), then summarised.
       const ratios = summary(results[c.name][v].map((x, i) => x / results[c.name][base][i]));
+      const cs = summary(cpu[c.name][v]);
       rows.push([
         c.name,
         v,
         `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)}) ${c.unit}`,
+        `${cs.median.toFixed(1)} (${cs.min.toFixed(1)}–${cs.max.toFixed(1)})`,
         v === base ? '1.00' : `${ratios.median.toFixed(2)} (${ratios.min.toFixed(2)}–${ratios.max.toFixed(2)})`,
       ]);
     }
@@ -302,14 +331,13 @@ async function main() {
     const r = sf ? summary(sf[v].map((x, i) => x / sf[floorName][i])) : summary([]);
     return `${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
   };
-  const table = markdownTable(['case', 'variant', `median (min–max), ${opts.repeats} repeats`, 'ratio to fs/promises or Node pipe (paired)'], rows);
+  const table = markdownTable(['case', 'variant', `median (min–max), ${opts.repeats} repeats`, 'CPU µs per op (process; static: server)', 'ratio to fs/promises or Node pipe (paired)'], rows);
   const md = [
     `${machineLine(m)}; bench/fs.js --repeats=${opts.repeats} --conns=${opts.conns}; this process on core ${opts.cpu}, static-file servers on core 0, fs-client on core 1.`,
     '',
     table,
     '',
-    `edgeio sendFile / C sendfile floor (paired): ${toFloor('edgeio sendFile')}; with the file opened once: ${toFloor('edgeio sendFile, file opened once')}`,
-    '',
+    sf ? `edgeio sendFile / C sendfile floor (paired): ${toFloor('edgeio sendFile')}; with the file opened once: ${toFloor('edgeio sendFile, file opened once')}\n` : '',
     sf
       ? 'Server CPU per response, µs (user + system, /proc): ' +
         Object.keys(sf)
