@@ -86,6 +86,7 @@ const cases: Array<[string, unknown[][]]> = [
   ['poolCollect', [[1e9, new Float64Array(3), []], [null, new Float64Array(3), []]]],
   ['poolStats', []],
   ['sendFile', [[-1, 3, 0, 1], [3, -1, 0, 1], [3, 3, -1, 1], [3, 3, 0, 1.5], ['x', 3, 0, 1], [3, 2 ** 31, 0, 1]]],
+  ['fileClose', [[-1], ['x'], [1.5], [2 ** 31]]],
 ];
 
 describe('native: bad input never crashes', () => {

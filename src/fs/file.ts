@@ -34,9 +34,11 @@ const WHENCE: Record<SeekFrom, number> = { start: 0, current: 1, end: 2 };
 
 // A File nobody closed: its descriptor is closed when the object is
 // collected (tokio closes on drop). close(2) of a file never blocks long.
+// `fileClose`, not `close`: on Windows a file descriptor is a C-runtime
+// descriptor, not a SOCKET (native/fs_win.cc).
 const leaked = new FinalizationRegistry<{ fd: number; pool: BlockingPool; ref: WeakRef<FdOwner> }>((held) => {
   held.pool.forgetOwner(held.ref);
-  native.close(held.fd);
+  native.fileClose(held.fd);
 });
 
 /**
@@ -114,7 +116,7 @@ export class File implements AsyncRead, AsyncWrite {
     // runtime (ERR_EDGEIO_RUNTIME_SHUTDOWN), and never reach the number.
     this.released = true;
     leaked.unregister(this.token);
-    if (!busy) native.close(this.fdNum);
+    if (!busy) native.fileClose(this.fdNum);
   }
 
   /** The descriptor is no longer ours (closed here, or owned by a close job). */
@@ -146,7 +148,7 @@ export class File implements AsyncRead, AsyncWrite {
       map: (fd) => new File(fd, p, pool),
       fail: (code, syscall) => fsError(code, syscall, p),
       // Dropped while the open ran: the fd nobody will see is closed.
-      cleanup: (fd) => void native.close(fd),
+      cleanup: (fd) => void native.fileClose(fd),
     });
   }
 
@@ -353,11 +355,13 @@ export class File implements AsyncRead, AsyncWrite {
       // Nothing in flight: close(2) right here, as tokio's File does on drop.
       // Closing a regular file does not wait for the disk (close(2): "a
       // successful close does not guarantee that the data has been saved");
-      // only NFS flushes there. It saves a thread hop per file.
+      // only NFS flushes there. It saves a thread hop per file. Not on
+      // Windows: CloseHandle of a file just written can wait for file-system
+      // filter drivers (antivirus scanning on close), so it stays on the pool.
       this.closed = true;
       leaked.unregister(this.token);
       this.release();
-      const r = native.close(this.fdNum);
+      const r = native.fileClose(this.fdNum);
       return r < 0 ? failed(fsError(r, 'close')) : ready(undefined);
     }
     const pending = this.pollJob;
