@@ -27,7 +27,9 @@
 //    the environment's table by poolCollect, on the JavaScript thread (a
 //    pool thread never touches the table); a `close` job's fd is untracked
 //    when the job is submitted (the pool owns it from then on). A result or
-//    a close nobody will collect is closed by DiscardJob.
+//    a close nobody will collect is closed by DiscardJob. On Windows the
+//    "table" is PoolState::files (TrackFileFd below: CRT descriptors, not
+//    SOCKETs), closed by ShutdownPool.
 //  * Environment teardown (ShutdownPool, from the async cleanup hook) drops
 //    queued jobs without running them, then JOINS the threads, so no thread
 //    writes into a JavaScript buffer after its environment is gone, and no

@@ -27,8 +27,11 @@ function describe(code: number): string {
 
 /**
  * Builds Node's error for `syscall` failing with `code` on `path` (and
- * `dest`). `ENOSYS` from a platform without the operation (Windows, for
- * now) becomes `ERR_EDGEIO_NOT_SUPPORTED`.
+ * `dest`). `code` is libuv's number on every platform (-errno on unix,
+ * libuv's own numbering on Windows, where native/fs_win.cc gets it from
+ * libuv's uv_fs_* calls), so `util.getSystemErrorName` names it. `ENOSYS`
+ * with no syscall (a native build without a file implementation: none of
+ * the shipped ones) becomes `ERR_EDGEIO_NOT_SUPPORTED`.
  */
 export function fsError(code: number, syscall: string, path?: string, dest?: string): Error {
   if (code === native.errno.ENOSYS && syscall === '') return notSupported('this file operation');
