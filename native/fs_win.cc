@@ -280,18 +280,19 @@ int MkdirOne(const std::string& p, int64_t mode) {
   return r;
 }
 
-// mkdir -p. Both separators count: Windows paths mix them. The recursion
-// stops at a root ("C:", "\\server\share" or "\"): creating one fails with
-// the error that is then reported.
+// mkdir -p. Both separators count: Windows paths mix them. Any error but
+// ENOENT is fine when the path is a directory already (as `mkdir -p`
+// does): a drive root ("C:\") can answer EPERM/EACCES to CreateDirectoryW
+// rather than EEXIST. (Node's MKDirpSync, src/node_file.cc, stats only
+// after EEXIST and other codes, not after EACCES/EPERM.)
 int64_t MkdirP(Job* j, const std::string& p, int64_t mode) {
   int r = MkdirOne(p, mode);
   if (r == 0) return 0;
-  if (r == UV_EEXIST) {
+  if (r != UV_ENOENT) {
     uv_stat_t st{};  // zeroed: -Wmaybe-uninitialized cannot see that 0 means filled
     if (PathStat(p.c_str(), true, &st) == 0 && IsDir(st)) return 0;
-    return Fail(j, kScMkdir, UV_EEXIST);
+    return Fail(j, kScMkdir, r);
   }
-  if (r != UV_ENOENT) return Fail(j, kScMkdir, r);
   size_t slash = p.find_last_of("/\\");
   if (slash == std::string::npos || slash == 0) return Fail(j, kScMkdir, r);
   std::string parent = p.substr(0, slash);

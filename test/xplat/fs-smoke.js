@@ -267,6 +267,11 @@ async function namespace() {
   check('mkdir recursive creates every level', fs.statSync(deep).isDirectory());
   await mkdir(deep, { recursive: true });
   check('mkdir recursive on an existing directory succeeds', true);
+  const fsRoot = path.parse(root).root;
+  await mkdir(fsRoot, { recursive: true });
+  check(`mkdir recursive of the file-system root (${fsRoot}) succeeds`, true);
+  const underFile = await errorOf(mkdir(path.join(root, 'a.bin', 'x'), { recursive: true }));
+  check(`mkdir recursive under a file fails (${underFile && underFile.code})`, underFile !== null && underFile.syscall === 'mkdir', underFile && underFile.message);
   await mkdir(path.join(root, 'm', 'plain'));
   check('mkdir (one level)', fs.statSync(path.join(root, 'm', 'plain')).isDirectory());
   const mixed = `${root}/q\\r/s`.replace(/\\/g, WIN ? '\\' : '/');
