@@ -17,6 +17,7 @@
         "native/udp_unix.cc",
         "native/pool.cc",
         "native/binding_fs.cc",
+        "native/binding_fs_nowait.cc",
         "native/dns.cc",
         "native/fs_unix.cc"
       ],

@@ -23,6 +23,7 @@ bool DefineNetBindings(napi_env env, napi_value exports, AddonEnv* addon);
 bool DefineUnixBindings(napi_env env, napi_value exports, AddonEnv* addon);
 
 bool DefineUdpBindings(napi_env env, napi_value exports, AddonEnv* addon);  // binding_udp.cc
+bool DefineFsNoWaitBindings(napi_env env, napi_value exports, AddonEnv* addon);  // binding_fs_nowait.cc
 
 }  // namespace edgeio
 

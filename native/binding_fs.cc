@@ -431,7 +431,8 @@ bool DefineFsBindings(napi_env env, napi_value exports, AddonEnv* addon) {
       {"poolCancel", PoolCancel},   {"poolCollect", PoolCollect}, {"poolStats", PoolStats},
       {"sendFile", SendFile},       {"fileClose", FileClose},
   };
-  return DefineFunctions(env, exports, fns, sizeof fns / sizeof fns[0], addon);
+  return DefineFunctions(env, exports, fns, sizeof fns / sizeof fns[0], addon) &&
+         DefineFsNoWaitBindings(env, exports, addon);
 }
 
 }  // namespace edgeio

@@ -137,6 +137,7 @@ const ALL_FNS = [
   'udpSocket', 'udpWire', 'udpFormat', 'udpRecv', 'udpSend', 'udpRecvMany', 'udpSendMany', 'udpSetOption',
   'udpMembership', 'udpMulticastInterface', 'udpGsoSupported',
   'poolOpen', 'poolClose', 'poolSubmit', 'poolCancel', 'poolCollect', 'poolStats', 'sendFile', 'fileClose',
+  'fsOpenNoWait', 'readFileNoWait', 'fsNoWaitState',
   'fdWrite', 'fdWritev', 'unixSocket', 'unixBind', 'unixConnect', 'socketPair', 'unixPath', 'peerCred',
   'sendWithFds', 'recvWithFds', 'pipe', 'openFifo', 'fileType', 'pathIdentity', 'unlinkIfSame', 'unlinkSocket',
 ];
@@ -188,7 +189,7 @@ class Fuzzer {
     this.iteration = 0;
     this.coerced = 0;
     this.stats = new Map(); // fn -> { ok, errno, TypeError, RangeError, Error, other }
-    this.fds = new Map(); // fd -> kind: 'socket' | 'listener' | 'bound' | 'conn' | 'file'
+    this.fds = new Map(); // fd -> kind: 'socket' | 'listener' | 'bound' | 'conn' | 'file' | 'nfile' (fsOpenNoWait) | ...
     this.listenPorts = new Map(); // fd -> port
     this.boundPorts = new Map(); // fd -> port (bound, not listening: refuses)
     this.udpPorts = new Map(); // fd -> [family, port] of the driver's bound UDP sockets
@@ -209,6 +210,16 @@ class Fuzzer {
     this.fifoPath = path.join(this.udsDir, 'fifo');
     this.udsSeq = 0;
     this.checkExports();
+  }
+
+  /** A path for the no-wait file functions: the driver's own files, its directory, or junk. */
+  nowaitPath() {
+    const r = this.rng;
+    if (this.nowaitFile === undefined) {
+      this.nowaitFile = path.join(this.udsDir, 'file');
+      fs.writeFileSync(this.nowaitFile, 'edgeio fuzz\n');
+    }
+    return r.pick([this.nowaitFile, this.nowaitFile, this.udsDir, this.fifoPath, path.join(this.udsDir, 'missing'), '', 'a\0b', 'x'.repeat(5000), 42, null]);
   }
 
   checkExports() {
@@ -825,7 +836,15 @@ class Fuzzer {
       case 'poolCollect':
         return [FOREIGN_HANDLE_MIN + r.int(1000), new Float64Array(r.pick([3, 48])), []];
       case 'poolStats':
+      case 'fsNoWaitState':
         return [];
+      case 'fsOpenNoWait':
+        // Paths inside the driver's own directory only (or not paths at
+        // all); random flags: O_CREAT/O_TRUNC answer EAGAIN, the rest open
+        // an existing file without changing it.
+        return [this.nowaitPath(), r.pick([0, 1, 2, 0o100, 0o1000, 0o2000, 0o4000, 0o200000, -1, 2 ** 31, 1.5, 'r']), r.pick([0, 0o644, 0o7777, -1, 0o10000, 'x'])];
+      case 'readFileNoWait':
+        return [this.nowaitPath(), r.pick([0, 1, 3, 4096, 1 << 30, (1 << 30) + 1, -1, 1.5, null])];
       case 'sendFile':
         return [this.ownFd(), this.ownFd(), r.range(0, 4096), r.pick([0, 1, 100, 65536])];
       case 'fileClose':
@@ -1049,6 +1068,19 @@ class Fuzzer {
       this.stat(fn, 'ok');
       return undefined;
     }
+    if (fn === 'readFileNoWait' && r instanceof Uint8Array) {
+      if (r.length > args[1]) return bad(`more than maxBytes (${args[1]})`);
+      this.stat(fn, 'ok');
+      return undefined;
+    }
+    if (fn === 'fsNoWaitState') {
+      if (!Array.isArray(r) || r.length !== 2 || !r.every((x) => x === -1 || x === 0 || x === 1)) return bad('not [open, read] states');
+      this.stat(fn, 'ok');
+      return undefined;
+    }
+    if ((fn === 'fsOpenNoWait' || fn === 'readFileNoWait') && r < 0 && r !== this.native.errno.EAGAIN) {
+      return bad(`an error other than EAGAIN (${r}): the pool reports errors`);
+    }
     if (fn === 'poolStats') {
       if (!Array.isArray(r) || r.length !== 3 || !r.every((x) => Number.isInteger(x) && x >= 0)) return bad('not [threads, queued, running]');
       this.stat(fn, 'ok');
@@ -1099,6 +1131,7 @@ class Fuzzer {
         return undefined;
       case 'unixSocket':
       case 'openFifo':
+      case 'fsOpenNoWait':
         return undefined; // a descriptor
       case 'unixPath':
         if (r > args[2].length) return bad(`a path length above the ${args[2].length}-byte buffer`);
@@ -1197,6 +1230,10 @@ class Fuzzer {
         break;
       case 'openFifo':
         if (r >= 0) this.addFd(r, 'pipe');
+        break;
+      case 'fsOpenNoWait':
+        // A file the addon's fd table tracks: closed through native.close.
+        if (r >= 0) this.addFd(r, 'nfile');
         break;
       case 'socketPair':
       case 'pipe': {

@@ -16,7 +16,7 @@ import { PENDING, Poll } from '../future/poll';
 import type { Waker } from '../future/waker';
 import { checkRange } from '../io/traits';
 import type { AsyncRead, AsyncWrite } from '../io/traits';
-import { BlockingPool, FdOwner, JobGate, PoolJob } from '../runtime/blocking';
+import { BlockingPool, FdOwner, JobGate, JobSpec, PoolJob } from '../runtime/blocking';
 import { codedError, destroyedError } from '../sys/errors';
 import { native, PoolOp, STAT_FIELDS } from '../sys/native';
 import { fsError } from './errors';
@@ -146,6 +146,11 @@ export class File implements AsyncRead, AsyncWrite {
       a: f,
       b: m,
       map: (fd) => new File(fd, p, pool),
+      // A cached path opens right here, without the pool's thread hop.
+      inline: () => {
+        const fd = native.fsOpenNoWait(p, f, m);
+        return fd >= 0 ? new File(fd, p, pool) : undefined;
+      },
       fail: (code, syscall) => fsError(code, syscall, p),
       // Dropped while the open ran: the fd nobody will see is closed.
       cleanup: (fd) => void native.fileClose(fd),
@@ -175,7 +180,7 @@ export class File implements AsyncRead, AsyncWrite {
     return this.closed;
   }
 
-  private job<T>(op: PoolOp, what: string, spec: Partial<Parameters<BlockingPool['job']>[0]> & { map: (r: number, p: unknown) => T }): Future<T> {
+  private job<T>(op: PoolOp, what: string, spec: Partial<JobSpec<T>> & { map: (r: number, p: unknown) => T }): Future<T> {
     if (this.closed) throw destroyedError(what);
     return this.pool.job<T>({
       ...spec,

@@ -148,6 +148,12 @@ export interface JobSpec<T> {
   map(result: number, payload: unknown): T;
   /** The error for a result < 0, raised by the call named `syscall`. */
   fail?(result: number, syscall: string): Error;
+  /**
+   * Tried on the first poll, before the job goes to the pool: the value when
+   * the work could be done right here without blocking (a cached open or
+   * read, native/binding_fs_nowait.cc), or undefined to run the job.
+   */
+  inline?(): T | undefined;
   /** A detached job finished: release what it produced (close an fd). */
   cleanup?(result: number): void;
   /** The job went into the native pool (a `close` job: the pool owns the fd from now on). */
@@ -198,6 +204,16 @@ export class PoolJob<T> extends Future<T> {
       if (gate != null && !gate.enter(this as PoolJob<unknown>)) {
         this.state = GATED;
         return PENDING;
+      }
+      if (this.spec.inline !== undefined && !this.pool.closed) {
+        const v = this.spec.inline();
+        if (v !== undefined) {
+          this.pool.jobsInline++;
+          this.state = CONSUMED;
+          this.waker = null;
+          gate?.leave();
+          return v;
+        }
       }
       this.pool.submit(this as PoolJob<unknown>);
       // A closed pool completes the job at once with its error.
@@ -311,9 +327,13 @@ export class BlockingPool implements WakeSource {
   private readonly out: Float64Array;
   private readonly payloads: unknown[] = [];
   private submitted = 0;
-  private closed = false;
+  /** @internal */ closed = false;
   /** Most jobs this client had in the native pool at once (tests, diagnostics). */
   maxSubmitted = 0;
+  /** @internal Jobs handed to the native pool, ever (tests: what ran inline did not). */
+  jobsSubmitted = 0;
+  /** @internal Jobs done on the JavaScript thread by their `inline` step. */
+  jobsInline = 0;
   /** Descriptor owners of this runtime still open (weakly: a forgotten File is collected and its finalizer closes it). */
   private readonly owners = new Set<WeakRef<FdOwner>>();
 
@@ -410,6 +430,7 @@ export class BlockingPool implements WakeSource {
     job.state = SUBMITTED;
     this.slots[slot] = job;
     this.submitted++;
+    this.jobsSubmitted++;
     if (this.submitted > this.maxSubmitted) this.maxSubmitted = this.submitted;
     this.driver.sourceWorkChanged(1, true);
     s.onSubmit?.();

@@ -168,6 +168,20 @@ export interface NativeBinding {
   poolStats(): [number, number, number];
   /** sendfile(2) to a nonblocking socket; bytes sent or a negative error (`ENOSYS` without one). */
   sendFile(socket: number, fd: number, offset: number, length: number): number;
+  /**
+   * open(2) on this thread when the kernel promises it will not block
+   * (Linux openat2 RESOLVE_CACHED, not O_CREAT/O_TRUNC, not a FIFO): a
+   * tracked fd, or `EAGAIN`: open it on the pool. Never another error.
+   */
+  fsOpenNoWait(path: string, flags: number, mode: number): number;
+  /**
+   * A whole regular file of at most `maxBytes`, read on this thread when
+   * every page is cached (openat2 RESOLVE_CACHED + preadv2 RWF_NOWAIT), or
+   * `EAGAIN`: read it on the pool. Never another error.
+   */
+  readFileNoWait(path: string, maxBytes: number): Buffer | number;
+  /** `[openCached, readNoWait]`: 1 works, -1 unsupported or off (EDGEIO_FS_NOWAIT=0), 0 not tried yet. */
+  fsNoWaitState(): [number, number];
 
   // ===== constants =====
   readonly backend: 'epoll' | 'kqueue' | 'iocp';
