@@ -8,6 +8,7 @@
 import * as util from 'util';
 import { codedError, errorName, SystemError } from '../sys/errors';
 import { native } from '../sys/native';
+import { nativePath } from './path';
 
 /** A failed file-system call: a {@link SystemError} with the path(s) it was given. */
 export interface FsError extends SystemError {
@@ -35,6 +36,10 @@ function describe(code: number): string {
  */
 export function fsError(code: number, syscall: string, path?: string, dest?: string): Error {
   if (code === native.errno.ENOSYS && syscall === '') return notSupported('this file operation');
+  if (process.platform === 'win32') {
+    path = shownPath(path);
+    dest = shownPath(dest);
+  }
   const name = errorName(code);
   let message = `${name}: ${describe(code)}, ${syscall}`;
   if (path !== undefined) message += ` '${path}'`;
@@ -47,6 +52,20 @@ export function fsError(code: number, syscall: string, path?: string, dest?: str
   if (dest !== undefined) err.dest = dest;
   Error.captureStackTrace?.(err, fsError);
   return err;
+}
+
+/**
+ * Windows: the path an error names is the one libuv was given
+ * (`nativePath`: resolved, `\\?\`-prefixed) without that prefix, as
+ * Node's own errors show it (src/api/exceptions.cc, StringFromPath): a
+ * relative `'x.txt'` is named `'C:\cwd\x.txt'` there too.
+ */
+function shownPath(p: string | undefined): string | undefined {
+  if (p === undefined) return p;
+  const n = nativePath(p);
+  if (n.startsWith('\\\\?\\UNC\\')) return `\\\\${n.slice(8)}`;
+  if (n.startsWith('\\\\?\\')) return n.slice(4);
+  return n;
 }
 
 /** `ERR_EDGEIO_NOT_SUPPORTED`: the platform has no implementation yet. */

@@ -20,7 +20,7 @@ import { BlockingPool, FdOwner, JobGate, JobSpec, PoolJob } from '../runtime/blo
 import { codedError, destroyedError } from '../sys/errors';
 import { native, PoolOp, STAT_FIELDS } from '../sys/native';
 import { fsError } from './errors';
-import { checkMode, checkPath, parseFlags, PathLike } from './path';
+import { checkMode, checkPath, nativePath, parseFlags, PathLike } from './path';
 import { Stats } from './stats';
 
 /** Largest chunk one poll-level read or write moves (tokio fs: MAX_BUF is 2 MiB; 256 KiB keeps copies cheap). */
@@ -142,7 +142,7 @@ export class File implements AsyncRead, AsyncWrite {
     const pool = BlockingPool.of();
     return pool.job<File>({
       op: PoolOp.Open,
-      path: p,
+      path: nativePath(p),
       a: f,
       b: m,
       map: (fd) => new File(fd, p, pool),

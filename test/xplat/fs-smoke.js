@@ -278,6 +278,39 @@ async function namespace() {
   await mkdir(mixed, { recursive: true });
   check('mkdir recursive with both separators (Windows) / slashes', fs.statSync(mixed).isDirectory());
 
+  // ---- a path longer than MAX_PATH (260 on Windows) ----
+  let long = path.join(root, 'long');
+  while (long.length < 300) long = path.join(long, 'a-directory-name-of-thirty-chars');
+  await mkdir(long, { recursive: true });
+  const longFile = path.join(long, 'file.txt');
+  await writeFile(longFile, 'deep');
+  const longBack = await readFile(longFile, 'utf8');
+  const longStat = await stat(longFile);
+  const longNames = await readDir(long);
+  await remove(path.join(root, 'long'), { recursive: true });
+  check(
+    `a ${longFile.length}-character path: mkdir, writeFile, readFile, stat, readDir, remove`,
+    longBack === 'deep' && longStat.size === 4 && longNames.length === 1 && !fs.existsSync(path.join(root, 'long')),
+  );
+
+  // ---- relative paths (Windows: made absolute and \\?\-prefixed on the
+  //      JavaScript thread, as Node's fs does, and errors name the absolute
+  //      path, as Node's do there) ----
+  const cwd = process.cwd();
+  process.chdir(root);
+  try {
+    await writeFile('rel.txt', 'relative');
+    const relOk = (await readFile('rel.txt', 'utf8')) === 'relative' && (await exists('rel.txt')) && (await stat('rel.txt')).size === 8;
+    await mkdir(path.join('rel-dir', 'sub'), { recursive: true });
+    await rename('rel.txt', path.join('rel-dir', 'sub', 'moved.txt'));
+    const relNames = await readDir(path.join('rel-dir', 'sub'));
+    await remove('rel-dir', { recursive: true });
+    check('relative paths: writeFile, readFile, exists, stat, mkdir, rename, readDir, remove', relOk && relNames.join() === 'moved.txt' && !fs.existsSync('rel-dir'));
+    await sameError('readFile of a missing relative path', readFile('nope.txt'), fs.promises.readFile('nope.txt'));
+  } finally {
+    process.chdir(cwd);
+  }
+
   // ---- readDir ----
   fs.writeFileSync(path.join(root, 'm', 'f1.txt'), 'x');
   fs.writeFileSync(path.join(root, 'm', 'f2.txt'), 'y');
