@@ -9,6 +9,7 @@
 //       [names, types] (readDir), string[] (lookup), else untouched
 //   poolStats() -> [threads, queued, running]
 //   sendFile(socket, fd, offset, length) -> bytes | -errno      (on this thread, nonblocking socket)
+//   fileClose(fd) -> 0 | -errno    (a file descriptor an `open` job produced; pool.h, TrackFileFd)
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,7 +218,7 @@ napi_value PoolSubmit(napi_env env, napi_callback_info info) {
   // here, on the environment's thread, so the table never holds a number a
   // pool thread closed (and something else may reuse). If the job never
   // runs, DiscardJob closes it (fd_table.h, threads).
-  if (op == kOpClose && a >= 0 && a <= 2147483647) addon->fds.Untrack(static_cast<socket_t>(a));
+  if (op == kOpClose && a >= 0 && a <= 2147483647) UntrackFileFd(addon, a);
   j->cq = q;
   j->slot = static_cast<int32_t>(slot);
   q->slots[static_cast<size_t>(slot)] = j;
@@ -323,7 +324,7 @@ napi_value PoolCollect(napi_env env, napi_callback_info info) {
       // The fd a pool thread opened reaches JavaScript here: tracked on the
       // environment's thread (fd_table.h, threads), closed by `close` or at
       // teardown. Untrackable (out of memory): closed, the open fails.
-      j->result = addon->fds.TrackNew(j->result);
+      j->result = TrackFileFd(addon, j->result);
     }
     out[3 * n] = j->slot;
     out[3 * n + 1] = static_cast<double>(j->result);
@@ -341,6 +342,20 @@ napi_value PoolCollect(napi_env env, napi_callback_info info) {
     n++;
   }
   return Int(env, n);
+}
+
+// Closes a file descriptor an `open` job produced, on this thread (a File
+// collected unclosed, the runtime's shutdown, an open whose future was
+// dropped). Unix: the same as `close`. Windows: only a descriptor this
+// environment's pool tracks (UV_EBADF otherwise), closed with uv_fs_close.
+napi_value FileClose(napi_env env, napi_callback_info info) {
+  void* data;
+  napi_value argv[1];
+  if (!Args(env, info, argv, &data)) return nullptr;
+  int64_t fd;
+  if (!ArgInteger(env, argv[0], 0, 2147483647.0, &fd, "fd must be a non-negative integer", "fd is out of range"))
+    return nullptr;
+  return Int(env, CloseTrackedFileFd(static_cast<AddonEnv*>(data), fd));
 }
 
 napi_value PoolStats(napi_env env, napi_callback_info info) {
@@ -414,7 +429,7 @@ bool DefineFsBindings(napi_env env, napi_value exports, AddonEnv* addon) {
   const Export fns[] = {
       {"poolOpen", PoolOpen},       {"poolClose", PoolClose}, {"poolSubmit", PoolSubmit},
       {"poolCancel", PoolCancel},   {"poolCollect", PoolCollect}, {"poolStats", PoolStats},
-      {"sendFile", SendFile},
+      {"sendFile", SendFile},       {"fileClose", FileClose},
   };
   return DefineFunctions(env, exports, fns, sizeof fns / sizeof fns[0], addon) &&
          DefineFsNoWaitBindings(env, exports, addon);

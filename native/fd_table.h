@@ -113,6 +113,21 @@ class FdTable {
 
   size_t count() const { return count_; }
 
+  // Untracks every descriptor and hands each to `close_fn`: for a table of
+  // descriptors that are not sockets (Windows file descriptors, pool.h,
+  // PoolState::files), which must not reach SysClose.
+  template <typename CloseFn>
+  void CloseAllWith(CloseFn close_fn) {
+    for (size_t w = 0; w < nwords_; w++) {
+      uint64_t bits = words_[w];
+      words_[w] = 0;
+      for (int b = 0; bits != 0; b++, bits >>= 1) {
+        if (bits & 1) close_fn(static_cast<socket_t>((static_cast<uint64_t>(w) << 6) | static_cast<uint64_t>(b)));
+      }
+    }
+    count_ = 0;
+  }
+
   // Closes every tracked descriptor (env teardown). Errors are ignored: the
   // descriptor is released either way (close(2), "Dealing with error returns
   // from close()"), and nobody is left to report to.

@@ -429,6 +429,14 @@ void CloseFileFd(int64_t fd) {
   (void)close(static_cast<int>(fd));
 }
 
+// Unix file descriptors live in the environment's FdTable with its sockets
+// (pool.h): closed by close(2) either way.
+int64_t TrackFileFd(AddonEnv* addon, int64_t r) { return addon->fds.TrackNew(r); }
+
+void UntrackFileFd(AddonEnv* addon, int64_t fd) { addon->fds.Untrack(static_cast<socket_t>(fd)); }
+
+int CloseTrackedFileFd(AddonEnv* addon, int64_t fd) { return addon->fds.Close(static_cast<socket_t>(fd)); }
+
 }  // namespace edgeio
 
 #endif  // !_WIN32

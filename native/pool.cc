@@ -260,6 +260,11 @@ void ShutdownPool(AddonEnv* addon) {
   }
   for (Job* j : pool->free_jobs) delete j;
   pool->free_jobs.clear();
+#ifdef _WIN32
+  // The files JavaScript left open (a worker terminated with Files open):
+  // after the join, so no running job uses one (unix: in addon->fds).
+  CloseAllFileFds(pool);
+#endif
   uv_cond_destroy(&pool->cv);
   uv_mutex_destroy(&pool->mu);
   delete pool;

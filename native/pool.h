@@ -27,7 +27,9 @@
 //    the environment's table by poolCollect, on the JavaScript thread (a
 //    pool thread never touches the table); a `close` job's fd is untracked
 //    when the job is submitted (the pool owns it from then on). A result or
-//    a close nobody will collect is closed by DiscardJob.
+//    a close nobody will collect is closed by DiscardJob. On Windows the
+//    "table" is PoolState::files (TrackFileFd below: CRT descriptors, not
+//    SOCKETs), closed by ShutdownPool.
 //  * Environment teardown (ShutdownPool, from the async cleanup hook) drops
 //    queued jobs without running them, then JOINS the threads, so no thread
 //    writes into a JavaScript buffer after its environment is gone, and no
@@ -126,10 +128,23 @@ struct Job {
 
 // Runs one job on a pool thread (fs_unix.cc / fs_win.cc, dns.cc).
 void RunFsJob(Job* job);
-// close(2) of a file descriptor a job opened (fs_unix.cc; never reached on
-// Windows, where no file job opens one).
+// Closes a file descriptor a job opened, errors ignored: close(2) on unix,
+// uv_fs_close on Windows (fs_win.cc: a C-runtime descriptor, not a SOCKET).
 void CloseFileFd(int64_t fd);
 void RunLookupJob(Job* job);
+
+// Ownership of the file descriptors `open` jobs produce, on the
+// environment's thread (fd_table.h, THE RULE). Unix: the environment's
+// FdTable, like sockets (fs_unix.cc). Windows: the pool's own table
+// (PoolState::files), because a CRT descriptor must not be closed with
+// closesocket by the FdTable's teardown (fs_win.cc).
+//   TrackFileFd(addon, r)        r: an fd or a negative error; tracks the fd
+//                                and returns it (untrackable: closed, UV_ENOMEM)
+//   UntrackFileFd(addon, fd)     handed to a `close` job (the pool owns it)
+//   CloseTrackedFileFd(addon, fd) untrack + close (the `fileClose` binding)
+int64_t TrackFileFd(AddonEnv* addon, int64_t r);
+void UntrackFileFd(AddonEnv* addon, int64_t fd);
+int CloseTrackedFileFd(AddonEnv* addon, int64_t fd);
 
 class CompletionQueue {
  public:
@@ -171,7 +186,17 @@ struct PoolState {
   bool stopping = false;
   std::vector<CompletionQueue*> queues;  // indexed by the handle JavaScript holds
   std::vector<Job*> free_jobs;           // recycled on the JavaScript thread
+#ifdef _WIN32
+  // Windows: the CRT descriptors `open` jobs gave JavaScript (TrackFileFd),
+  // closed with uv_fs_close by ShutdownPool (CloseAllFileFds, fs_win.cc).
+  FdTable files;
+#endif
 };
+
+#ifdef _WIN32
+// Environment teardown: closes every file descriptor still in pool->files.
+void CloseAllFileFds(PoolState* pool);
+#endif
 
 // Returns the environment's pool state, creating it on first use (no
 // threads yet). Null when out of memory.

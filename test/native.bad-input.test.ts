@@ -88,6 +88,7 @@ const cases: Array<[string, unknown[][]]> = [
   ['poolCollect', [[1e9, new Float64Array(3), []], [null, new Float64Array(3), []]]],
   ['poolStats', []],
   ['sendFile', [[-1, 3, 0, 1], [3, -1, 0, 1], [3, 3, -1, 1], [3, 3, 0, 1.5], ['x', 3, 0, 1], [3, 2 ** 31, 0, 1]]],
+  ['fileClose', [[-1], ['x'], [1.5], [2 ** 31]]],
   ['fsOpenNoWait', [[1, 0, 0], [null, 0, 0], ['/', 'r', 0], ['/', 1.5, 0], ['/', 2 ** 31, 0], ['/', 0, -1], ['/', 0, 0o10000]]],
   ['readFileNoWait', [[1, 10], [undefined, 10], ['/', -1], ['/', 1.5], ['/', 2 ** 30 + 1], ['/', 'x']]],
   ['fsNoWaitState', []],

@@ -8,6 +8,7 @@
 import * as util from 'util';
 import { codedError, errorName, SystemError } from '../sys/errors';
 import { native } from '../sys/native';
+import { nativePath } from './path';
 
 /** A failed file-system call: a {@link SystemError} with the path(s) it was given. */
 export interface FsError extends SystemError {
@@ -27,11 +28,18 @@ function describe(code: number): string {
 
 /**
  * Builds Node's error for `syscall` failing with `code` on `path` (and
- * `dest`). `ENOSYS` from a platform without the operation (Windows, for
- * now) becomes `ERR_EDGEIO_NOT_SUPPORTED`.
+ * `dest`). `code` is libuv's number on every platform (-errno on unix,
+ * libuv's own numbering on Windows, where native/fs_win.cc gets it from
+ * libuv's uv_fs_* calls), so `util.getSystemErrorName` names it. `ENOSYS`
+ * with no syscall (a native build without a file implementation: none of
+ * the shipped ones) becomes `ERR_EDGEIO_NOT_SUPPORTED`.
  */
 export function fsError(code: number, syscall: string, path?: string, dest?: string): Error {
   if (code === native.errno.ENOSYS && syscall === '') return notSupported('this file operation');
+  if (process.platform === 'win32') {
+    path = shownPath(path);
+    dest = shownPath(dest);
+  }
   const name = errorName(code);
   let message = `${name}: ${describe(code)}, ${syscall}`;
   if (path !== undefined) message += ` '${path}'`;
@@ -44,6 +52,20 @@ export function fsError(code: number, syscall: string, path?: string, dest?: str
   if (dest !== undefined) err.dest = dest;
   Error.captureStackTrace?.(err, fsError);
   return err;
+}
+
+/**
+ * Windows: the path an error names is the one libuv was given
+ * (`nativePath`: resolved, `\\?\`-prefixed) without that prefix, as
+ * Node's own errors show it (src/api/exceptions.cc, StringFromPath): a
+ * relative `'x.txt'` is named `'C:\cwd\x.txt'` there too.
+ */
+function shownPath(p: string | undefined): string | undefined {
+  if (p === undefined) return p;
+  const n = nativePath(p);
+  if (n.startsWith('\\\\?\\UNC\\')) return `\\\\${n.slice(8)}`;
+  if (n.startsWith('\\\\?\\')) return n.slice(4);
+  return n;
 }
 
 /** `ERR_EDGEIO_NOT_SUPPORTED`: the platform has no implementation yet. */

@@ -20,7 +20,7 @@ import { BlockingPool, FdOwner, JobGate, JobSpec, PoolJob } from '../runtime/blo
 import { codedError, destroyedError } from '../sys/errors';
 import { native, PoolOp, STAT_FIELDS } from '../sys/native';
 import { fsError } from './errors';
-import { checkMode, checkPath, parseFlags, PathLike } from './path';
+import { checkMode, checkPath, nativePath, parseFlags, PathLike } from './path';
 import { Stats } from './stats';
 
 /** Largest chunk one poll-level read or write moves (tokio fs: MAX_BUF is 2 MiB; 256 KiB keeps copies cheap). */
@@ -34,9 +34,11 @@ const WHENCE: Record<SeekFrom, number> = { start: 0, current: 1, end: 2 };
 
 // A File nobody closed: its descriptor is closed when the object is
 // collected (tokio closes on drop). close(2) of a file never blocks long.
+// `fileClose`, not `close`: on Windows a file descriptor is a C-runtime
+// descriptor, not a SOCKET (native/fs_win.cc).
 const leaked = new FinalizationRegistry<{ fd: number; pool: BlockingPool; ref: WeakRef<FdOwner> }>((held) => {
   held.pool.forgetOwner(held.ref);
-  native.close(held.fd);
+  native.fileClose(held.fd);
 });
 
 /**
@@ -114,7 +116,7 @@ export class File implements AsyncRead, AsyncWrite {
     // runtime (ERR_EDGEIO_RUNTIME_SHUTDOWN), and never reach the number.
     this.released = true;
     leaked.unregister(this.token);
-    if (!busy) native.close(this.fdNum);
+    if (!busy) native.fileClose(this.fdNum);
   }
 
   /** The descriptor is no longer ours (closed here, or owned by a close job). */
@@ -140,7 +142,7 @@ export class File implements AsyncRead, AsyncWrite {
     const pool = BlockingPool.of();
     return pool.job<File>({
       op: PoolOp.Open,
-      path: p,
+      path: nativePath(p),
       a: f,
       b: m,
       map: (fd) => new File(fd, p, pool),
@@ -151,7 +153,7 @@ export class File implements AsyncRead, AsyncWrite {
       },
       fail: (code, syscall) => fsError(code, syscall, p),
       // Dropped while the open ran: the fd nobody will see is closed.
-      cleanup: (fd) => void native.close(fd),
+      cleanup: (fd) => void native.fileClose(fd),
     });
   }
 
@@ -358,11 +360,13 @@ export class File implements AsyncRead, AsyncWrite {
       // Nothing in flight: close(2) right here, as tokio's File does on drop.
       // Closing a regular file does not wait for the disk (close(2): "a
       // successful close does not guarantee that the data has been saved");
-      // only NFS flushes there. It saves a thread hop per file.
+      // only NFS flushes there. It saves a thread hop per file. Not on
+      // Windows: CloseHandle of a file just written can wait for file-system
+      // filter drivers (antivirus scanning on close), so it stays on the pool.
       this.closed = true;
       leaked.unregister(this.token);
       this.release();
-      const r = native.close(this.fdNum);
+      const r = native.fileClose(this.fdNum);
       return r < 0 ? failed(fsError(r, 'close')) : ready(undefined);
     }
     const pending = this.pollJob;

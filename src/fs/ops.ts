@@ -12,7 +12,7 @@ import { map } from '../future/combinators';
 import { BlockingPool } from '../runtime/blocking';
 import { native, PoolOp, STAT_FIELDS } from '../sys/native';
 import { fsError, FsError } from './errors';
-import { checkMode, checkPath, parseFlags, PathLike } from './path';
+import { checkMode, checkPath, nativePath, parseFlags, PathLike } from './path';
 import { Stats } from './stats';
 
 /**
@@ -40,7 +40,7 @@ export function readFile(path: PathLike, encoding?: BufferEncoding): Future<Buff
   if (encoding !== undefined && !Buffer.isEncoding(encoding)) throw new TypeError(`unknown encoding ${String(encoding)}`);
   const job = BlockingPool.of().job<Buffer>({
     op: PoolOp.ReadFile,
-    path: p,
+    path: nativePath(p),
     map: (_n, payload) => payload as Buffer,
     // A small file whose pages are all cached is read right here, without
     // the pool's thread hop (native/binding_fs_nowait.cc).
@@ -81,7 +81,7 @@ export function writeFile(path: PathLike, data: Uint8Array | string, options: Wr
   const mode = checkMode(options.mode, 0o666);
   return BlockingPool.of().job<void>({
     op: PoolOp.WriteFile,
-    path: p,
+    path: nativePath(p),
     buf,
     a: flags,
     b: mode,
@@ -104,7 +104,7 @@ export function stat(path: PathLike): Future<Stats> {
   const out = new Float64Array(STAT_FIELDS);
   return BlockingPool.of().job<Stats>({
     op: PoolOp.Stat,
-    path: p,
+    path: nativePath(p),
     out,
     a: 0,
     map: () => new Stats(out),
@@ -129,7 +129,7 @@ export function statMany(paths: readonly PathLike[]): Future<Array<Stats | FsErr
   const out = new Float64Array(Math.max(1, list.length) * STAT_FIELDS);
   return BlockingPool.of().job<Array<Stats | FsError>>({
     op: PoolOp.StatMany,
-    path: list.join('\0'),
+    path: list.map(nativePath).join('\0'),
     out,
     a: list.length,
     map: () => {
@@ -218,7 +218,7 @@ export function readDir(path: PathLike, options: { withFileTypes?: boolean } = {
   const withTypes = options.withFileTypes === true;
   return BlockingPool.of().job<string[] | Dirent[]>({
     op: PoolOp.ReadDir,
-    path: p,
+    path: nativePath(p),
     a: withTypes ? 1 : 0,
     map: (_n, payload) => {
       const [names, types] = payload as [string[], Buffer];
@@ -251,7 +251,7 @@ export function mkdir(path: PathLike, options: MkdirOptions = {}): Future<void> 
   const mode = checkMode(options.mode, 0o777);
   return BlockingPool.of().job<void>({
     op: PoolOp.Mkdir,
-    path: p,
+    path: nativePath(p),
     a: mode,
     b: options.recursive === true ? 1 : 0,
     map: () => undefined,
@@ -272,8 +272,8 @@ export function rename(from: PathLike, to: PathLike): Future<void> {
   const b = checkPath(to, 'to');
   return BlockingPool.of().job<void>({
     op: PoolOp.Rename,
-    path: a,
-    path2: b,
+    path: nativePath(a),
+    path2: nativePath(b),
     map: () => undefined,
     fail: (code, syscall) => fsError(code, syscall, a, b),
   });
@@ -293,7 +293,7 @@ export function remove(path: PathLike, options: { recursive?: boolean } = {}): F
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
   return BlockingPool.of().job<void>({
     op: PoolOp.Remove,
-    path: p,
+    path: nativePath(p),
     a: options.recursive === true ? 1 : 0,
     map: () => undefined,
     fail: (code, syscall) => fsError(code, syscall, p),
@@ -312,7 +312,7 @@ export function exists(path: PathLike): Future<boolean> {
   const p = checkPath(path);
   return BlockingPool.of().job<boolean>({
     op: PoolOp.Exists,
-    path: p,
+    path: nativePath(p),
     map: (r) => r === 1,
     fail: (code, syscall) => fsError(code, syscall, p),
   });

@@ -4,6 +4,7 @@
  * Internal module: not exported from index.ts.
  */
 import { constants } from 'fs';
+import { toNamespacedPath } from 'path';
 import { fileURLToPath } from 'url';
 
 /** Node's ERR_INVALID_ARG_VALUE: a TypeError with a code. */
@@ -27,6 +28,17 @@ export function checkPath(path: unknown, name = 'path'): string {
   // refuses it the same way, ERR_INVALID_ARG_VALUE).
   if (p.includes('\0')) throw argValueError(`${name} must be a string without null bytes, got ${JSON.stringify(p)}`);
   return p;
+}
+
+/**
+ * The path as the native side gets it: on Windows `path.toNamespacedPath`
+ * (an absolute `\\?\C:\...` path, resolved against the current directory
+ * now), exactly what Node's `fs` hands libuv, so a path longer than
+ * MAX_PATH (260) works without the system-wide LongPathsEnabled setting;
+ * elsewhere the path itself. Errors still name the path the caller gave.
+ */
+export function nativePath(p: string): string {
+  return process.platform === 'win32' ? toNamespacedPath(p) : p;
 }
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND, O_EXCL } = constants;

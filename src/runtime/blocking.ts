@@ -307,7 +307,7 @@ const pools = new WeakMap<RuntimeHandle, BlockingPool>();
  */
 export interface FdOwner {
   /**
-   * Marks the owner closed and closes the descriptor now (`native.close`,
+   * Marks the owner closed and closes the descriptor now (`native.fileClose`,
    * which untracks it), or, when `busy` (a job of its runs on a pool
    * thread), leaves it to the environment's teardown and stops its
    * finalizer from closing it under the job.

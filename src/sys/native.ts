@@ -157,6 +157,13 @@ export interface NativeBinding {
   poolCancel(client: number, slot: number): number;
   /** Fills `out` with `[slot, result, syscall]` triples (payloads beside them); returns the count. */
   poolCollect(client: number, out: Float64Array, payloads: unknown[]): number;
+  /**
+   * Closes a file descriptor an `open` job produced (and untracks it). Unix:
+   * the same as `close`. Windows: a C-runtime descriptor, closed with
+   * uv_fs_close, and only one this environment's pool tracks (`EBADF`
+   * otherwise).
+   */
+  fileClose(fd: number): number;
   /** `[threads, queued, running]` of this environment's pool. */
   poolStats(): [number, number, number];
   /** sendfile(2) to a nonblocking socket; bytes sent or a negative error (`ENOSYS` without one). */

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Smoke test of the blocking pool on any platform, as a user gets the
 // package (plain Node, no jest): jobs run on the pool's native threads and
-// come back through the selector, lookup() and Happy Eyeballs, files (or,
-// on Windows, ERR_EDGEIO_NOT_SUPPORTED), and a worker thread terminated with
-// jobs in flight. Run by scripts/check-windows.sh under wine.
+// come back through the selector, lookup() and Happy Eyeballs, a file round
+// trip (the file API in depth: fs-smoke.js), and a worker thread terminated
+// with jobs in flight. Run by scripts/check-windows.sh under wine.
 //
 //   node test/xplat/pool-smoke.js     # repo (needs dist/), or EDGEIO_PKG=/path/to/edgeio
 //
@@ -68,20 +68,12 @@ const deadline = setTimeout(() => {
   s.close();
   l.close();
 
-  // 5. Files.
+  // 5. Files (the file API itself: fs-smoke.js).
   const p = path.join(os.tmpdir(), `edgeio-pool-smoke-${process.pid}`);
-  if (process.platform === 'win32') {
-    const e = await edgeio.readFile(p).then(
-      () => null,
-      (err) => err,
-    );
-    check('files: ERR_EDGEIO_NOT_SUPPORTED on Windows', e !== null && e.code === 'ERR_EDGEIO_NOT_SUPPORTED', e && e.message);
-  } else {
-    await edgeio.writeFile(p, 'pool smoke');
-    const back = await edgeio.readFile(p, 'utf8');
-    await edgeio.remove(p);
-    check('files: writeFile + readFile + remove', back === 'pool smoke');
-  }
+  await edgeio.writeFile(p, 'pool smoke');
+  const back = await edgeio.readFile(p, 'utf8');
+  await edgeio.remove(p);
+  check('files: writeFile + readFile + remove', back === 'pool smoke');
 
   // 6. A worker terminated with jobs running and queued.
   const w = new Worker(
