@@ -260,6 +260,7 @@ const staticCase = {
   variants: {
     'edgeio sendFile': staticVariant([process.execPath, path.join(__dirname, 'servers', 'fs-static-edgeio.js'), f64k]),
     'edgeio sendFile, file opened once': staticVariant([process.execPath, path.join(__dirname, 'servers', 'fs-static-edgeio-cached.js'), f64k]),
+    'edgeio sendFile, poll level': staticVariant([process.execPath, path.join(__dirname, 'servers', 'fs-static-edgeio-poll.js'), f64k]),
     'Node createReadStream().pipe()': staticVariant([process.execPath, path.join(__dirname, 'servers', 'fs-static-node.js'), f64k]),
     'C sendfile (floor)': staticVariant([path.join(BIN, 'sendfile-floor'), '0', f64k]),
   },
@@ -337,7 +338,7 @@ async function main() {
     '',
     table,
     '',
-    sf ? `edgeio sendFile / C sendfile floor (paired): ${toFloor('edgeio sendFile')}; with the file opened once: ${toFloor('edgeio sendFile, file opened once')}\n` : '',
+    sf ? `edgeio sendFile / C sendfile floor (paired): ${toFloor('edgeio sendFile')}; with the file opened once: ${toFloor('edgeio sendFile, file opened once')}; poll level: ${toFloor('edgeio sendFile, poll level')}\n` : '',
     sf
       ? 'Server CPU per response, µs (user + system, /proc): ' +
         Object.keys(sf)

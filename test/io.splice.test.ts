@@ -425,7 +425,7 @@ describe('splice: pipe -> socket', () => {
     listener.close();
   }, 30_000);
 
-  test('copy(pipeReader, socket) takes the splice path', async () => {
+  test('copy(pipeReader, socket) keeps read/write (splice measured slower that way); every byte arrives', async () => {
     const data = randomBytes(3 * MiB + 7);
     const { client, server, listener } = await connectedPair();
     const [r, w] = pipe();
@@ -436,7 +436,8 @@ describe('splice: pipe -> socket', () => {
     await client.shutdown();
     expect(await hasher).toEqual([data.length, sha(data)]);
     await writer;
-    if (LINUX) expect(spliceCounters.bytes - before.bytes).toBeGreaterThan(0);
+    expect(spliceCounters.bytes - before.bytes).toBe(0);
+    expect(spliceCounters.fallbackBytes - before.fallbackBytes).toBe(0);
     r.close();
     client.close();
     server.close();

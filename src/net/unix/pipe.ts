@@ -181,7 +181,7 @@ export class PipeReader extends PipeEnd implements AsyncRead, AsyncIterable<Uint
     this.registration.clearWaker(Direction.Read, waker);
   }
 
-  /** @internal `copy(pipeReader, writer)` asks this first: splice(2) when `writer` is a socket or a pipe. */
+  /** @internal `copy(pipeReader, writer)` asks this first: splice(2) when `writer` is a pipe (net/splice.ts, copyBySplice). */
   copyTo(writer: unknown): Future<number> | undefined {
     return directCopy?.(this, writer);
   }
