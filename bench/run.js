@@ -7,7 +7,7 @@
 // ratios are always to Node measured in the same run.
 //
 //   node bench/run.js [--quick] [--scenarios a,b] [--servers x,y] [--peers all|uws,bun,deno] [--baseline DIR]
-//                     [--duration S] [--warmup S] [--repeats N] [--out DIR] [--update-readme] [--no-bridge]
+//                     [--duration S] [--warmup S] [--repeats N] [--out DIR] [--update-readme] [--no-bridge] [--no-fs]
 'use strict';
 
 const { spawn, spawnSync, execFileSync } = require('child_process');
@@ -113,6 +113,7 @@ function parseArgs(argv) {
     updateReadme: false,
     idleConns: 10000,
     bridge: true,
+    fs: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -134,6 +135,7 @@ function parseArgs(argv) {
     else if (a === '--idle-conns') o.idleConns = Number(next());
     else if (a === '--baseline') o.baseline = path.resolve(next());
     else if (a === '--no-bridge') o.bridge = false;
+    else if (a === '--no-fs') o.fs = false;
     else if (a === '--help' || a === '-h') usage();
     else usage(`unknown option ${a}`);
   }
@@ -156,7 +158,7 @@ function usage(msg) {
   if (msg) console.error(`bench: ${msg}`);
   console.error(
     'usage: node bench/run.js [--quick] [--scenarios echo64,...] [--servers edgeio,node,...] [--peers all|uws,bun,deno]\n' +
-      '                         [--duration S] [--warmup S] [--repeats N] [--out DIR] [--update-readme] [--no-bridge]',
+      '                         [--duration S] [--warmup S] [--repeats N] [--out DIR] [--update-readme] [--no-bridge] [--no-fs]',
   );
   process.exit(msg ? 2 : 0);
 }
@@ -694,6 +696,13 @@ async function main() {
       '--json', `${base}-bridge.json`, '--md', `${base}-bridge.md`], { stdio: 'inherit' });
     if (r.status !== 0) throw new Error('bench/bridge.js failed');
     console.error(`bench: wrote ${path.relative(ROOT, base)}-bridge.{md,json}`);
+  }
+  if (o.fs && !o.baseline) {
+    // Files and the blocking pool (bench/fs.js: readFile, statMany, fsync,
+    // static file over TCP against fs/promises, fs callbacks, Node and a C
+    // sendfile floor); it writes bench/results/fs-<time>.{md,json} itself.
+    const r = spawnSync(NODE, [path.join(__dirname, 'fs.js'), `--repeats=${o.repeats}`], { stdio: 'inherit' });
+    if (r.status !== 0) throw new Error('bench/fs.js failed');
   }
 }
 
