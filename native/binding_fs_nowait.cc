@@ -22,15 +22,18 @@
 //    read data from the backing storage or wait for a lock". A short count
 //    is NOT proof of the end of the file (part of the range may be cached),
 //    so the end is confirmed by a read that returns 0.
-// What the promises do not cover, and io_uring's inline attempt shares: a
-// FUSE file system answers open through its daemon (fuse_open waits for
-// it), on the JavaScript thread here. EDGEIO_FS_NOWAIT=0 turns this file off.
+// What the promises do not cover is ruled out before the real open (see
+// OpenCached): only read-only opens of regular files on local file systems
+// (ext4, xfs, btrfs, f2fs, tmpfs, ramfs, overlayfs), found with an O_PATH
+// open that runs no open method; NFS, FUSE, CIFS, FIFOs and devices take
+// the pool. One wait remains that no flag can rule out: an on-access
+// scanner using fanotify permission events (fanotify(7)) holds every open
+// until its daemon answers, on the JavaScript thread here; so does a pool
+// thread's. EDGEIO_FS_NOWAIT=0 turns this file off.
 //
 // Anything that is not the plain fast case answers UV_EAGAIN ("use the
 // pool"), never an error: the pool then runs the operation again and reports
-// Node's error with the right syscall name. A FIFO opened this way is closed
-// again (O_NONBLOCK changes its open: no wait for a writer, fifo(7)), so the
-// pool opens it the blocking way.
+// Node's error with the right syscall name.
 //
 // Every other platform answers UV_EAGAIN.
 #include <errno.h>
@@ -45,6 +48,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -123,35 +127,104 @@ bool OpenCachedWorks() {
   return works;
 }
 
-// Whether preadv2(RWF_NOWAIT) was refused by the kernel itself (ENOSYS
-// before 4.6, EINVAL for the flag before 4.14): 0 unknown, 1 seen working,
-// -1 refused. Process-wide: it is the kernel's.
+// Whether a preadv2(RWF_NOWAIT) ever succeeded (fsNoWaitState; tests). It
+// exists on every kernel that has RESOLVE_CACHED (4.14 < 5.12).
 std::atomic<int> g_read_nowait{0};
 
-// openat2(RESOLVE_CACHED) of a regular file or directory. Returns the fd
-// (not tracked), or UV_EAGAIN: use the pool.
-int OpenCached(const char* path, int flags, int mode, struct stat* st) {
+// Devices whose file system answered EOPNOTSUPP to RWF_NOWAIT (tmpfs before
+// its nowait support, for one): their reads go straight to the pool instead
+// of paying an open and a refused read first. A few slots, overwritten in
+// turn; dev + 1 so that 0 means empty. Process-wide (the kernel's answer).
+constexpr unsigned kNoNowaitSlots = 8;
+std::atomic<uint64_t> g_no_nowait_dev[kNoNowaitSlots];
+std::atomic<unsigned> g_no_nowait_next{0};
+
+bool NowaitRefused(dev_t dev) {
+  uint64_t key = static_cast<uint64_t>(dev) + 1;
+  for (unsigned i = 0; i < kNoNowaitSlots; i++) {
+    if (g_no_nowait_dev[i].load(std::memory_order_relaxed) == key) return true;
+  }
+  return false;
+}
+
+void RememberNowaitRefused(dev_t dev) {
+  unsigned i = g_no_nowait_next.fetch_add(1, std::memory_order_relaxed) % kNoNowaitSlots;
+  g_no_nowait_dev[i].store(static_cast<uint64_t>(dev) + 1, std::memory_order_relaxed);
+}
+
+// File systems whose open(2) and cached reads complete in the calling thread
+// without asking anyone (statfs(2) f_type, linux/magic.h): local disk and
+// memory file systems. On the others a cached lookup still does not make
+// open cheap: NFSv4 sends an OPEN to the server (nfs4_file_open), FUSE asks
+// its daemon (fuse_open), CIFS and 9p their servers; those take the pool.
+bool LocalFileSystem(int fd) {
+  struct statfs sfs;
+  if (fstatfs(fd, &sfs) < 0) return false;
+  switch (static_cast<uint64_t>(static_cast<uint32_t>(sfs.f_type))) {
+    case 0xEF53:      // ext2/ext3/ext4
+    case 0x58465342:  // xfs
+    case 0x9123683E:  // btrfs
+    case 0xF2F52010:  // f2fs
+    case 0x01021994:  // tmpfs
+    case 0x858458F6:  // ramfs
+    case 0x794C7630:  // overlayfs: a read-only open never copies up (ovl_open)
+      return true;
+    default:
+      return false;
+  }
+}
+
+// openat2(RESOLVE_CACHED) of a regular file for reading, on the JavaScript
+// thread. Returns the fd (not tracked), or UV_EAGAIN: use the pool. With
+// `max_size` >= 0 only a file of 1..max_size bytes (by its O_PATH fstat) is
+// opened (readFile: /proc files say 0, the pool reads them to the end).
+//
+// Only what cannot wait is done here, in this order:
+//  1. Read-only opens only: opening an overlayfs lower-layer file for
+//     writing copies the whole file up inside open(2) (ovl_maybe_copy_up),
+//     a cached lookup or not.
+//  2. An O_PATH open first (open(2), O_PATH: "the file itself is not
+//     opened"), so no FIFO, device or file-system open method runs before
+//     the file is known to be a regular file on a local file system. A
+//     FIFO's open would otherwise complete a peer waiting in its own open
+//     (fifo(7)), and closing it again would leave that peer with EPIPE.
+//  3. The real open with O_NONBLOCK (as io_uring's inline attempt: a lease
+//     held by another process answers EWOULDBLOCK instead of waiting for the
+//     lease break, fcntl(2) "Leases"), checked to be the same inode, then
+//     O_NONBLOCK cleared unless the caller asked for it (`keep_nonblock`).
+int OpenCached(const char* path, int flags, bool keep_nonblock, bool for_read, int64_t max_size, struct stat* st) {
   if (!OpenCachedWorks()) return UV_EAGAIN;
+  if ((flags & O_ACCMODE) != O_RDONLY) return UV_EAGAIN;
   // The kernel refuses these with RESOLVE_CACHED anyway (build_open_flags).
   if ((flags & (O_CREAT | O_TRUNC)) != 0) return UV_EAGAIN;
 #ifdef O_TMPFILE
   if ((flags & O_TMPFILE) == O_TMPFILE) return UV_EAGAIN;
 #endif
   OpenHow how;
-  how.flags = static_cast<uint64_t>(static_cast<unsigned>(flags | O_CLOEXEC | O_NONBLOCK));
+  how.flags = static_cast<uint64_t>(static_cast<unsigned>(O_PATH | O_CLOEXEC | (flags & (O_NOFOLLOW | O_DIRECTORY))));
   how.mode = 0;  // must be 0 without O_CREAT/O_TMPFILE (openat2(2), EINVAL)
   how.resolve = RESOLVE_CACHED;
-  (void)mode;
-  long fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
   // EAGAIN: not all cached; anything else (ENOENT, EACCES, ...) the pool
   // reports, with Node's syscall name.
+  long pfd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+  if (pfd < 0) return UV_EAGAIN;
+  struct stat pst;
+  bool plain = StatFd(static_cast<int>(pfd), &pst) == 0 && S_ISREG(pst.st_mode) &&
+               (max_size < 0 || (pst.st_size > 0 && pst.st_size <= max_size)) &&
+               LocalFileSystem(static_cast<int>(pfd)) && !(for_read && NowaitRefused(pst.st_dev));
+  (void)close(static_cast<int>(pfd));
+  if (!plain) return UV_EAGAIN;
+
+  how.flags = static_cast<uint64_t>(static_cast<unsigned>(flags | O_CLOEXEC | O_NONBLOCK));
+  long fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
   if (fd < 0) return UV_EAGAIN;
   int ifd = static_cast<int>(fd);
-  if (StatFd(ifd, st) < 0 || S_ISFIFO(st->st_mode)) {
+  // Replaced in between (rename over it): let the pool open whatever it is.
+  if (StatFd(ifd, st) < 0 || !S_ISREG(st->st_mode) || st->st_ino != pst.st_ino || st->st_dev != pst.st_dev) {
     (void)close(ifd);
     return UV_EAGAIN;
   }
-  if ((flags & O_NONBLOCK) == 0) {
+  if (!keep_nonblock && (flags & O_NONBLOCK) == 0) {
     // F_SETFL takes the status flags (O_APPEND, O_NONBLOCK, ...) and ignores
     // the access mode and creation bits (fcntl(2)), so the caller's flags
     // without O_NONBLOCK restore exactly what a plain open(2) gives.
@@ -164,8 +237,9 @@ int OpenCached(const char* path, int flags, int mode, struct stat* st) {
 }
 
 // preadv2(RWF_NOWAIT) until `len` bytes or the end of the file. Returns the
-// byte count, or UV_EAGAIN (not all cached, or no RWF_NOWAIT here).
-int64_t ReadNoWait(int fd, uint8_t* buf, size_t len, bool* eof) {
+// byte count, or UV_EAGAIN (not all cached, or no nowait reads on this file
+// system: remembered for its device).
+int64_t ReadNoWait(int fd, dev_t dev, uint8_t* buf, size_t len, bool* eof) {
   size_t done = 0;
   *eof = false;
   while (done < len || !*eof) {
@@ -184,12 +258,8 @@ int64_t ReadNoWait(int fd, uint8_t* buf, size_t len, bool* eof) {
       n = syscall(SYS_preadv2, fd, &iov, 1, static_cast<long>(done), 0L, RWF_NOWAIT);
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
-      // EAGAIN: not cached. EOPNOTSUPP: this file system has no nowait
-      // reads. ENOSYS / EINVAL (only the flag can be invalid here): the
-      // kernel has none at all.
-      if (errno == ENOSYS || (errno == EINVAL && g_read_nowait.load(std::memory_order_relaxed) == 0)) {
-        g_read_nowait.store(-1, std::memory_order_relaxed);
-      }
+      // EAGAIN: not cached. EOPNOTSUPP: this file system has no nowait reads.
+      if (errno == EOPNOTSUPP) RememberNowaitRefused(dev);
       return UV_EAGAIN;
     }
     g_read_nowait.store(1, std::memory_order_relaxed);
@@ -222,7 +292,8 @@ napi_value OpenNoWait(napi_env env, napi_callback_info info) {
   if (!ok) return Int(env, UV_EAGAIN);
 #if defined(__linux__)
   struct stat st;
-  int fd = OpenCached(path, flags, mode, &st);
+  (void)mode;  // never creates: O_CREAT takes the pool
+  int fd = OpenCached(path, flags, false, false, -1, &st);
   if (fd < 0) return Int(env, fd);
   return Int(env, static_cast<AddonEnv*>(data)->fds.TrackNew(fd));
 #else
@@ -247,15 +318,13 @@ napi_value ReadFileNoWait(napi_env env, napi_callback_info info) {
     return nullptr;
   if (!ok) return Int(env, UV_EAGAIN);
 #if defined(__linux__)
-  if (g_read_nowait.load(std::memory_order_relaxed) < 0) return Int(env, UV_EAGAIN);
   struct stat st;
   // O_NONBLOCK stays set: this fd never leaves the call, and a regular
   // file's reads ignore it (RWF_NOWAIT is what makes them not wait).
-  int fd = OpenCached(path, O_RDONLY | O_NONBLOCK, 0, &st);
+  int fd = OpenCached(path, O_RDONLY, true, true, max, &st);
   if (fd < 0) return Int(env, fd);
-  // Only regular files whose size fstat knows: /proc files say 0 and the
-  // pool's loop reads them until the end.
-  if (!S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > max) {
+  // The size again from the open file (OpenCached checked the O_PATH one).
+  if (st.st_size <= 0 || st.st_size > max) {
     (void)close(fd);
     return Int(env, UV_EAGAIN);
   }
@@ -267,7 +336,7 @@ napi_value ReadFileNoWait(napi_env env, napi_callback_info info) {
     return Int(env, UV_EAGAIN);  // the pool tries again and reports ENOMEM properly
   }
   bool eof;
-  int64_t n = ReadNoWait(fd, static_cast<uint8_t*>(bytes), size, &eof);
+  int64_t n = ReadNoWait(fd, st.st_dev, static_cast<uint8_t*>(bytes), size, &eof);
   // close(2) of a file only read: nothing to flush; the fd is gone even on
   // EINTR (close(2), "Dealing with error returns from close()").
   (void)close(fd);
@@ -287,7 +356,7 @@ napi_value NoWaitState(napi_env env, napi_callback_info info) {
   if (napi_create_array_with_length(env, 2, &arr) != napi_ok) return nullptr;
 #if defined(__linux__)
   int a = OpenCachedWorks() ? 1 : -1;
-  int b = OpenCachedWorks() ? g_read_nowait.load(std::memory_order_relaxed) : -1;
+  int b = OpenCachedWorks() ? g_read_nowait.load(std::memory_order_relaxed) : -1;  // 0: none yet
 #else
   int a = -1;
   int b = -1;

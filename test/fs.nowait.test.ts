@@ -6,11 +6,11 @@
  * bookkeeping, whichever path ran.
  */
 import { execFileSync, spawn as spawnChild } from 'child_process';
-import { readFileSync, readlinkSync, writeFileSync } from 'fs';
+import { constants, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'fs';
 import { release } from 'os';
 import { Worker } from 'worker_threads';
 import * as path from 'path';
-import { File, readFile } from '../src';
+import { File, readFile, timeout } from '../src';
 import { BlockingPool } from '../src/runtime/blocking';
 import { native } from '../src/sys/native';
 import { tempDir } from './util/fs';
@@ -78,6 +78,24 @@ describe('no-wait fast path', () => {
     await w.writeAll(Buffer.from('new'));
     await w.close();
     expect(readFileSync(p, 'utf8')).toBe('new');
+    // Opens for writing never run inline: on overlayfs (containers) opening a
+    // lower-layer file for writing copies the whole file up inside open(2).
+    const mid = counts();
+    const rw = await File.open(p, 'r+');
+    expect(counts().pool - mid.pool).toBe(1);
+    expect(counts().inline - mid.inline).toBe(0);
+    await rw.close();
+  });
+
+  test('a symbolic link to a cached file opens inline; with O_NOFOLLOW it fails as the pool says', async () => {
+    const target = tmp.file('target.txt');
+    writeFileSync(target, 'linked');
+    const link = tmp.file('link.txt');
+    symlinkSync(target, link);
+    const before = counts();
+    expect(await readFile(link, 'utf8')).toBe('linked');
+    if (kernelHasResolveCached()) expect(counts().inline - before.inline).toBe(1);
+    await expect(File.open(link, constants.O_RDONLY | constants.O_NOFOLLOW)).rejects.toMatchObject({ code: 'ELOOP', syscall: 'open' });
   });
 
   test('readFile of small cached files runs inline with every byte; large, /proc and empty files take the pool', async () => {
@@ -165,6 +183,36 @@ describe('no-wait fast path', () => {
       await w.terminate();
     }
     expect(processFds()).toBeLessThanOrEqual(fds0);
+  });
+
+  test('a writer already waiting in open() on a FIFO is neither woken early nor killed (readFile and File.open)', async () => {
+    // fifo(7): opening the read end completes a writer's blocking open; an
+    // inline open that then closed it again would leave the writer with
+    // EPIPE/SIGPIPE and this side waiting for a writer that never comes.
+    for (const how of ['readFile', 'File.open'] as const) {
+      const fifo = tmp.file(`waiting-${how}`);
+      execFileSync('mkfifo', [fifo]);
+      const writer = spawnChild('sh', ['-c', `printf hello > '${fifo}'`]);
+      const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) => writer.once('exit', (code, sig) => r([code, sig])));
+      await new Promise((r) => setTimeout(r, 100)); // the writer is blocked in open(2) now
+      let text: string;
+      if (how === 'readFile') {
+        text = await timeout(10_000, readFile(fifo, 'utf8'));
+      } else {
+        const f = await timeout(10_000, File.open(fifo));
+        const buf = Buffer.alloc(16);
+        let got = '';
+        for (;;) {
+          const n = await f.read(buf);
+          if (n === 0) break;
+          got += buf.subarray(0, n).toString();
+        }
+        await f.close();
+        text = got;
+      }
+      expect(text).toBe('hello');
+      expect(await exited).toEqual([0, null]);
+    }
   });
 
   test('EDGEIO_FS_NOWAIT=0 turns the fast path off; results are the same', () => {

@@ -206,7 +206,16 @@ export class PoolJob<T> extends Future<T> {
         return PENDING;
       }
       if (this.spec.inline !== undefined && !this.pool.closed) {
-        const v = this.spec.inline();
+        let v: T | undefined;
+        try {
+          v = this.spec.inline();
+        } catch (err) {
+          // Never leave the gate held: the file's next operation waits on it.
+          this.state = CONSUMED;
+          this.waker = null;
+          gate?.leave();
+          throw err;
+        }
         if (v !== undefined) {
           this.pool.jobsInline++;
           this.state = CONSUMED;
