@@ -6,7 +6,7 @@
  * Node-shaped; descriptors return to the start.
  */
 import { createHash, randomBytes } from 'crypto';
-import { execFileSync, spawn as spawnProcess } from 'child_process';
+import { execFileSync } from 'child_process';
 import * as net from 'net';
 import {
   BufReader,
@@ -27,7 +27,7 @@ import { setSpliceAvailable, spliceCounters } from '../src/net/splice';
 import { PRIORITY } from '../src/io/ready';
 import { native } from '../src/sys/native';
 import { rejection, thrown } from './util/expect';
-import { connectedPair } from './util/tcp';
+import { connectedPair, urgentDataPeer } from './util/tcp';
 import { fdCount } from './util/native';
 import { cleanupSockDir, sockPath } from './util/unix';
 
@@ -85,11 +85,95 @@ function snapshot() {
   return { ...spliceCounters };
 }
 
+/** Closes everything given (close() is idempotent on every kind used here). */
+function closeAll(...xs: { close(): unknown }[]) {
+  for (const x of xs) x.close();
+}
+
+/** A connected TCP pair and a pipe; `close()` closes all five. */
+async function socketAndPipe() {
+  const { client, server, listener } = await connectedPair();
+  const [r, w] = pipe();
+  return { client, server, listener, r, w, close: () => closeAll(r, w, client, server, listener) };
+}
+
+type SocketAndPipe = Awaited<ReturnType<typeof socketAndPipe>>;
+
+/**
+ * Sends `data` into `into` (then `endInto`), runs `move` bounded by `ms`,
+ * then `endMove` (so the far end sees EOF), and hashes what `out` yields.
+ */
+async function transfer(
+  data: Buffer,
+  ms: number,
+  o: {
+    into: { writeAll(b: Uint8Array): PromiseLike<void> };
+    endInto: () => unknown;
+    out: AsyncIterable<Uint8Array>;
+    move: () => PromiseLike<number>;
+    endMove: () => unknown;
+  },
+) {
+  const sender = sendAll(o.into, data, o.endInto);
+  const hasher = hashAll(o.out);
+  const moved = await timeout(ms, o.move());
+  await o.endMove();
+  const [n, digest] = await hasher;
+  await sender;
+  return { moved, n, digest };
+}
+
+/** What {@link transfer} reports is all of `data`: every byte moved and arrived (length and sha256). */
+function expectDelivered(got: { moved: number; n: number; digest: string }, data: Buffer) {
+  expect(got.moved).toBe(data.length);
+  expect([got.n, got.digest]).toEqual([data.length, sha(data)]);
+}
+
+/** client -> (move: splice(server, w) by default) -> pipe -> hashed from r. */
+function socketToPipe(p: SocketAndPipe, data: Buffer, ms: number, move = () => splice(p.server, p.w)) {
+  return transfer(data, ms, { into: p.client, endInto: () => p.client.shutdown(), out: p.r, move, endMove: () => p.w.close() });
+}
+
+/** pipe w -> (move: splice(r, client) by default) -> socket -> hashed from server. */
+function pipeToSocket(p: SocketAndPipe, data: Buffer, ms: number, move = () => splice(p.r, p.client)) {
+  return transfer(data, ms, { into: p.w, endInto: () => p.w.close(), out: p.server, move, endMove: () => p.client.shutdown() });
+}
+
+/** An edgeio stream `s` connected to a Node `net` peer (the peer's server on an ephemeral loopback port). */
+async function nodePeer() {
+  const server = net.createServer();
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+  const accepted = new Promise<net.Socket>((res) => server.once('connection', res));
+  const s = await TcpStream.connect(`127.0.0.1:${(server.address() as net.AddressInfo).port}`);
+  const peer = await accepted;
+  return { server, s, peer };
+}
+
+/**
+ * A stream from {@link urgentDataPeer} and a pipe, once everything the peer
+ * sends has arrived; `finish()` ends the pipe, reads what it holds, closes
+ * everything and resolves with that text and the peer's exit code.
+ */
+async function urgentPeerPipe() {
+  const l = await TcpListener.bind('127.0.0.1:0');
+  const peer = urgentDataPeer(l.localAddr().port);
+  const s = await timeout(5000, l.accept());
+  const [r, w] = pipe();
+  await sleep(100); // everything has arrived before the first splice
+  const finish = async () => {
+    w.close();
+    const buf = Buffer.alloc(64);
+    const n = await r.read(buf);
+    closeAll(s, l, r);
+    return { text: buf.toString('latin1', 0, n), code: await peer };
+  };
+  return { s, w, finish };
+}
+
 describe('splice: socket -> pipe', () => {
   test('64 MiB of random data, every byte (sha256), in the kernel', async () => {
     const data = randomBytes(64 * MiB);
-    const { client, server, listener } = await connectedPair();
-    const [r, w] = pipe();
+    const p = await socketAndPipe();
     const before = snapshot();
     // Another task keeps running while the bytes flow (coop budget).
     let ticks = 0;
@@ -100,14 +184,9 @@ describe('splice: socket -> pipe', () => {
         await yieldNow();
       }
     });
-    const sender = sendAll(client, data, () => client.shutdown());
-    const hasher = hashAll(r);
-    const moved = await timeout(20_000, splice(server, w));
-    w.close();
-    const [n, digest] = await hasher;
+    const { moved, n, digest } = await socketToPipe(p, data, 20_000);
     running = false;
     await ticker;
-    await sender;
     expect(moved).toBe(data.length);
     expect(n).toBe(data.length);
     expect(digest).toBe(sha(data));
@@ -117,39 +196,24 @@ describe('splice: socket -> pipe', () => {
       expect(spliceCounters.bytes - before.bytes).toBeGreaterThan(data.length / 2);
     }
     expect(spliceCounters.bytes + spliceCounters.fallbackBytes - before.bytes - before.fallbackBytes).toBe(data.length);
-    r.close();
-    client.close();
-    server.close();
-    listener.close();
+    p.close();
   }, 30_000);
 
   test('copy(socket, pipeWriter) takes the splice path', async () => {
     const data = randomBytes(4 * MiB + 123);
-    const { client, server, listener } = await connectedPair();
-    const [r, w] = pipe();
+    const p = await socketAndPipe();
     const before = snapshot();
-    const sender = sendAll(client, data, () => client.shutdown());
-    const hasher = hashAll(r);
-    const moved = await timeout(10_000, copy(server, w));
-    w.close();
-    const [n, digest] = await hasher;
-    await sender;
-    expect(moved).toBe(data.length);
-    expect([n, digest]).toEqual([data.length, sha(data)]);
+    expectDelivered(await socketToPipe(p, data, 10_000, () => copy(p.server, p.w)), data);
     if (LINUX) expect(spliceCounters.bytes - before.bytes).toBeGreaterThan(0);
-    r.close();
-    client.close();
-    server.close();
-    listener.close();
+    p.close();
   });
 
   test('a pipe reader that stalls, then resumes: backpressure on both sides, nothing lost, no spinning', async () => {
     const data = randomBytes(8 * MiB);
-    const { client, server, listener } = await connectedPair();
-    const [r, w] = pipe();
-    const sender = sendAll(client, data, () => client.shutdown());
-    const moving = splice(server, w).then((n) => {
-      w.close();
+    const p = await socketAndPipe();
+    const sender = sendAll(p.client, data, () => p.client.shutdown());
+    const moving = splice(p.server, p.w).then((n) => {
+      p.w.close();
       return n;
     });
     // Nobody reads the pipe: it fills, then the socket's buffers fill.
@@ -162,85 +226,67 @@ describe('splice: socket -> pipe', () => {
     // at most while stalled (a spin would be thousands), and little CPU.
     expect(spliceCounters.eagain - eagainBefore).toBeLessThan(20);
     expect((stalledCpu.user + stalledCpu.system) / 1000).toBeLessThan(200);
-    const [n, digest] = await timeout(10_000, hashAll(r));
+    const [n, digest] = await timeout(10_000, hashAll(p.r));
     expect(await moving).toBe(data.length);
     await sender;
     expect([n, digest]).toEqual([data.length, sha(data)]);
-    r.close();
-    client.close();
-    server.close();
-    listener.close();
+    p.close();
   });
 
   test('length is honoured exactly; the rest stays in the socket', async () => {
     const data = randomBytes(300_000);
-    const { client, server, listener } = await connectedPair();
-    const [r, w] = pipe();
-    await client.writeAll(data);
-    const hasher = hashAll(r);
-    const moved = await timeout(5000, splice(server, w, 12_345));
-    w.close();
+    const p = await socketAndPipe();
+    await p.client.writeAll(data);
+    const hasher = hashAll(p.r);
+    const moved = await timeout(5000, splice(p.server, p.w, 12_345));
+    p.w.close();
     expect(moved).toBe(12_345);
     const [n, digest] = await hasher;
     expect([n, digest]).toEqual([12_345, sha(data.subarray(0, 12_345))]);
     // The socket still holds everything after byte 12345, in order.
     const rest = Buffer.alloc(data.length - 12_345);
-    await timeout(5000, server.readExact(rest));
+    await timeout(5000, p.server.readExact(rest));
     expect(rest.equals(data.subarray(12_345))).toBe(true);
-    r.close();
-    client.close();
-    server.close();
-    listener.close();
+    p.close();
   });
 
   test('end of stream: the peer shuts its write side, splice resolves with what came', async () => {
-    const { client, server, listener } = await connectedPair();
-    const [r, w] = pipe();
-    await client.writeAll(Buffer.from('hello'));
-    await client.shutdown();
-    expect(await timeout(5000, splice(server, w, 1000))).toBe(5);
+    const p = await socketAndPipe();
+    await p.client.writeAll(Buffer.from('hello'));
+    await p.client.shutdown();
+    expect(await timeout(5000, splice(p.server, p.w, 1000))).toBe(5);
     // And again at the end: 0.
-    expect(await timeout(5000, splice(server, w))).toBe(0);
-    w.close();
+    expect(await timeout(5000, splice(p.server, p.w))).toBe(0);
+    p.w.close();
     const buf = Buffer.alloc(16);
-    expect(buf.toString('latin1', 0, await r.read(buf))).toBe('hello');
-    r.close();
-    client.close();
-    server.close();
-    listener.close();
+    expect(buf.toString('latin1', 0, await p.r.read(buf))).toBe('hello');
+    p.close();
   });
 
   test('the pipe reader closes mid-transfer: EPIPE, Node-shaped', async () => {
-    const { client, server, listener } = await connectedPair();
-    const [r, w] = pipe();
+    const p = await socketAndPipe();
     const chunk = randomBytes(MiB);
     let sending = true;
     const sender = spawn(async () => {
-      while (sending) await client.writeAll(chunk).then(undefined, () => (sending = false));
+      while (sending) await p.client.writeAll(chunk).then(undefined, () => (sending = false));
     });
-    const moving = spawn(splice(server, w));
+    const moving = spawn(splice(p.server, p.w));
     const buf = Buffer.alloc(65536);
-    await timeout(5000, r.readExact(buf));
-    r.close();
+    await timeout(5000, p.r.readExact(buf));
+    p.r.close();
     const e = await rejection(timeout(5000, moving));
     expect(e.code).toBe('EPIPE');
     expect(e.syscall).toBe(LINUX ? 'splice' : 'write');
     expect(e.errno).toBe(native.errno.EPIPE);
     expect(e.message).toMatch(/EPIPE/);
     sending = false;
-    client.close();
+    p.client.close();
     await sender;
-    w.close();
-    server.close();
-    listener.close();
+    p.close();
   });
 
   test('the socket is reset mid-splice: ECONNRESET, the process lives on', async () => {
-    const server = net.createServer();
-    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
-    const accepted = new Promise<net.Socket>((res) => server.once('connection', res));
-    const s = await TcpStream.connect(`127.0.0.1:${(server.address() as net.AddressInfo).port}`);
-    const peer = await accepted;
+    const { server, s, peer } = await nodePeer();
     const [r, w] = pipe();
     peer.write(randomBytes(100_000));
     const moving = spawn(splice(s, w));
@@ -253,33 +299,27 @@ describe('splice: socket -> pipe', () => {
     w.close();
     const [n] = await hasher;
     expect(n).toBeLessThanOrEqual(100_000);
-    r.close();
-    s.close();
-    server.close();
+    closeAll(r, s, server);
   });
 
   test('a BufReader over the socket: its buffered bytes go first', async () => {
-    const { client, server, listener } = await connectedPair();
-    const [r, w] = pipe();
-    const reader = new BufReader(server, { capacity: 16 });
-    await client.writeAll(Buffer.from('0123456789abcdefXYZ'));
+    const p = await socketAndPipe();
+    const reader = new BufReader(p.server, { capacity: 16 });
+    await p.client.writeAll(Buffer.from('0123456789abcdefXYZ'));
     const first = await timeout(5000, reader.fillBuf());
     expect(first.length).toBeGreaterThan(0);
     reader.consume(2); // "01" used by the caller; the rest is buffered
-    await client.writeAll(Buffer.from('-tail'));
-    await client.shutdown();
+    await p.client.writeAll(Buffer.from('-tail'));
+    await p.client.shutdown();
     const hasher = spawn(async () => {
       const chunks: Buffer[] = [];
-      for await (const c of r) chunks.push(Buffer.from(c));
+      for await (const c of p.r) chunks.push(Buffer.from(c));
       return Buffer.concat(chunks).toString('latin1');
     });
-    expect(await timeout(5000, splice(reader, w))).toBe(22);
-    w.close();
+    expect(await timeout(5000, splice(reader, p.w))).toBe(22);
+    p.w.close();
     expect(await hasher).toBe('23456789abcdefXYZ-tail');
-    r.close();
-    client.close();
-    server.close();
-    listener.close();
+    p.close();
   });
 
   test('split halves: copy(readHalf, pipeWriter) and splice(pipeReader, writeHalf) take the splice path; closing a half fails the splice', async () => {
@@ -292,21 +332,16 @@ describe('splice: socket -> pipe', () => {
     const sender = sendAll(client, data, () => client.shutdown());
     // socket read half -> pipe -> pipe -> socket write half -> back to the client
     const back = hashAll(client);
-    const inward = spawn(async () => {
-      const n = await copy(rd, w);
-      w.close();
-      return n;
-    });
-    const mid = spawn(async () => {
-      const n = await splice(r, w2);
-      w2.close();
-      return n;
-    });
-    const outward = spawn(async () => {
-      const n = await splice(r2, wr);
-      await wr.shutdown();
-      return n;
-    });
+    /** Runs `move`, then `end` (EOF downstream); resolves with what moved. */
+    const stage = (move: () => PromiseLike<number>, end: () => unknown) =>
+      spawn(async () => {
+        const n = await move();
+        await end();
+        return n;
+      });
+    const inward = stage(() => copy(rd, w), () => w.close());
+    const mid = stage(() => splice(r, w2), () => w2.close());
+    const outward = stage(() => splice(r2, wr), () => wr.shutdown());
     expect(await timeout(10_000, inward)).toBe(data.length);
     expect(await timeout(10_000, mid)).toBe(data.length);
     expect(await timeout(10_000, outward)).toBe(data.length);
@@ -321,7 +356,7 @@ describe('splice: socket -> pipe', () => {
     await sleep(30);
     rd2.close();
     expect((await rejection(timeout(5000, waiting))).code).toBe('ERR_STREAM_DESTROYED');
-    for (const x of [r, r2, r3, w3, rd, wr, client, listener, c2, s2, l2]) x.close();
+    closeAll(r, r2, r3, w3, rd, wr, client, listener, c2, s2, l2);
   });
 
   test('a FIFO opened by path works as the pipe side', async () => {
@@ -330,73 +365,51 @@ describe('splice: socket -> pipe', () => {
     const r = PipeReader.open(fifo);
     const w = PipeWriter.open(fifo);
     const { client, server, listener } = await connectedPair();
+    const p = { client, server, listener, r, w, close: () => closeAll(r, w, client, server, listener) };
     const data = randomBytes(MiB);
-    const sender = sendAll(client, data, () => client.shutdown());
-    const hasher = hashAll(r);
-    expect(await timeout(10_000, splice(server, w))).toBe(data.length);
-    w.close();
-    expect(await hasher).toEqual([data.length, sha(data)]);
-    await sender;
-    for (const x of [r, client, server, listener]) x.close();
+    expectDelivered(await socketToPipe(p, data, 10_000), data);
+    p.close();
   });
 
   test('a UnixStream into a pipe', async () => {
     const [a, b] = UnixStream.pair();
     const [r, w] = pipe();
     const data = randomBytes(2 * MiB);
-    const sender = sendAll(a, data, () => a.shutdown());
-    const hasher = hashAll(r);
-    expect(await timeout(10_000, splice(b, w))).toBe(data.length);
-    w.close();
-    expect(await hasher).toEqual([data.length, sha(data)]);
-    await sender;
-    r.close();
-    a.close();
-    b.close();
+    const got = await transfer(data, 10_000, {
+      into: a,
+      endInto: () => a.shutdown(),
+      out: r,
+      move: () => splice(b, w),
+      endMove: () => w.close(),
+    });
+    expectDelivered(got, data);
+    closeAll(r, a, b);
   });
 
   // The kernel's splice stops before a TCP urgent byte (tcp_read_sock),
   // where read(2) steps over it: the splice must not stall there.
   test('an urgent byte (MSG_OOB) in the stream stalls nothing: AAAACCCC, as read() gets it', async () => {
-    const l = await TcpListener.bind('127.0.0.1:0');
-    const peer = urgentDataPeer(l.localAddr().port);
-    const s = await timeout(5000, l.accept());
-    const [r, w] = pipe();
-    await sleep(100); // everything has arrived before the first splice
-    const moved = await timeout(3000, splice(s, w, 8));
-    w.close();
-    const buf = Buffer.alloc(64);
-    const n = await r.read(buf);
-    s.close();
-    l.close();
-    r.close();
-    expect(await peer).toBe(0);
+    const u = await urgentPeerPipe();
+    const moved = await timeout(3000, splice(u.s, u.w, 8));
+    const { text, code } = await u.finish();
+    expect(code).toBe(0);
     expect(moved).toBe(8);
-    expect(buf.toString('latin1', 0, n)).toBe('AAAACCCC');
+    expect(text).toBe('AAAACCCC');
   });
 
   // Without the PRIORITY bit (as where the selector cannot report urgent
   // data), splice answers EAGAIN at the mark while poll(2) says the socket
   // is readable: after two such answers one chunk goes through read(2).
   test('EAGAIN while poll(2) says both sides are ready: one read/write chunk, then splicing resumes', async () => {
-    const l = await TcpListener.bind('127.0.0.1:0');
-    const peer = urgentDataPeer(l.localAddr().port);
-    const s = await timeout(5000, l.accept());
-    const [r, w] = pipe();
-    await sleep(100);
-    await timeout(1000, s.readExact(Buffer.alloc(2))); // "AA": the PRIORITY edge has been dispatched
-    s.registration.io.readiness &= ~PRIORITY;
+    const u = await urgentPeerPipe();
+    await timeout(1000, u.s.readExact(Buffer.alloc(2))); // "AA": the PRIORITY edge has been dispatched
+    u.s.registration.io.readiness &= ~PRIORITY;
     const before = snapshot();
-    const moved = await timeout(3000, splice(s, w, 6));
-    w.close();
-    const buf = Buffer.alloc(64);
-    const n = await r.read(buf);
-    s.close();
-    l.close();
-    r.close();
-    expect(await peer).toBe(0);
+    const moved = await timeout(3000, splice(u.s, u.w, 6));
+    const { text, code } = await u.finish();
+    expect(code).toBe(0);
     expect(moved).toBe(6);
-    expect(buf.toString('latin1', 0, n)).toBe('AACCCC');
+    expect(text).toBe('AACCCC');
     if (LINUX) {
       expect(spliceCounters.eagain - before.eagain).toBeGreaterThanOrEqual(2);
       expect(spliceCounters.fallbackBytes - before.fallbackBytes).toBeGreaterThan(0);
@@ -407,50 +420,26 @@ describe('splice: socket -> pipe', () => {
 describe('splice: pipe -> socket', () => {
   test('64 MiB of random data, every byte (sha256)', async () => {
     const data = randomBytes(64 * MiB);
-    const { client, server, listener } = await connectedPair();
-    const [r, w] = pipe();
+    const p = await socketAndPipe();
     const before = snapshot();
-    const writer = sendAll(w, data, () => w.close());
-    const hasher = hashAll(server);
-    const moved = await timeout(20_000, splice(r, client));
-    await client.shutdown();
-    const [n, digest] = await hasher;
-    await writer;
-    expect(moved).toBe(data.length);
-    expect([n, digest]).toEqual([data.length, sha(data)]);
+    expectDelivered(await pipeToSocket(p, data, 20_000), data);
     if (LINUX) expect(spliceCounters.bytes - before.bytes).toBeGreaterThan(data.length / 2);
-    r.close();
-    client.close();
-    server.close();
-    listener.close();
+    p.close();
   }, 30_000);
 
   test('copy(pipeReader, socket) keeps read/write (splice measured slower that way); every byte arrives', async () => {
     const data = randomBytes(3 * MiB + 7);
-    const { client, server, listener } = await connectedPair();
-    const [r, w] = pipe();
+    const p = await socketAndPipe();
     const before = snapshot();
-    const writer = sendAll(w, data, () => w.close());
-    const hasher = hashAll(server);
-    expect(await timeout(10_000, copy(r, client))).toBe(data.length);
-    await client.shutdown();
-    expect(await hasher).toEqual([data.length, sha(data)]);
-    await writer;
+    expectDelivered(await pipeToSocket(p, data, 10_000, () => copy(p.r, p.client)), data);
     expect(spliceCounters.bytes - before.bytes).toBe(0);
     expect(spliceCounters.fallbackBytes - before.fallbackBytes).toBe(0);
-    r.close();
-    client.close();
-    server.close();
-    listener.close();
+    p.close();
   });
 
   test('a socket peer that stops reading, then resumes: nothing lost, no spinning', async () => {
     const data = randomBytes(8 * MiB);
-    const server = net.createServer();
-    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
-    const accepted = new Promise<net.Socket>((res) => server.once('connection', res));
-    const s = await TcpStream.connect(`127.0.0.1:${(server.address() as net.AddressInfo).port}`);
-    const peer = await accepted;
+    const { server, s, peer } = await nodePeer();
     peer.pause();
     const [r, w] = pipe();
     const writer = sendAll(w, data, () => w.close());
@@ -474,32 +463,22 @@ describe('splice: pipe -> socket', () => {
     expect(got).toBe(data.length);
     expect(h.digest('hex')).toBe(sha(data));
     peer.destroy();
-    s.close();
-    r.close();
-    server.close();
+    closeAll(s, r, server);
   });
 
   test('end of stream: the last writer closes, splice resolves', async () => {
-    const { client, server, listener } = await connectedPair();
-    const [r, w] = pipe();
-    await w.writeAll(Buffer.from('abc'));
-    w.close();
-    expect(await timeout(5000, splice(r, client))).toBe(3);
+    const p = await socketAndPipe();
+    await p.w.writeAll(Buffer.from('abc'));
+    p.w.close();
+    expect(await timeout(5000, splice(p.r, p.client))).toBe(3);
     const buf = Buffer.alloc(3);
-    await server.readExact(buf);
+    await p.server.readExact(buf);
     expect(buf.toString()).toBe('abc');
-    r.close();
-    client.close();
-    server.close();
-    listener.close();
+    p.close();
   });
 
   test('the socket is reset by its peer mid-splice: a Node-shaped error, no crash', async () => {
-    const server = net.createServer();
-    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
-    const accepted = new Promise<net.Socket>((res) => server.once('connection', res));
-    const s = await TcpStream.connect(`127.0.0.1:${(server.address() as net.AddressInfo).port}`);
-    const peer = await accepted;
+    const { server, s, peer } = await nodePeer();
     peer.pause();
     const [r, w] = pipe();
     const chunk = randomBytes(MiB);
@@ -516,9 +495,7 @@ describe('splice: pipe -> socket', () => {
     writing = false;
     r.close();
     await writer;
-    w.close();
-    s.close();
-    server.close();
+    closeAll(w, s, server);
   });
 });
 
@@ -527,14 +504,15 @@ describe('splice: pipe -> pipe, limits, aborts, errors', () => {
     const [r1, w1] = pipe();
     const [r2, w2] = pipe();
     const data = randomBytes(MiB);
-    const writer = sendAll(w1, data, () => w1.close());
-    const hasher = hashAll(r2);
-    expect(await timeout(5000, splice(r1, w2))).toBe(data.length);
-    w2.close();
-    expect(await hasher).toEqual([data.length, sha(data)]);
-    await writer;
-    r1.close();
-    r2.close();
+    const got = await transfer(data, 5000, {
+      into: w1,
+      endInto: () => w1.close(),
+      out: r2,
+      move: () => splice(r1, w2),
+      endMove: () => w2.close(),
+    });
+    expectDelivered(got, data);
+    closeAll(r1, r2);
   });
 
   test('zero length resolves 0 and moves nothing', async () => {
@@ -543,42 +521,40 @@ describe('splice: pipe -> pipe, limits, aborts, errors', () => {
     await w.writeAll(Buffer.from('x'));
     expect(await splice(r, w2, 0)).toBe(0);
     expect(r.tryRead(Buffer.alloc(4))).toBe(1);
-    for (const p of [r, w, r2, w2]) p.close();
+    closeAll(r, w, r2, w2);
   });
 
   test('abort through a signal: AbortError, the socket is usable afterwards', async () => {
-    const { client, server, listener } = await connectedPair();
-    const [r, w] = pipe();
+    const p = await socketAndPipe();
     const ac = new AbortController();
-    const moving = spawn(splice(server, w, undefined, { signal: ac.signal }));
+    const moving = spawn(splice(p.server, p.w, undefined, { signal: ac.signal }));
     setTimeout(() => ac.abort(), 50);
     const e = await rejection(timeout(5000, moving));
     expect(e.name).toBe('AbortError');
     expect(e.code).toBe('ABORT_ERR');
     // Nothing was left parked in the way: a read after the abort works.
-    await client.writeAll(Buffer.from('after'));
+    await p.client.writeAll(Buffer.from('after'));
     const buf = Buffer.alloc(5);
-    await timeout(5000, server.readExact(buf));
+    await timeout(5000, p.server.readExact(buf));
     expect(buf.toString()).toBe('after');
     // An already aborted signal fails at once.
-    const e2 = await rejection(splice(server, w, 10, { signal: AbortSignal.abort() }));
+    const e2 = await rejection(splice(p.server, p.w, 10, { signal: AbortSignal.abort() }));
     expect(e2.name).toBe('AbortError');
-    for (const x of [r, w, client, server, listener]) x.close();
+    p.close();
   });
 
   test('a side closed while waiting: ERR_STREAM_DESTROYED', async () => {
-    const { client, server, listener } = await connectedPair();
-    const [r, w] = pipe();
-    const moving = spawn(splice(server, w));
-    setTimeout(() => w.close(), 30);
+    const p = await socketAndPipe();
+    const moving = spawn(splice(p.server, p.w));
+    setTimeout(() => p.w.close(), 30);
     const e = await rejection(timeout(5000, moving));
     expect(e.code).toBe('ERR_STREAM_DESTROYED');
-    for (const x of [r, client, server, listener]) x.close();
+    p.close();
   });
 
   test('wrong types and closed resources: clear errors before any syscall', async () => {
-    const { client, server, listener } = await connectedPair();
-    const [r, w] = pipe();
+    const p = await socketAndPipe();
+    const { client, server, r, w } = p;
     const noPipe = thrown(() => splice(server, client));
     expect(noPipe.name).toBe('TypeError');
     expect(noPipe.message).toMatch(/needs a pipe on one side/);
@@ -595,22 +571,17 @@ describe('splice: pipe -> pipe, limits, aborts, errors', () => {
     server.close();
     const [r2, w2] = pipe();
     expect(thrown(() => splice(server, w2)).code).toBe('ERR_STREAM_DESTROYED');
-    for (const x of [r, r2, w2, client, listener]) x.close();
+    closeAll(r2, w2);
+    p.close();
   });
 
   test('where splice is not available: the read/write fallback gives the same bytes', async () => {
     const was = setSpliceAvailable(false);
     try {
       const data = randomBytes(2 * MiB + 5);
-      const { client, server, listener } = await connectedPair();
-      const [r, w] = pipe();
+      const p = await socketAndPipe();
       const before = snapshot();
-      const sender = sendAll(client, data, () => client.shutdown());
-      const hasher = hashAll(r);
-      expect(await timeout(10_000, splice(server, w))).toBe(data.length);
-      w.close();
-      expect(await hasher).toEqual([data.length, sha(data)]);
-      await sender;
+      expectDelivered(await socketToPipe(p, data, 10_000), data);
       expect(spliceCounters.bytes).toBe(before.bytes);
       expect(spliceCounters.fallbackBytes - before.fallbackBytes).toBe(data.length);
       // copy() does not offer the splice path then: the plain copy runs.
@@ -620,40 +591,10 @@ describe('splice: pipe -> pipe, limits, aborts, errors', () => {
       const { client: c2, server: s2, listener: l2 } = await connectedPair();
       expect(await copy(r2, c2)).toBe(5);
       expect(spliceCounters.bytes).toBe(before.bytes);
-      for (const x of [r, r2, client, server, listener, c2, s2, l2]) x.close();
+      closeAll(r2, c2, s2, l2);
+      p.close();
     } finally {
       setSpliceAvailable(was);
     }
   });
 });
-
-/**
- * A peer that sends `AAAA`, one urgent byte `B` (`MSG_OOB`) and `CCCC` back
- * to back, then waits (at most 10 s) for the other side to close. Python,
- * because Node's `net` cannot send urgent data (as in
- * tcp.peer-behaviour.test.ts).
- */
-function urgentDataPeer(port: number): Promise<number | null> {
-  const script = [
-    'import socket',
-    `s = socket.create_connection(("127.0.0.1", ${port}), timeout=10)`,
-    's.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)',
-    's.sendall(b"AAAA")',
-    's.send(b"B", socket.MSG_OOB)',
-    's.sendall(b"CCCC")',
-    'try:',
-    '    s.recv(1)',
-    'except OSError:',
-    '    pass',
-    's.close()',
-  ].join('\n');
-  const { LD_PRELOAD: _preload, ...env } = process.env;
-  const child = spawnProcess('python3', ['-c', script], { stdio: 'ignore', env });
-  const killer = setTimeout(() => child.kill(), 15_000);
-  return new Promise((resolve) =>
-    child.on('exit', (code) => {
-      clearTimeout(killer);
-      resolve(code);
-    }),
-  );
-}

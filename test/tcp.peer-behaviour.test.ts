@@ -2,44 +2,12 @@
  * What peers do to us: resets, half-closes, refusals, timeouts, urgent data;
  * bad input; closing a stream under a waiting task.
  */
-import { spawn as spawnProcess } from 'child_process';
 import * as net from 'net';
 import { Runtime, sleep, spawn, TcpListener, TcpStream, timeout, yieldNow } from '../src';
 import { native } from '../src/sys/native';
 import { rejection } from './util/expect';
 import { connectLoopback, fdCount, listenLoopback } from './util/native';
-
-/**
- * A peer that sends `AAAA`, one urgent byte `B` (`MSG_OOB`) and `CCCC` back
- * to back, then waits (at most 10 s) for the other side to close. Python,
- * because Node's `net` cannot send urgent data.
- */
-function urgentDataPeer(port: number): Promise<number | null> {
-  const script = [
-    'import socket',
-    `s = socket.create_connection(("127.0.0.1", ${port}), timeout=10)`,
-    's.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)',
-    's.sendall(b"AAAA")',
-    's.send(b"B", socket.MSG_OOB)',
-    's.sendall(b"CCCC")',
-    'try:',
-    '    s.recv(1)',
-    'except OSError:',
-    '    pass',
-    's.close()',
-  ].join('\n');
-  // The peer is not the code under test: a sanitizer runtime preloaded into
-  // this process (scripts/check-sanitizers.sh) stays out of python.
-  const { LD_PRELOAD: _preload, ...env } = process.env;
-  const child = spawnProcess('python3', ['-c', script], { stdio: 'ignore', env });
-  const killer = setTimeout(() => child.kill(), 15_000);
-  return new Promise((resolve) =>
-    child.on('exit', (code) => {
-      clearTimeout(killer);
-      resolve(code);
-    }),
-  );
-}
+import { urgentDataPeer } from './util/tcp';
 
 /** What Node's net reads from {@link urgentDataPeer}: its data until `want` bytes or `ms` of silence. */
 async function nodeReadsUrgentPeer(want: number, ms: number): Promise<string> {

@@ -1,7 +1,8 @@
 /**
  * Helpers for TCP tests: an echo server on an ephemeral loopback port,
- * hashing, random data.
+ * hashing, random data, a peer that sends urgent data.
  */
+import { spawn as spawnProcess } from 'child_process';
 import { createHash, randomBytes } from 'crypto';
 import { spawn, TcpListener, TcpStream, JoinHandle } from '../../src';
 
@@ -83,4 +84,37 @@ export async function connectedPair(
   const listener = existing ?? (await TcpListener.bind('127.0.0.1:0'));
   const [client, server] = await Promise.all([TcpStream.connect(`127.0.0.1:${listener.localAddr().port}`), listener.accept()]);
   return { client, server, listener };
+}
+
+/**
+ * A peer that sends `AAAA`, one urgent byte `B` (`MSG_OOB`) and `CCCC` back
+ * to back to 127.0.0.1:`port`, then waits (at most 10 s) for the other side
+ * to close; resolves with python's exit code. Python, because Node's `net`
+ * cannot send urgent data.
+ */
+export function urgentDataPeer(port: number): Promise<number | null> {
+  const script = [
+    'import socket',
+    `s = socket.create_connection(("127.0.0.1", ${port}), timeout=10)`,
+    's.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)',
+    's.sendall(b"AAAA")',
+    's.send(b"B", socket.MSG_OOB)',
+    's.sendall(b"CCCC")',
+    'try:',
+    '    s.recv(1)',
+    'except OSError:',
+    '    pass',
+    's.close()',
+  ].join('\n');
+  // The peer is not the code under test: a sanitizer runtime preloaded into
+  // this process (scripts/check-sanitizers.sh) stays out of python.
+  const { LD_PRELOAD: _preload, ...env } = process.env;
+  const child = spawnProcess('python3', ['-c', script], { stdio: 'ignore', env });
+  const killer = setTimeout(() => child.kill(), 15_000);
+  return new Promise((resolve) =>
+    child.on('exit', (code) => {
+      clearTimeout(killer);
+      resolve(code);
+    }),
+  );
 }
