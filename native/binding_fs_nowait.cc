@@ -275,31 +275,27 @@ int64_t ReadNoWait(int fd, dev_t dev, uint8_t* buf, size_t len, bool* eof) {
 
 #endif  // __linux__
 
-// fsOpenNoWait(path, flags, mode) -> fd (tracked), or UV_EAGAIN: open it on
-// the pool.
+// fsOpenNoWait(path, flags) -> fd (tracked), or UV_EAGAIN: open it on the
+// pool. No mode: an open that could create (O_CREAT) always takes the pool.
 napi_value OpenNoWait(napi_env env, napi_callback_info info) {
   void* data;
-  napi_value argv[3];
+  napi_value argv[2];
   if (!Args(env, info, argv, &data)) return nullptr;
   char path[kMaxInlinePath];
   bool ok;
   int32_t flags;
-  int32_t mode;
   if (!PathArg(env, argv[0], path, &ok) ||
-      !ArgInt32(env, argv[1], INT32_MIN, INT32_MAX, &flags, "flags must be an integer", "flags must be an int32") ||
-      !ArgInt32(env, argv[2], 0, 07777, &mode, "mode must be an integer", "mode must be in [0, 0o7777]"))
+      !ArgInt32(env, argv[1], INT32_MIN, INT32_MAX, &flags, "flags must be an integer", "flags must be an int32"))
     return nullptr;
   if (!ok) return Int(env, UV_EAGAIN);
 #if defined(__linux__)
   struct stat st;
-  (void)mode;  // never creates: O_CREAT takes the pool
   int fd = OpenCached(path, flags, false, false, -1, &st);
   if (fd < 0) return Int(env, fd);
   return Int(env, static_cast<AddonEnv*>(data)->fds.TrackNew(fd));
 #else
   (void)data;
   (void)flags;
-  (void)mode;
   return Int(env, UV_EAGAIN);
 #endif
 }

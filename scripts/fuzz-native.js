@@ -844,7 +844,7 @@ class Fuzzer {
         // Paths inside the driver's own directory only (or not paths at
         // all); random flags: O_CREAT/O_TRUNC answer EAGAIN, the rest open
         // an existing file without changing it.
-        return [this.nowaitPath(), r.pick([0, 1, 2, 0o100, 0o1000, 0o2000, 0o4000, 0o200000, -1, 2 ** 31, 1.5, 'r']), r.pick([0, 0o644, 0o7777, -1, 0o10000, 'x'])];
+        return [this.nowaitPath(), r.pick([0, 1, 2, 0o100, 0o1000, 0o2000, 0o4000, 0o200000, -1, 2 ** 31, 1.5, 'r'])];
       case 'readFileNoWait':
         return [this.nowaitPath(), r.pick([0, 1, 3, 4096, 1 << 30, (1 << 30) + 1, -1, 1.5, null])];
       case 'sendFile':

@@ -148,7 +148,7 @@ export class File implements AsyncRead, AsyncWrite {
       map: (fd) => new File(fd, p, pool),
       // A cached path opens right here, without the pool's thread hop.
       inline: () => {
-        const fd = native.fsOpenNoWait(p, f, m);
+        const fd = native.fsOpenNoWait(p, f);
         return fd >= 0 ? new File(fd, p, pool) : undefined;
       },
       fail: (code, syscall) => fsError(code, syscall, p),

@@ -207,20 +207,19 @@ export class PoolJob<T> extends Future<T> {
       }
       if (this.spec.inline !== undefined && !this.pool.closed) {
         let v: T | undefined;
+        let done = true; // a throw ends the job too: never leave the gate held
         try {
           v = this.spec.inline();
-        } catch (err) {
-          // Never leave the gate held: the file's next operation waits on it.
-          this.state = CONSUMED;
-          this.waker = null;
-          gate?.leave();
-          throw err;
+          done = v !== undefined;
+        } finally {
+          if (done) {
+            this.state = CONSUMED;
+            this.waker = null;
+            gate?.leave();
+          }
         }
         if (v !== undefined) {
           this.pool.jobsInline++;
-          this.state = CONSUMED;
-          this.waker = null;
-          gate?.leave();
           return v;
         }
       }

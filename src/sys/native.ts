@@ -173,7 +173,7 @@ export interface NativeBinding {
    * (Linux openat2 RESOLVE_CACHED, not O_CREAT/O_TRUNC, not a FIFO): a
    * tracked fd, or `EAGAIN`: open it on the pool. Never another error.
    */
-  fsOpenNoWait(path: string, flags: number, mode: number): number;
+  fsOpenNoWait(path: string, flags: number): number;
   /**
    * A whole regular file of at most `maxBytes`, read on this thread when
    * every page is cached (openat2 RESOLVE_CACHED + preadv2 RWF_NOWAIT), or
